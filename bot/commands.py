@@ -1,0 +1,101 @@
+"""What crosses the core boundary inwards: commands from a person, as frozen dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RaiseEscalation:
+    """Raise a professional difference. `immediate_risk` answers the gate question first."""
+
+    actor: str
+    policy_id: str
+    case_reference: str
+    counterpart: str
+    category: str
+    issue: str
+    risk: str
+    outcome_wanted: str
+    immediate_risk: bool = False
+    urgent: bool = False
+    target_due: datetime | None = None
+    platform: str = "console"
+
+
+@dataclass(frozen=True)
+class AddNote:
+    """Record one entry of the case record (a threaded reply, or the note form)."""
+
+    actor: str
+    escalation_id: str
+    discussed: str
+    form: str = "Message in the case thread"
+    involved: str = ""
+    outcome: str = ""
+    platform_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class CorrectNote:
+    """An edited (new text) or deleted (None) threaded reply: recorded as a correction."""
+
+    actor: str
+    escalation_id: str
+    platform_ref: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class Resolve:
+    actor: str
+    escalation_id: str
+    outcome: str
+    agreed_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EscalateStage:
+    actor: str
+    escalation_id: str
+    reason: str = ""
+    target_due: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Withdraw:
+    actor: str
+    escalation_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetEarlierDue:
+    """Bring the current stage's due time forward ("a timescale that protects the child")."""
+
+    actor: str
+    escalation_id: str
+    due: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class NameManager:
+    """`actor` names `manager` as the line manager of `person` (usually themselves)."""
+
+    actor: str
+    person: str
+    manager: str
+
+
+Command = (
+    RaiseEscalation
+    | AddNote
+    | CorrectNote
+    | Resolve
+    | EscalateStage
+    | Withdraw
+    | SetEarlierDue
+    | NameManager
+)

@@ -1,0 +1,757 @@
+"""The conversation core: commands in, messages out, every change recorded as an event."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot import notices, reminders
+from bot.calendar import WorkingCalendar
+from bot.clock import Clock
+from bot.commands import (
+    AddNote,
+    Command,
+    CorrectNote,
+    EscalateStage,
+    NameManager,
+    RaiseEscalation,
+    Resolve,
+    SetEarlierDue,
+    Withdraw,
+)
+from bot.directory import Person
+from bot.errors import InvalidInput, Refused
+from bot.escalation import (
+    CLOSED,
+    OTHER,
+    PARTNERSHIP,
+    RAISING,
+    RESOLVED,
+    SIDES,
+    Escalation,
+    escalation_id,
+)
+from bot.messages import Action, ActionKind, Message, MessageKind, case_actions
+from bot.policy import Anchor, People, Policy
+from bot.policy_loader import PolicyLibrary
+from bot.record import export_markdown
+from bot.storage import EscalationRow, ReminderRow, Storage, StoredEvent
+from bot.timeline import MilestoneTime, milestone_due, stage_due, stage_milestones
+from bot.wording import MAX_SHORT, MAX_TEXT, emergency_text, name, when, who
+
+CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
+DEFAULT_LOCAL_TARGET_DAYS = 5
+
+
+@dataclass
+class EscalationBot:
+    """The core. Adapters call `handle` for commands and `run_due` from their reminder loop."""
+
+    store: Storage
+    policies: PolicyLibrary
+    clock: Clock
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def handle(self, command: Command) -> list[Message]:
+        """Apply a command; returns (and queues in the outbox) the messages it causes."""
+        handler: Callable[[Any], list[Message]] = getattr(self, f"_on_{type(command).__name__}")
+        with self.store.transaction():
+            messages = handler(command)
+            self.store.enqueue(messages, now=self.clock.now())
+        return messages
+
+    def run_due(self, now: datetime | None = None) -> list[Message]:
+        """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
+        now = now or self.clock.now()
+        sent: list[Message] = []
+        with self.store.transaction():
+            for reminder in self.store.claim_due_reminders(now):
+                messages, status = self._reminder_messages(reminder, now)
+                self.store.enqueue(messages, now=now)
+                self.store.finish_reminder(reminder.id, status)
+                sent.extend(messages)
+        return sent
+
+    def next_wakeup(self) -> datetime | None:
+        """When the next reminder falls due, for a loop that sleeps until then."""
+        return self.store.next_reminder_at()
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def person(self, person_id: str) -> Person | None:
+        return self.store.person(person_id)
+
+    def load(self, escalation_id_: str) -> Escalation | None:
+        events = self.store.events(escalation_id_)
+        return Escalation.from_events(events) if events else None
+
+    def visible(self, actor: str, escalation_id_: str) -> Escalation:
+        """The escalation, if `actor` is on it or a partnership admin; Refused otherwise."""
+        esc = self.load(escalation_id_.strip().upper())
+        if esc is None or not self._may_see(actor, esc):
+            raise Refused(
+                f"There is no escalation {escalation_id_.strip()!s} that you are on. "
+                "Only the people on an escalation can see it."
+            )
+        return esc
+
+    def list_for(self, actor: str) -> list[EscalationRow]:
+        """Escalations `actor` is on (all of them for partnership admins), newest first."""
+        person = self.store.person(actor)
+        return self.store.escalation_rows(person_id=None if person and person.admin else actor)
+
+    def show(self, actor: str, escalation_id_: str) -> str:
+        esc = self.visible(actor, escalation_id_)
+        status = "" if esc.is_open else f"\nStatus: {esc.status}."
+        return notices.briefing(esc, self.store.person) + status
+
+    def export(self, actor: str, escalation_id_: str) -> str:
+        """The case record for the child's file, as Markdown."""
+        return export_markdown(self.visible(actor, escalation_id_), self.store.person)
+
+    def emergency_guidance(self, policy_id: str) -> str:
+        return emergency_text(self.policies.get(policy_id))
+
+    def suggested_target(self, start: datetime) -> datetime:
+        """The default offered for a locally agreed target where a policy sets no timescale."""
+        return self.calendar.working_days_after(start, DEFAULT_LOCAL_TARGET_DAYS)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def _on_RaiseEscalation(self, c: RaiseEscalation) -> list[Message]:
+        now = self.clock.now()
+        policy, raiser, counterpart, fields = self._validate_raise(c, now)
+        number = self.store.next_escalation_number()
+        esc_id = escalation_id(number)
+        urgent = c.urgent or c.immediate_risk
+        data = {
+            "policy": dict(policy.raw),
+            "case_reference": fields["case_reference"],
+            "counterpart": counterpart.id,
+            "category": c.category,
+            "issue": fields["issue"],
+            "risk": fields["risk"],
+            "outcome_wanted": fields["outcome_wanted"],
+            "urgent": urgent,
+            "immediate_risk": c.immediate_risk,
+            "platform": c.platform,
+        }
+        placeholder = EscalationRow(
+            esc_id, policy.id, fields["case_reference"], "open", 1, None, now, now, ()
+        )
+        self.store.save_escalation(placeholder, number=number)
+        seq = self.store.append_event(esc_id, at=now, kind="raised", actor=raiser.id, data=data)
+        esc = Escalation.from_events([StoredEvent(seq, esc_id, now, "raised", raiser.id, data)])
+        messages: list[Message] = []
+        if c.immediate_risk:
+            messages.append(
+                Message(
+                    to=raiser.id,
+                    text=emergency_text(policy),
+                    kind=MessageKind.NOTICE,
+                    escalation_id=esc_id,
+                    data={"emergency": True},
+                )
+            )
+        new_people, asked = self._enter_stage(esc, 1, actor=raiser.id, target_due=c.target_due)
+        lookup = self.store.person
+        stage = policy.stage(1)
+        raiser_text = "\n".join(
+            [
+                notices.heading(esc),
+                f"You raised a professional difference with {who(counterpart.id, lookup)}.",
+                notices.stage_block(esc),
+                f"We've messaged {counterpart.name}. Talk to them, then reply in this thread "
+                "to record what was said.",
+            ]
+        )
+        messages.append(self._case_message(esc, raiser.id, raiser_text))
+        counterpart_text = "\n\n".join(
+            [
+                notices.heading(esc),
+                f"{who(raiser.id, lookup)} has raised a professional difference with you "
+                f"under the {policy.short_name} policy.",
+                notices.summary(esc, lookup),
+                notices.stage_block(esc),
+                f"Please talk to {raiser.name} before then, and reply in this thread to record "
+                "what was discussed.",
+            ]
+        )
+        messages.append(self._case_message(esc, counterpart.id, counterpart_text))
+        if stage.people is not People.PRACTITIONERS:
+            messages += self._welcome(esc, new_people)
+        messages += asked
+        self._save(esc, now)
+        return messages
+
+    def _validate_raise(
+        self, c: RaiseEscalation, now: datetime
+    ) -> tuple[Policy, Person, Person, dict[str, str]]:
+        errors: dict[str, str] = {}
+        policy = self.policies.policies.get(c.policy_id)
+        if policy is None:
+            errors["policy"] = f"Choose one of the policies: {', '.join(self.policies.ids())}."
+        raiser = self.store.person(c.actor)
+        if raiser is None:
+            errors["actor"] = (
+                "You are not in the directory yet: tell us your agency and role first."
+            )
+        counterpart = self.store.person(c.counterpart)
+        if counterpart is None:
+            errors["counterpart"] = (
+                "We can't find that person in the directory. Choose someone else."
+            )
+        elif counterpart.id == c.actor:
+            errors["counterpart"] = "Choose the other professional, not yourself."
+        fields = {
+            "case_reference": " ".join(c.case_reference.split()),
+            "issue": c.issue.strip(),
+            "risk": c.risk.strip(),
+            "outcome_wanted": c.outcome_wanted.strip(),
+        }
+        if not fields["case_reference"]:
+            errors["case_reference"] = "Enter the agency's case reference."
+        elif not CASE_REFERENCE.match(fields["case_reference"]):
+            errors["case_reference"] = (
+                "Use the agency's case reference: up to 40 letters, numbers and - / . characters. "
+                "Never the child's name."
+            )
+        for key, label in (
+            ("issue", "what the disagreement is"),
+            ("risk", "the risk to the child"),
+            ("outcome_wanted", "the outcome you want"),
+        ):
+            if not fields[key]:
+                errors[key] = f"Please say {label}."
+            elif len(fields[key]) > MAX_TEXT:
+                errors[key] = f"Please keep this under {MAX_TEXT} characters."
+        if policy is not None:
+            if c.category != "other" and policy.category(c.category) is None:
+                errors["category"] = "Choose one of the policy's categories, or Other."
+            first = policy.stage(1)
+            urgent = c.urgent or c.immediate_risk
+            if not first.timescale(urgent=urgent).given:
+                target_error = self._target_problem(c.target_due, now, policy, 1)
+                if target_error:
+                    errors["target_due"] = target_error
+        if errors:
+            raise InvalidInput(errors)
+        assert policy and raiser and counterpart
+        return policy, raiser, counterpart, fields
+
+    def _target_problem(
+        self, target: datetime | None, now: datetime, policy: Policy, number: int
+    ) -> str | None:
+        if target is None:
+            return (
+                f"The {policy.short_name} policy sets no timescale for stage {number}. "
+                f"Agree a target date with the other side: we suggest {when(self.suggested_target(now))}."
+            )
+        if target.tzinfo is None:
+            return "Give the target date with a time zone."
+        if target <= now:
+            return "The target date must be in the future."
+        return None
+
+    def _on_AddNote(self, c: AddNote) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)
+        discussed = c.discussed.strip()
+        if not discussed:
+            raise InvalidInput({"discussed": "Please say what was discussed."})
+        if len(discussed) > MAX_TEXT:
+            raise InvalidInput({"discussed": f"Please keep a note under {MAX_TEXT} characters."})
+        if c.platform_ref and esc.note_by_ref(c.platform_ref):
+            return []  # the same platform message delivered twice: recorded once
+        now = self.clock.now()
+        self._record(
+            esc,
+            "note_added",
+            c.actor,
+            {
+                "discussed": discussed,
+                "form": c.form.strip()[:MAX_SHORT] or "Message",
+                "involved": c.involved.strip()[:MAX_SHORT],
+                "outcome": c.outcome.strip()[:MAX_TEXT],
+                "platform_ref": c.platform_ref,
+            },
+        )
+        self._save(esc, now)
+        messages = [
+            Message(
+                to=c.actor,
+                text=f"Noted on {esc.id}.",
+                kind=MessageKind.REPLY,
+                escalation_id=esc.id,
+                data={"note_ref": c.platform_ref} if c.platform_ref else {},
+            )
+        ]
+        relay = f"{notices.heading(esc)}\nNote from {name(c.actor, self.store.person)}: {discussed}"
+        messages += [
+            Message(to=p, text=relay, escalation_id=esc.id, in_thread=True)
+            for p in esc.current_people()
+            if p != c.actor
+        ]
+        return messages
+
+    def _on_CorrectNote(self, c: CorrectNote) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)
+        note = esc.note_by_ref(c.platform_ref)
+        if note is None:
+            return []  # an edit of a message that was never recorded (e.g. before joining)
+        if note.author != c.actor:
+            raise Refused("Only the person who wrote a note can correct it.")
+        latest = note.corrections[-1][1] if note.corrections else note.discussed
+        if c.text is not None and c.text.strip() == (latest or "").strip():
+            return []
+        text = c.text.strip()[:MAX_TEXT] if c.text is not None else None
+        self._record(esc, "note_corrected", c.actor, {"corrects": note.seq, "text": text})
+        self._save(esc, self.clock.now())
+        said = "deleted" if text is None else "corrected"
+        return [
+            Message(
+                to=c.actor,
+                text=f"Your note on {esc.id} was {said}. The record keeps both versions.",
+                kind=MessageKind.REPLY,
+                escalation_id=esc.id,
+            )
+        ]
+
+    def _on_Resolve(self, c: Resolve) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id)
+        outcome = c.outcome.strip()
+        if not outcome:
+            raise InvalidInput({"outcome": "Please say what was agreed."})
+        actions = tuple(a.strip()[:MAX_SHORT] for a in c.agreed_actions if a.strip())
+        now = self.clock.now()
+        kind = "closed" if esc.at_final_stage else "resolved"
+        self._record(
+            esc, kind, c.actor, {"outcome": outcome[:MAX_TEXT], "agreed_actions": list(actions)}
+        )
+        follow_ups = self._plan_after_resolution(esc, now)
+        self.store.replace_reminders(esc.id, follow_ups)
+        self._save(esc, now)
+        lines = [
+            notices.heading(esc),
+            f"{'Closed at the final stage' if kind == 'closed' else 'Resolved'} by "
+            f"{name(c.actor, self.store.person)}: {outcome}",
+        ]
+        if actions:
+            lines.append("Agreed actions:\n" + "\n".join(f"• {a}" for a in actions))
+        for _, _, _, data in follow_ups:
+            lines.append(
+                f"Still to do: {data['name']} by {when(datetime.fromisoformat(data['due']))}."
+            )
+        lines.append(f"The full record for the child's file: export {esc.id}.")
+        return self._to_everyone(esc, "\n".join(lines))
+
+    def _plan_after_resolution(self, esc: Escalation, now: datetime) -> list[reminders.Planned]:
+        stage = esc.policy.stage(esc.stage.number)
+        planned: list[reminders.Planned] = []
+        for milestone in stage.milestones:
+            if milestone.after is Anchor.RESOLUTION:
+                due = milestone_due(milestone, now, self.calendar)
+                planned += reminders.plan_milestone(
+                    stage.number, MilestoneTime(milestone.id, milestone.name, due), now
+                )
+        return planned
+
+    def _on_EscalateStage(self, c: EscalateStage) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id)
+        if esc.at_final_stage:
+            raise InvalidInput(
+                {"stage": f"{esc.id} is at the final stage of the {esc.policy.short_name} policy."}
+            )
+        now = self.clock.now()
+        number = esc.stage.number + 1
+        next_stage = esc.policy.stage(number)
+        if not next_stage.timescale(urgent=esc.urgent).given:
+            problem = self._target_problem(c.target_due, now, esc.policy, number)
+            if problem:
+                raise InvalidInput({"target_due": problem})
+        new_people, asked = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due)
+        self._save(esc, now)
+        reason = f"\nWhy: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
+        moved = (
+            f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} moved this to the next "
+            f"stage.{reason}\n{notices.stage_block(esc)}"
+        )
+        messages = [
+            Message(to=p, text=moved, escalation_id=esc.id, in_thread=True)
+            for p in esc.participants()
+            if p not in new_people
+        ]
+        messages += self._welcome(esc, new_people)
+        messages += asked
+        messages += self._copy_in_notice(esc)
+        return messages
+
+    def _on_Withdraw(self, c: Withdraw) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id)
+        if esc.side_of(c.actor) != RAISING:
+            raise Refused("Only the side that raised the difference can withdraw it.")
+        reason = c.reason.strip()
+        if not reason:
+            raise InvalidInput({"reason": "Please say why you are withdrawing it."})
+        now = self.clock.now()
+        self._record(esc, "withdrawn", c.actor, {"reason": reason[:MAX_TEXT]})
+        self.store.replace_reminders(esc.id, [])
+        self._save(esc, now)
+        text = (
+            f"{notices.heading(esc)}\nWithdrawn by {name(c.actor, self.store.person)}: {reason}\n"
+            "Nothing more is needed. The record stays available to export."
+        )
+        return self._to_everyone(esc, text)
+
+    def _on_SetEarlierDue(self, c: SetEarlierDue) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id)
+        now = self.clock.now()
+        if c.due.tzinfo is None:
+            raise InvalidInput({"due": "Give the due time with a time zone."})
+        if c.due <= now:
+            raise InvalidInput({"due": "The new due time must be in the future."})
+        current = esc.stage.due
+        if current is not None and c.due >= current:
+            raise InvalidInput(
+                {"due": f"You can only bring the due time forward: it is {when(current)} now."}
+            )
+        basis = "locally agreed" if esc.stage.policy_due is None else "brought forward"
+        self._record(
+            esc,
+            "due_brought_forward",
+            c.actor,
+            {"due": c.due.isoformat(), "due_basis": basis, "reason": c.reason.strip()[:MAX_SHORT]},
+        )
+        self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar))
+        self._save(esc, now)
+        reason = f" Why: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
+        text = (
+            f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} brought stage "
+            f"{esc.stage.number} forward: now due by {when(c.due)}.{reason}"
+        )
+        return self._to_everyone(esc, text)
+
+    def _on_NameManager(self, c: NameManager) -> list[Message]:
+        actor = self.store.person(c.actor)
+        if actor is None or (c.actor != c.person and not actor.admin):
+            raise Refused("You can only name your own line manager.")
+        manager = self.store.person(c.manager)
+        if manager is None:
+            raise InvalidInput({"manager": "We can't find that person in the directory."})
+        if manager.id == c.person:
+            raise InvalidInput({"manager": "Name someone other than yourself."})
+        self.store.set_manager(c.person, manager.id)
+        now = self.clock.now()
+        messages = [
+            Message(
+                to=c.actor,
+                text=f"Thanks: {manager.name} is noted as the line manager.",
+                kind=MessageKind.REPLY,
+            )
+        ]
+        for question_id, esc_id, _, kind, data in self.store.open_questions(person_id=c.person):
+            if kind != "manager":
+                continue
+            self.store.close_question(question_id)
+            esc = self.load(esc_id)
+            if esc is None or not esc.is_open or esc.stage.number != data["stage"]:
+                continue
+            if manager.id in esc.participants():
+                continue
+            self._record(
+                esc,
+                "participant_added",
+                c.actor,
+                {"side": data["side"], "person": manager.id, "stage": data["stage"]},
+            )
+            self._save(esc, now)
+            messages += self._welcome(esc, [manager.id])
+            joined = f"{notices.heading(esc)}\n{who(manager.id, self.store.person)} has joined."
+            messages += [
+                Message(to=p, text=joined, escalation_id=esc.id, in_thread=True)
+                for p in esc.participants()
+                if p != manager.id
+            ]
+        return messages
+
+    # -- shared steps ------------------------------------------------------------------------
+
+    def _actionable(self, actor: str, esc_id: str, *, allow_closed: bool = False) -> Escalation:
+        esc = self.visible(actor, esc_id)
+        if not esc.is_open and not allow_closed:
+            raise InvalidInput({"status": f"{esc.id} is already {esc.status}."})
+        return esc
+
+    def _may_see(self, actor: str, esc: Escalation) -> bool:
+        if actor in esc.participants():
+            return True
+        person = self.store.person(actor)
+        return bool(person and person.admin)
+
+    def _record(self, esc: Escalation, kind: str, actor: str, data: dict[str, Any]) -> None:
+        now = self.clock.now()
+        seq = self.store.append_event(esc.id, at=now, kind=kind, actor=actor, data=data)
+        esc.apply(StoredEvent(seq, esc.id, now, kind, actor, data))
+
+    def _save(self, esc: Escalation, now: datetime) -> None:
+        self.store.save_escalation(esc.row(now))
+
+    def _enter_stage(
+        self, esc: Escalation, number: int, *, actor: str, target_due: datetime | None
+    ) -> tuple[list[str], list[Message]]:
+        """Start a stage: its due time, its people (asking for unknown managers), its reminders."""
+        now = self.clock.now()
+        stage = esc.policy.stage(number)
+        policy_due = stage_due(
+            stage,
+            stage_start=now,
+            escalation_start=esc.opened_at,
+            urgent=esc.urgent,
+            calendar=self.calendar,
+        )
+        if policy_due is None:
+            due, basis = target_due, "locally agreed"
+        elif target_due is not None and now < target_due < policy_due:
+            due, basis = target_due, "brought forward"
+        else:
+            due, basis = policy_due, "policy"
+        milestones = stage_milestones(stage, stage_start=now, calendar=self.calendar)
+        self._record(
+            esc,
+            "stage_started",
+            actor,
+            {
+                "number": number,
+                "policy_due": policy_due.isoformat() if policy_due else None,
+                "due": due.isoformat() if due else None,
+                "due_basis": basis,
+                "milestones": [
+                    {"id": m.id, "name": m.name, "due": m.due.isoformat()} for m in milestones
+                ],
+            },
+        )
+        new_people: list[str] = []
+        asked: list[Message] = []
+        if stage.people is People.NEXT_UP:
+            for side in SIDES:
+                top = esc.top(side)
+                person = self.store.person(top)
+                manager = person.manager_id if person else None
+                if manager and manager not in esc.participants():
+                    self._record(
+                        esc,
+                        "participant_added",
+                        actor,
+                        {"side": side, "person": manager, "stage": number},
+                    )
+                    new_people.append(manager)
+                elif not manager:
+                    self._record(esc, "manager_requested", actor, {"side": side, "asked": top})
+                    self.store.add_question(esc.id, top, "manager", {"side": side, "stage": number})
+                    asked.append(self._manager_question(esc, top, side))
+        elif stage.people is People.PARTNERSHIP:
+            for admin in self.store.admins():
+                if admin.id not in esc.participants():
+                    self._record(
+                        esc,
+                        "participant_added",
+                        actor,
+                        {"side": PARTNERSHIP, "person": admin.id, "stage": number},
+                    )
+                    new_people.append(admin.id)
+        self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar))
+        return new_people, asked
+
+    def _manager_question(self, esc: Escalation, person_id: str, side: str) -> Message:
+        stage = esc.policy.stage(esc.stage.number)
+        role = stage.involves_raising if side == RAISING else stage.involves_other
+        lines = [
+            notices.heading(esc),
+            f"Stage {stage.number} needs: {role}.",
+            "We don't know your line manager yet. Who is it? Once you tell us, we'll message them "
+            "with the summary and history, and remember them for next time.",
+        ]
+        lines += [f"({a.applies_to}: {a.instead})" for a in stage.alternatives]
+        return Message(
+            to=person_id,
+            text="\n".join(lines),
+            kind=MessageKind.QUESTION,
+            escalation_id=esc.id,
+            actions=(Action(ActionKind.NAME_MANAGER, esc.id),),
+            data={"question": "manager", "person": person_id},
+        )
+
+    def _welcome(self, esc: Escalation, people: list[str]) -> list[Message]:
+        """The case message for people joining at this stage: summary and history in one."""
+        messages = []
+        stage = esc.policy.stage(esc.stage.number)
+        for person_id in people:
+            side = esc.side_of(person_id)
+            if side == PARTNERSHIP:
+                intro = (
+                    f"This difference has reached stage {stage.number}, the partnership stage, "
+                    f"of the {esc.policy.short_name} policy."
+                )
+            else:
+                colleague = esc.sides[side][-2] if side and len(esc.sides[side]) > 1 else None
+                via = f" as {name(colleague, self.store.person)}'s manager" if colleague else ""
+                intro = f"You've been brought into this professional difference{via}."
+            text = "\n\n".join([intro, notices.briefing(esc, self.store.person)])
+            if stage.named_roles:
+                text += (
+                    "\n\nThe policy names the lead for each agency at this stage; ask the "
+                    "partnership if you are unsure who yours is."
+                )
+            messages.append(self._case_message(esc, person_id, text))
+        return messages
+
+    def _copy_in_notice(self, esc: Escalation) -> list[Message]:
+        stage = esc.policy.stage(esc.stage.number)
+        if not stage.copy_to:
+            return []
+        contacts = "\n".join(f"• {c.describe()}" for c in stage.copy_to)
+        text = (
+            f"{notices.heading(esc)}\nAt stage {stage.number} the {esc.policy.short_name} policy says "
+            f"to copy in:\n{contacts}"
+        )
+        return [
+            Message(to=p, text=text, escalation_id=esc.id, in_thread=True)
+            for p in esc.current_people()
+        ]
+
+    def _case_message(self, esc: Escalation, person_id: str, text: str) -> Message:
+        return Message(
+            to=person_id,
+            text=text,
+            kind=MessageKind.CASE,
+            escalation_id=esc.id,
+            actions=case_actions(
+                esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(person_id) == RAISING
+            ),
+        )
+
+    def _to_everyone(self, esc: Escalation, text: str) -> list[Message]:
+        return [
+            Message(to=p, text=text, escalation_id=esc.id, in_thread=True)
+            for p in sorted(esc.participants())
+        ]
+
+    # -- reminders -----------------------------------------------------------------------------
+
+    def _reminder_messages(self, reminder: ReminderRow, now: datetime) -> tuple[list[Message], str]:
+        esc = self.load(reminder.escalation_id)
+        if esc is None or esc.stage.number != reminder.stage:
+            return [], "skipped"
+        if reminder.kind == reminders.MILESTONE:
+            return self._milestone_reminder(esc, reminder), "sent"
+        if not esc.is_open:
+            return [], "skipped"
+        due = esc.stage.due
+        if due is None:
+            return [], "skipped"
+        if reminder.kind == reminders.AHEAD:
+            if now >= due:
+                return [], "skipped"  # it fell due meanwhile: the due reminder says it all
+            text = (
+                f"{notices.heading(esc)}\nReminder: stage {esc.stage.number} is due by {when(due)}."
+            )
+            return self._to_current(esc, text), "sent"
+        if reminder.kind == reminders.DUE:
+            following = esc.policy.stage(esc.stage.number + 1) if not esc.at_final_stage else None
+            ask = (
+                f"Is it resolved? If not, escalate to stage {following.number}: {following.title}."
+                if following
+                else "Is it resolved? This is the final stage of the policy."
+            )
+            text = (
+                f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
+            )
+            return self._to_current(esc, text), "sent"
+        return self._overdue(esc, reminder, now), "sent"
+
+    def _to_current(self, esc: Escalation, text: str) -> list[Message]:
+        return [
+            Message(
+                to=p,
+                text=text,
+                kind=MessageKind.REMINDER,
+                escalation_id=esc.id,
+                actions=case_actions(
+                    esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(p) == RAISING
+                ),
+                in_thread=True,
+            )
+            for p in esc.current_people()
+        ]
+
+    def _overdue(self, esc: Escalation, reminder: ReminderRow, now: datetime) -> list[Message]:
+        """Tell the stage's people and the next level up; an overdue stage never stalls silently."""
+        repeat = int(reminder.data.get("repeat", 0))
+        current = esc.current_people()
+        above: list[str] = []
+        for side in SIDES:
+            person = self.store.person(esc.top(side))
+            if person and person.manager_id and person.manager_id not in current:
+                above.append(person.manager_id)
+        if not above or repeat >= reminders.OVERDUE_TO_PARTNERSHIP_FROM:
+            above += [a.id for a in self.store.admins() if a.id not in current]
+        above = list(dict.fromkeys(above))
+        due = esc.stage.due
+        assert due is not None
+        text = (
+            f"{notices.heading(esc)}\nOVERDUE: stage {esc.stage.number} was due by {when(due)} "
+            "and is not yet resolved or escalated."
+        )
+        messages = self._to_current(esc, text)
+        lookup = self.store.person
+        for person_id in above:
+            messages.append(
+                Message(
+                    to=person_id,
+                    text=(
+                        f"{notices.heading(esc)}\nOVERDUE: a professional difference involving your "
+                        f"team was due by {when(due)}. The people on it: "
+                        f"{', '.join(who(p, lookup) for p in current)}. Please check it moves on.\n\n"
+                        + notices.summary(esc, lookup)
+                    ),
+                    kind=MessageKind.REMINDER,
+                    escalation_id=esc.id,
+                )
+            )
+        self._record(esc, "overdue_notified", "bot", {"told": current + above, "repeat": repeat})
+        self._save(esc, now)
+        self.store.add_reminders(
+            esc.id,
+            [
+                (
+                    esc.stage.number,
+                    reminders.OVERDUE,
+                    reminders.overdue_time(due, self.calendar, repeat + 1),
+                    {"due": due.isoformat(), "repeat": repeat + 1},
+                )
+            ],
+        )
+        return messages
+
+    def _milestone_reminder(self, esc: Escalation, reminder: ReminderRow) -> list[Message]:
+        stage = esc.policy.stage(reminder.stage)
+        milestone = next((m for m in stage.milestones if m.id == reminder.data["milestone"]), None)
+        if milestone is None:
+            return []
+        due = datetime.fromisoformat(reminder.data["due"])
+        sides = SIDES if milestone.who == "both" else (milestone.who,)
+        people = [esc.top(side) for side in sides if esc.sides[side]]
+        text = f"{notices.heading(esc)}\nReminder: {milestone.name} by {when(due)}."
+        return [
+            Message(
+                to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True
+            )
+            for p in people
+        ]
+
+
+__all__ = ["CLOSED", "OTHER", "RESOLVED", "EscalationBot"]

@@ -1,0 +1,93 @@
+"""The people directory: who each person is, their agency and role, and their line manager."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin")
+REQUIRED = ("id", "name", "agency", "role")
+_TRUE = {"yes", "y", "true", "1"}
+_FALSE = {"", "no", "n", "false", "0"}
+
+
+@dataclass(frozen=True)
+class Person:
+    """One practitioner, manager or partnership admin. Ids are opaque to the core."""
+
+    id: str
+    name: str
+    agency: str
+    role: str
+    manager_id: str | None = None
+    email: str | None = None
+    slack_id: str | None = None
+    teams_id: str | None = None
+    admin: bool = False
+
+    def describe(self) -> str:
+        """Name with role and agency, as messages show a person."""
+        return f"{self.name} ({self.role}, {self.agency})"
+
+    def with_manager(self, manager_id: str) -> Person:
+        return replace(self, manager_id=manager_id)
+
+
+class DirectoryError(Exception):
+    """A directory file that cannot be imported; the message names the line and the problem."""
+
+
+def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()) -> list[Person]:
+    """Read people from CSV text; every problem names `source`, the line and the column."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise DirectoryError(f"{source}: header is missing column(s) {', '.join(missing)}")
+    unknown = [c for c in header if c not in COLUMNS]
+    if unknown:
+        raise DirectoryError(
+            f"{source}: unknown column(s) {', '.join(unknown)}; columns are {', '.join(COLUMNS)}"
+        )
+    people: list[Person] = []
+    seen: set[str] = set()
+    for row in reader:
+        line = reader.line_num
+        values = {k.strip(): (v or "").strip() for k, v in row.items() if k is not None}
+        for column in REQUIRED:
+            if not values.get(column):
+                raise DirectoryError(f"{source}: line {line}: {column} is empty")
+        if values["id"] in seen:
+            raise DirectoryError(f"{source}: line {line}: id {values['id']!r} appears twice")
+        admin_text = values.get("admin", "").lower()
+        if admin_text not in _TRUE | _FALSE:
+            raise DirectoryError(
+                f"{source}: line {line}: admin must be yes or no, not {admin_text!r}"
+            )
+        seen.add(values["id"])
+        people.append(
+            Person(
+                id=values["id"],
+                name=values["name"],
+                agency=values["agency"],
+                role=values["role"],
+                manager_id=values.get("manager_id") or None,
+                email=values.get("email") or None,
+                slack_id=values.get("slack_id") or None,
+                teams_id=values.get("teams_id") or None,
+                admin=admin_text in _TRUE,
+            )
+        )
+    if not people:
+        raise DirectoryError(f"{source}: no people found")
+    valid = seen | set(known_ids)
+    for person in people:
+        if person.manager_id and person.manager_id not in valid:
+            raise DirectoryError(
+                f"{source}: {person.id}: manager_id {person.manager_id!r} is not in the directory"
+            )
+        if person.manager_id == person.id:
+            raise DirectoryError(f"{source}: {person.id}: a person cannot be their own manager")
+    return people

@@ -1,0 +1,261 @@
+"""An escalation's state, rebuilt from its append-only event history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.policy import Policy
+from bot.storage import EscalationRow, StoredEvent
+from bot.timeline import MilestoneTime
+
+RAISING = "raising"
+OTHER = "other"
+PARTNERSHIP = "partnership"
+SIDES = (RAISING, OTHER)
+
+OPEN = "open"
+RESOLVED = "resolved"
+WITHDRAWN = "withdrawn"
+CLOSED = "closed"
+
+
+def escalation_id(number: int) -> str:
+    """Short ids people can type: E-0001."""
+    return f"E-{number:04d}"
+
+
+@dataclass
+class StageState:
+    number: int
+    started_at: datetime
+    policy_due: datetime | None
+    due: datetime | None
+    due_basis: str  # "policy", "brought forward" or "locally agreed"
+    people: dict[str, list[str]] = field(default_factory=dict)
+    milestones: list[MilestoneTime] = field(default_factory=list)
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+
+
+@dataclass
+class Note:
+    seq: int
+    at: datetime
+    author: str
+    discussed: str
+    form: str
+    involved: str
+    outcome: str
+    platform_ref: str | None
+    corrections: list[tuple[datetime, str | None]] = field(default_factory=list)
+
+
+@dataclass
+class Escalation:
+    """One raised difference about one child's case, as its events say it stands now."""
+
+    id: str
+    policy: Policy
+    case_reference: str
+    opened_at: datetime
+    raiser: str
+    counterpart: str
+    category: str
+    issue: str
+    risk: str
+    outcome_wanted: str
+    urgent: bool
+    immediate_risk: bool
+    platform: str
+    status: str = OPEN
+    stages: list[StageState] = field(default_factory=list)
+    sides: dict[str, list[str]] = field(
+        default_factory=lambda: {RAISING: [], OTHER: [], PARTNERSHIP: []}
+    )
+    awaiting_manager: dict[str, str] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    outcome: str | None = None
+    agreed_actions: tuple[str, ...] = ()
+    ended_at: datetime | None = None
+    events: list[StoredEvent] = field(default_factory=list)
+
+    @property
+    def stage(self) -> StageState:
+        return self.stages[-1]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+    @property
+    def at_final_stage(self) -> bool:
+        return self.stage.number >= self.policy.final_stage
+
+    def participants(self) -> set[str]:
+        """Everyone on the escalation: both sides at every stage reached, and the partnership."""
+        return {p for people in self.sides.values() for p in people}
+
+    def side_of(self, person_id: str) -> str | None:
+        for side, people in self.sides.items():
+            if person_id in people:
+                return side
+        return None
+
+    def top(self, side: str) -> str:
+        """The most senior person on a side so far (the last one added)."""
+        return self.sides[side][-1]
+
+    def current_people(self) -> list[str]:
+        """Who the current stage is with: its own people, or each side's most senior person."""
+        people: list[str] = []
+        for side in (RAISING, OTHER, PARTNERSHIP):
+            if self.sides[side]:
+                if side == PARTNERSHIP:
+                    people.extend(self.sides[side])
+                else:
+                    people.append(self.top(side))
+        return list(dict.fromkeys(people))
+
+    def note_by_ref(self, platform_ref: str) -> Note | None:
+        return next((n for n in self.notes if n.platform_ref == platform_ref), None)
+
+    def row(self, updated_at: datetime) -> EscalationRow:
+        return EscalationRow(
+            id=self.id,
+            policy_id=self.policy.id,
+            case_reference=self.case_reference,
+            status=self.status,
+            stage=self.stage.number,
+            due=self.stage.due if self.is_open else None,
+            opened_at=self.opened_at,
+            updated_at=updated_at,
+            participants=tuple(sorted(self.participants())),
+        )
+
+    # -- rebuilding from events --------------------------------------------------------------
+
+    @classmethod
+    def from_events(cls, events: Iterable[StoredEvent]) -> Escalation:
+        """Fold the history into the current state; the first event must be `raised`."""
+        events = list(events)
+        if not events or events[0].kind != "raised":
+            raise ValueError("an escalation's history starts with its 'raised' event")
+        first = events[0]
+        d = first.data
+        esc = cls(
+            id=first.escalation_id,
+            policy=Policy.from_dict(d["policy"]),
+            case_reference=d["case_reference"],
+            opened_at=first.at,
+            raiser=first.actor,
+            counterpart=d["counterpart"],
+            category=d["category"],
+            issue=d["issue"],
+            risk=d["risk"],
+            outcome_wanted=d["outcome_wanted"],
+            urgent=d["urgent"],
+            immediate_risk=d["immediate_risk"],
+            platform=d["platform"],
+        )
+        esc.sides[RAISING].append(first.actor)
+        esc.sides[OTHER].append(d["counterpart"])
+        for event in events:
+            esc.apply(event)
+        return esc
+
+    def apply(self, event: StoredEvent) -> None:
+        """Apply one event to the state (unknown kinds are kept in history but change nothing)."""
+        self.events.append(event)
+        handler = _APPLY.get(event.kind)
+        if handler:
+            handler(self, event, event.data)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _stage_started(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    if esc.stages:
+        esc.stage.ended_at = event.at
+        esc.stage.ended_by = "escalated"
+    esc.stages.append(
+        StageState(
+            number=d["number"],
+            started_at=event.at,
+            policy_due=_time(d.get("policy_due")),
+            due=_time(d.get("due")),
+            due_basis=d["due_basis"],
+            milestones=[
+                MilestoneTime(m["id"], m["name"], datetime.fromisoformat(m["due"]))
+                for m in d.get("milestones", ())
+            ],
+        )
+    )
+
+
+def _participant_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    side, person = d["side"], d["person"]
+    if person not in esc.sides[side]:
+        esc.sides[side].append(person)
+    esc.stage.people.setdefault(side, []).append(person)
+    if esc.awaiting_manager.get(side):
+        del esc.awaiting_manager[side]
+
+
+def _manager_requested(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.awaiting_manager[d["side"]] = d["asked"]
+
+
+def _note_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.notes.append(
+        Note(
+            seq=event.seq,
+            at=event.at,
+            author=event.actor,
+            discussed=d["discussed"],
+            form=d["form"],
+            involved=d.get("involved", ""),
+            outcome=d.get("outcome", ""),
+            platform_ref=d.get("platform_ref"),
+        )
+    )
+
+
+def _note_corrected(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    for note in esc.notes:
+        if note.seq == d["corrects"]:
+            note.corrections.append((event.at, d.get("text")))
+
+
+def _due_changed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.stage.due = _time(d["due"])
+    esc.stage.due_basis = d["due_basis"]
+
+
+def _ended(status: str):
+    def apply(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+        esc.status = status
+        esc.ended_at = event.at
+        esc.outcome = d.get("outcome") or d.get("reason")
+        esc.agreed_actions = tuple(d.get("agreed_actions", ()))
+        esc.stage.ended_at = event.at
+        esc.stage.ended_by = status
+
+    return apply
+
+
+_APPLY = {
+    "stage_started": _stage_started,
+    "participant_added": _participant_added,
+    "manager_requested": _manager_requested,
+    "note_added": _note_added,
+    "note_corrected": _note_corrected,
+    "due_brought_forward": _due_changed,
+    "resolved": _ended(RESOLVED),
+    "withdrawn": _ended(WITHDRAWN),
+    "closed": _ended(CLOSED),
+}

@@ -1,0 +1,95 @@
+"""What crosses the core boundary outwards: platform-neutral messages with optional actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class ActionKind(Enum):
+    """One-tap actions a message can offer; adapters render them as buttons or card actions."""
+
+    ADD_NOTE = "add_note"
+    RESOLVE = "resolve"
+    ESCALATE = "escalate"
+    WITHDRAW = "withdraw"
+    SET_EARLIER_DUE = "set_earlier_due"
+    NAME_MANAGER = "name_manager"
+    SHOW = "show"
+
+
+ACTION_LABELS = {
+    ActionKind.ADD_NOTE: "Add note",
+    ActionKind.RESOLVE: "Resolved",
+    ActionKind.ESCALATE: "Escalate to next stage",
+    ActionKind.WITHDRAW: "Withdraw",
+    ActionKind.SET_EARLIER_DUE: "Set an earlier due time",
+    ActionKind.NAME_MANAGER: "Name them",
+    ActionKind.SHOW: "Show the case",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    escalation_id: str
+
+    @property
+    def label(self) -> str:
+        return ACTION_LABELS[self.kind]
+
+
+class MessageKind(Enum):
+    CASE = "case"  # the escalation's case message: adapters thread notes under it
+    NOTICE = "notice"
+    REMINDER = "reminder"
+    QUESTION = "question"
+    REPLY = "reply"  # the direct answer to the person who acted
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one person. `in_thread` asks the adapter to post it in the case thread too."""
+
+    to: str
+    text: str
+    kind: MessageKind = MessageKind.NOTICE
+    escalation_id: str | None = None
+    actions: tuple[Action, ...] = ()
+    in_thread: bool = False
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "text": self.text,
+            "kind": self.kind.value,
+            "escalation_id": self.escalation_id,
+            "actions": [[a.kind.value, a.escalation_id] for a in self.actions],
+            "in_thread": self.in_thread,
+            "data": self.data,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        return cls(
+            to=data["to"],
+            text=data["text"],
+            kind=MessageKind(data["kind"]),
+            escalation_id=data.get("escalation_id"),
+            actions=tuple(Action(ActionKind(k), e) for k, e in data.get("actions", ())),
+            in_thread=bool(data.get("in_thread")),
+            data=dict(data.get("data") or {}),
+        )
+
+
+def case_actions(escalation_id: str, *, final_stage: bool, raiser: bool) -> tuple[Action, ...]:
+    """The buttons a participant gets on a case message."""
+    kinds = [ActionKind.ADD_NOTE, ActionKind.RESOLVE]
+    if not final_stage:
+        kinds.append(ActionKind.ESCALATE)
+    if raiser:
+        kinds.append(ActionKind.WITHDRAW)
+    kinds.append(ActionKind.SET_EARLIER_DUE)
+    return tuple(Action(k, escalation_id) for k in kinds)

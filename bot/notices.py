@@ -1,0 +1,98 @@
+"""The texts of the bot's messages about an escalation: summaries, history, stage changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.escalation import Escalation, StageState
+from bot.wording import PersonLookup, clip, due_phrase, name, next_stage_line, stamp, when, who
+
+HISTORY_LINES = 8
+
+
+def heading(esc: Escalation) -> str:
+    """First line of every message about an escalation: id, case reference, policy."""
+    urgent = " · URGENT" if esc.urgent else ""
+    return f"{esc.id} · case {esc.case_reference} · {esc.policy.short_name} policy{urgent}"
+
+
+def category_label(esc: Escalation) -> str:
+    category = esc.policy.category(esc.category)
+    return category.label if category else "Other"
+
+
+def stage_block(esc: Escalation, stage: StageState | None = None) -> str:
+    """Which stage, its due time, its milestones, and what comes next."""
+    stage = stage or esc.stage
+    policy_stage = esc.policy.stage(stage.number)
+    lines = [f"Stage {stage.number}: {policy_stage.title}.", due_phrase(stage.due, stage.due_basis)]
+    for milestone in stage.milestones:
+        lines.append(f"• {milestone.name}: by {when(milestone.due)}.")
+    following = next_stage_line(esc.policy, stage.number)
+    if following and esc.is_open:
+        lines.append(f"If it isn't resolved, next is {following}.")
+    return "\n".join(lines)
+
+
+def summary(esc: Escalation, lookup: PersonLookup) -> str:
+    """What the difference is about, in the raiser's words (bounded)."""
+    return "\n".join(
+        [
+            f"Raised by: {who(esc.raiser, lookup)}",
+            f"With: {who(esc.counterpart, lookup)}",
+            f"About: {category_label(esc)}",
+            f"The concern: {clip(esc.issue, 600)}",
+            f"Risk to the child: {clip(esc.risk, 400)}",
+            f"Outcome wanted: {clip(esc.outcome_wanted, 300)}",
+        ]
+    )
+
+
+def history(esc: Escalation, lookup: PersonLookup, limit: int = HISTORY_LINES) -> str:
+    """The latest entries of the record, one line each, so nobody starts from scratch."""
+    lines: list[str] = []
+    for event in esc.events:
+        text = _history_line(event.kind, event.actor, event.data, lookup)
+        if text:
+            lines.append(f"• {stamp(event.at)} — {text}")
+    if len(lines) > limit:
+        lines = [f"• … {len(lines) - limit} earlier entries in the full record"] + lines[-limit:]
+    return "\n".join(lines)
+
+
+def _history_line(kind: str, actor: str, data: dict, lookup: PersonLookup) -> str | None:
+    if kind == "raised":
+        return f"raised by {name(actor, lookup)}"
+    if kind == "stage_started":
+        return f"stage {data['number']} started, due {when_iso(data.get('due'))}"
+    if kind == "participant_added":
+        return f"{name(data['person'], lookup)} joined"
+    if kind == "note_added":
+        return f"{name(actor, lookup)}: {clip(data['discussed'], 160)}"
+    if kind == "note_corrected":
+        return f"{name(actor, lookup)} corrected a note"
+    if kind == "due_brought_forward":
+        return f"{name(actor, lookup)} brought the due time forward to {when_iso(data['due'])}"
+    if kind == "overdue_notified":
+        return f"overdue: told {', '.join(name(p, lookup) for p in data['told'])}"
+    if kind in {"resolved", "closed"}:
+        return f"{kind} by {name(actor, lookup)}: {clip(data['outcome'], 160)}"
+    if kind == "withdrawn":
+        return f"withdrawn by {name(actor, lookup)}"
+    return None
+
+
+def when_iso(text: str | None) -> str:
+    return when(datetime.fromisoformat(text)) if text else "no due time"
+
+
+def briefing(esc: Escalation, lookup: PersonLookup) -> str:
+    """Everything a newcomer needs in one message: summary, stage, history."""
+    return "\n\n".join(
+        [
+            heading(esc),
+            summary(esc, lookup),
+            stage_block(esc),
+            "History so far:\n" + history(esc, lookup),
+        ]
+    )

@@ -1,0 +1,207 @@
+"""The case record for the child's file: each entry's date, form, people, discussion, outcome."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.escalation import Escalation
+from bot.storage import StoredEvent
+from bot.wording import PersonLookup, stamp, when, who
+
+
+def _cell(text: str) -> str:
+    # Keep user text from breaking the Markdown table or list structure.
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[str] | None:
+    d = event.data
+    actor = who(event.actor, lookup) if event.actor != "bot" else "The escalation bot"
+    platform = esc.platform.capitalize()
+    if event.kind == "raised":
+        return _fields(
+            event,
+            "Difference raised",
+            form=f"Raised through the escalation bot ({platform})",
+            involved=f"{actor}; {who(d['counterpart'], lookup)}",
+            discussed=(
+                f"About: {_category(esc, d['category'])}. Concern: {d['issue']} | "
+                f"Risk to the child: {d['risk']} | Outcome wanted: {d['outcome_wanted']}"
+            ),
+            outcome=(
+                "Immediate risk reported: emergency guidance shown; treated as urgent."
+                if d["immediate_risk"]
+                else ("Treated as urgent." if d["urgent"] else "Stage 1 started.")
+            ),
+        )
+    if event.kind == "note_added":
+        return _fields(
+            event,
+            "Case note",
+            form=d["form"],
+            involved=d.get("involved") or actor,
+            discussed=d["discussed"],
+            outcome=d.get("outcome") or "Not stated",
+            recorded_by=actor,
+        )
+    if event.kind == "note_corrected":
+        text = d.get("text")
+        return _fields(
+            event,
+            f"Correction to the note of {_note_time(esc, d['corrects'])}",
+            form="Correction",
+            involved=actor,
+            discussed=text if text is not None else "The original message was deleted.",
+            outcome="The earlier entry stands in the record; this correction follows it.",
+        )
+    if event.kind == "stage_started":
+        stage = esc.policy.stage(d["number"])
+        due = when(datetime.fromisoformat(d["due"])) if d.get("due") else "no timescale"
+        basis = " (locally agreed target)" if d["due_basis"] == "locally agreed" else ""
+        return _fields(
+            event,
+            f"Stage {stage.number} started: {stage.title}",
+            form="Escalation bot",
+            involved=actor,
+            discussed=f"{stage.involves_raising}; {stage.involves_other}.",
+            outcome=f"Due by {due}{basis}.",
+        )
+    if event.kind == "participant_added":
+        return _fields(
+            event,
+            "Joined",
+            form="Escalation bot",
+            involved=who(d["person"], lookup),
+            discussed=f"Brought in at stage {d['stage']} and sent the summary and history.",
+            outcome="Notified.",
+        )
+    if event.kind == "due_brought_forward":
+        return _fields(
+            event,
+            "Due time brought forward",
+            form="Escalation bot",
+            involved=actor,
+            discussed=d.get("reason") or "No reason given.",
+            outcome=f"Now due by {when(datetime.fromisoformat(d['due']))}.",
+        )
+    if event.kind == "overdue_notified":
+        return _fields(
+            event,
+            "Overdue notice",
+            form="Escalation bot message",
+            involved="; ".join(who(p, lookup) for p in d["told"]),
+            discussed="The stage passed its due time without being resolved or escalated.",
+            outcome="The people on the stage and the next level up were told.",
+        )
+    if event.kind in {"resolved", "closed", "withdrawn"}:
+        title = {
+            "resolved": "Resolved",
+            "closed": "Closed at the final stage",
+            "withdrawn": "Withdrawn",
+        }
+        outcome = d.get("outcome") or d.get("reason") or ""
+        actions = d.get("agreed_actions") or []
+        if actions:
+            outcome += " Agreed actions: " + "; ".join(actions) + "."
+        return _fields(
+            event,
+            title[event.kind],
+            form="Escalation bot",
+            involved=actor,
+            discussed=outcome,
+            outcome=title[event.kind] + ".",
+        )
+    return None
+
+
+def _category(esc: Escalation, category_id: str) -> str:
+    category = esc.policy.category(category_id)
+    return category.label if category else "Other"
+
+
+def esc_stage_at(esc: Escalation, event: StoredEvent) -> int:
+    """The stage an escalation was at when `event` happened."""
+    number = 1
+    for earlier in esc.events:
+        if earlier.seq > event.seq:
+            break
+        if earlier.kind == "stage_started":
+            number = earlier.data["number"]
+    return number
+
+
+def _note_time(esc: Escalation, seq: int) -> str:
+    for note in esc.notes:
+        if note.seq == seq:
+            return stamp(note.at)
+    return "an earlier entry"
+
+
+def _fields(
+    event: StoredEvent,
+    title: str,
+    *,
+    form: str,
+    involved: str,
+    discussed: str,
+    outcome: str,
+    recorded_by: str | None = None,
+) -> list[str]:
+    lines = [
+        f"### {stamp(event.at)} — {title}",
+        "",
+        f"- **Date and time:** {stamp(event.at)}",
+        f"- **Form of communication:** {_cell(form)}",
+        f"- **Who was involved:** {_cell(involved)}",
+        f"- **What was discussed:** {_cell(discussed)}",
+        f"- **Outcome:** {_cell(outcome)}",
+    ]
+    if recorded_by:
+        lines.append(f"- **Recorded by:** {_cell(recorded_by)}")
+    return lines + [""]
+
+
+def export_markdown(esc: Escalation, lookup: PersonLookup) -> str:
+    """The whole history of an escalation as Markdown for the child's file."""
+    policy = esc.policy
+    lines = [
+        f"# Case record: escalation {esc.id}",
+        "",
+        f"- **Case reference:** {_cell(esc.case_reference)}",
+        f"- **Policy:** {policy.source_title} ({policy.source_date})",
+        f"- **Raised by:** {who(esc.raiser, lookup)}",
+        f"- **Other professional:** {who(esc.counterpart, lookup)}",
+        f"- **Opened:** {stamp(esc.opened_at)}",
+        f"- **Status:** {esc.status}" + (f" ({stamp(esc.ended_at)})" if esc.ended_at else ""),
+        f"- **Urgent:** {'yes' if esc.urgent else 'no'}",
+        "",
+        "The policy asks that each record shows: "
+        + "; ".join(item.rstrip(".").lower() for item in policy.record_must_include)
+        + ".",
+        "",
+        "## Entries",
+        "",
+    ]
+    for event in esc.events:
+        entry = _entry(esc, event, lookup)
+        if entry:
+            lines += entry
+    lines += [
+        "## Stages",
+        "",
+        "| Stage | Title | Started | Due | Ended |",
+        "|---|---|---|---|---|",
+    ]
+    for stage in esc.stages:
+        title = policy.stage(stage.number).title
+        due = when(stage.due) if stage.due else "no timescale"
+        if stage.due_basis == "locally agreed":
+            due += " (locally agreed)"
+        elif stage.due_basis == "brought forward":
+            due += " (brought forward)"
+        ended = f"{stamp(stage.ended_at)} ({stage.ended_by})" if stage.ended_at else "open"
+        lines.append(
+            f"| {stage.number} | {_cell(title)} | {stamp(stage.started_at)} | {due} | {ended} |"
+        )
+    lines.append("")
+    return "\n".join(lines)

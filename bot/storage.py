@@ -1,0 +1,561 @@
+"""All persistence: SQLite through sqlite-utils, WAL mode, versioned migrations.
+
+This is the only module that writes SQL, so another engine can be added behind the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from bot.directory import Person
+from bot.messages import Message
+
+DEFAULT_DATABASE_URL = "sqlite:///escalations.db"
+
+
+class StorageError(Exception):
+    """A database that cannot be opened or used; the message says which and why."""
+
+
+def database_path(url: str) -> str:
+    """The SQLite file a `sqlite:///` URL names (relative) or `sqlite:////abs` names (absolute)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StorageError(f"DATABASE_URL must start with {prefix!r}, got {url.split(':', 1)[0]!r}")
+    path = url[len(prefix) :]
+    if not path:
+        raise StorageError("DATABASE_URL names no database file")
+    return path
+
+
+def _iso(when: datetime) -> str:
+    if when.tzinfo is None:
+        raise ValueError("storage keeps aware times only")
+    return when.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["people"].create(
+        {
+            "id": str,
+            "name": str,
+            "agency": str,
+            "role": str,
+            "manager_id": str,
+            "email": str,
+            "slack_id": str,
+            "teams_id": str,
+            "admin": int,
+        },
+        pk="id",
+    )
+    db["escalations"].create(
+        {
+            "id": str,
+            "number": int,
+            "policy_id": str,
+            "case_reference": str,
+            "status": str,
+            "stage": int,
+            "due": str,
+            "opened_at": str,
+            "updated_at": str,
+            "participants": str,
+        },
+        pk="id",
+    )
+    db["events"].create(
+        {
+            "id": int,
+            "escalation_id": str,
+            "at": str,
+            "kind": str,
+            "actor": str,
+            "data": str,
+        },
+        pk="id",
+        foreign_keys=[("escalation_id", "escalations", "id")],
+    )
+    db["events"].create_index(["escalation_id", "id"])
+    db["reminders"].create(
+        {
+            "id": int,
+            "escalation_id": str,
+            "stage": int,
+            "kind": str,
+            "due_at": str,
+            "status": str,
+            "data": str,
+            "done_at": str,
+        },
+        pk="id",
+    )
+    db["reminders"].create_index(["status", "due_at"])
+    db["outbox"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "message": str,
+            "status": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "last_error": str,
+            "delivered_at": str,
+        },
+        pk="id",
+    )
+    db["outbox"].create_index(["status", "next_attempt_at"])
+    db["addresses"].create(
+        {"person_id": str, "platform": str, "kind": str, "address": str},
+        pk=("person_id", "platform", "kind"),
+    )
+    db["questions"].create(
+        {
+            "id": int,
+            "escalation_id": str,
+            "person_id": str,
+            "kind": str,
+            "data": str,
+            "status": str,
+        },
+        pk="id",
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
+
+
+@dataclass(frozen=True)
+class EscalationRow:
+    """The list view of an escalation: enough to list and find, not the record itself."""
+
+    id: str
+    policy_id: str
+    case_reference: str
+    status: str
+    stage: int
+    due: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+    participants: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    escalation_id: str
+    at: datetime
+    kind: str
+    actor: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReminderRow:
+    id: int
+    escalation_id: str
+    stage: int
+    kind: str
+    due_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    message: Message
+    attempts: int
+
+
+class Storage:
+    """The bot's database. Open with `Storage.open(url)`; close when done."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+        self._depth = 0
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_DATABASE_URL) -> Storage:
+        """Open (creating and migrating as needed) the database at `url`."""
+        path = database_path(url)
+        if path != ":memory:":
+            parent = Path(path).expanduser().parent
+            if not parent.is_dir():
+                raise StorageError(f"DATABASE_URL: folder {str(parent)!r} does not exist")
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path!r}: {exc}") from None
+        store = cls(sqlite_utils.Database(conn))
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Apply any migrations newer than the database's schema version, each in a transaction."""
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StorageError(
+                f"database schema version {current} is newer than this bot knows "
+                f"({len(MIGRATIONS)}); upgrade the bot"
+            )
+        for version, migration in enumerate(MIGRATIONS[current:], start=current + 1):
+            with self.transaction():
+                migration(self.db)
+                self.db.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE, so concurrent bots queue); nests safely."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # -- people ------------------------------------------------------------------------------
+
+    def upsert_people(self, people: Iterable[Person]) -> int:
+        """Add or update people by id; returns how many."""
+        rows = [{**asdict(p), "admin": int(p.admin)} for p in people]
+        with self.transaction():
+            self.db["people"].upsert_all(rows, pk="id")
+        return len(rows)
+
+    def person(self, person_id: str) -> Person | None:
+        rows = list(self.db["people"].rows_where("id = ?", [person_id]))
+        return _person(rows[0]) if rows else None
+
+    def people(self) -> list[Person]:
+        return [_person(r) for r in self.db["people"].rows_where(order_by="name")]
+
+    def person_by(
+        self, *, slack_id: str | None = None, email: str | None = None, teams_id: str | None = None
+    ) -> Person | None:
+        """Find a person by a platform id or email (case-insensitive)."""
+        for column, value in (("slack_id", slack_id), ("teams_id", teams_id), ("email", email)):
+            if value:
+                rows = list(self.db["people"].rows_where(f"lower({column}) = lower(?)", [value]))
+                if rows:
+                    return _person(rows[0])
+        return None
+
+    def set_manager(self, person_id: str, manager_id: str) -> None:
+        with self.transaction():
+            self.db["people"].update(person_id, {"manager_id": manager_id})
+
+    def admins(self) -> list[Person]:
+        return [_person(r) for r in self.db["people"].rows_where("admin = 1", order_by="name")]
+
+    # -- escalations and their events ----------------------------------------------------------
+
+    def next_escalation_number(self) -> int:
+        row = self.db.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM escalations").fetchone()
+        return int(row[0])
+
+    def save_escalation(self, row: EscalationRow, number: int | None = None) -> None:
+        """Insert or update the list view of an escalation."""
+        data = {
+            "id": row.id,
+            "policy_id": row.policy_id,
+            "case_reference": row.case_reference,
+            "status": row.status,
+            "stage": row.stage,
+            "due": _iso(row.due) if row.due else None,
+            "opened_at": _iso(row.opened_at),
+            "updated_at": _iso(row.updated_at),
+            "participants": json.dumps(sorted(row.participants)),
+        }
+        with self.transaction():
+            if number is not None:
+                self.db["escalations"].insert({**data, "number": number})
+            else:
+                self.db["escalations"].update(row.id, data)
+
+    def escalation_row(self, escalation_id: str) -> EscalationRow | None:
+        rows = list(self.db["escalations"].rows_where("id = ?", [escalation_id]))
+        return _escalation_row(rows[0]) if rows else None
+
+    def escalation_rows(self, *, person_id: str | None = None) -> list[EscalationRow]:
+        """Escalations, newest first; only those `person_id` is on when given."""
+        rows = [
+            _escalation_row(r) for r in self.db["escalations"].rows_where(order_by="number desc")
+        ]
+        if person_id is None:
+            return rows
+        return [r for r in rows if person_id in r.participants]
+
+    def append_event(
+        self, escalation_id: str, *, at: datetime, kind: str, actor: str, data: dict[str, Any]
+    ) -> int:
+        """Append one event to an escalation's history (never updated or deleted)."""
+        with self.transaction():
+            table = self.db["events"]
+            table.insert(
+                {
+                    "escalation_id": escalation_id,
+                    "at": _iso(at),
+                    "kind": kind,
+                    "actor": actor,
+                    "data": json.dumps(data, sort_keys=True),
+                }
+            )
+            return int(table.last_pk)
+
+    def events(self, escalation_id: str) -> list[StoredEvent]:
+        rows = self.db["events"].rows_where("escalation_id = ?", [escalation_id], order_by="id")
+        return [
+            StoredEvent(
+                seq=r["id"],
+                escalation_id=r["escalation_id"],
+                at=datetime.fromisoformat(r["at"]),
+                kind=r["kind"],
+                actor=r["actor"],
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]
+
+    # -- reminders -----------------------------------------------------------------------------
+
+    def replace_reminders(
+        self, escalation_id: str, planned: Iterable[tuple[int, str, datetime, dict[str, Any]]]
+    ) -> None:
+        """Cancel an escalation's pending reminders and plan these (stage, kind, due, data)."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE reminders SET status = 'cancelled' WHERE escalation_id = ? AND status = 'pending'",
+                [escalation_id],
+            )
+            self.add_reminders(escalation_id, planned)
+
+    def add_reminders(
+        self, escalation_id: str, planned: Iterable[tuple[int, str, datetime, dict[str, Any]]]
+    ) -> None:
+        rows = [
+            {
+                "escalation_id": escalation_id,
+                "stage": stage,
+                "kind": kind,
+                "due_at": _iso(due),
+                "status": "pending",
+                "data": json.dumps(data, sort_keys=True),
+            }
+            for stage, kind, due, data in planned
+        ]
+        if rows:
+            with self.transaction():
+                self.db["reminders"].insert_all(rows)
+
+    def claim_due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
+        """Atomically take pending reminders due by `now`: no other copy of the bot can take them."""
+        cursor = self.db.execute(
+            "UPDATE reminders SET status = 'claimed', done_at = ? WHERE id IN ("
+            " SELECT id FROM reminders WHERE status = 'pending' AND due_at <= ?"
+            " ORDER BY due_at, id LIMIT ?) RETURNING id, escalation_id, stage, kind, due_at, data",
+            [_iso(now), _iso(now), limit],
+        )
+        rows = [
+            ReminderRow(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), json.loads(r[5]))
+            for r in cursor.fetchall()
+        ]
+        return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+    def finish_reminder(self, reminder_id: int, status: str) -> None:
+        with self.transaction():
+            self.db["reminders"].update(reminder_id, {"status": status})
+
+    def pending_reminders(self, escalation_id: str | None = None) -> list[ReminderRow]:
+        where, args = "status = 'pending'", []
+        if escalation_id:
+            where += " AND escalation_id = ?"
+            args.append(escalation_id)
+        return [
+            ReminderRow(
+                r["id"],
+                r["escalation_id"],
+                r["stage"],
+                r["kind"],
+                datetime.fromisoformat(r["due_at"]),
+                json.loads(r["data"]),
+            )
+            for r in self.db["reminders"].rows_where(where, args, order_by="due_at, id")
+        ]
+
+    def next_reminder_at(self) -> datetime | None:
+        row = self.db.execute(
+            "SELECT MIN(due_at) FROM reminders WHERE status = 'pending'"
+        ).fetchone()
+        return _time(row[0])
+
+    # -- outbox --------------------------------------------------------------------------------
+
+    def enqueue(self, messages: Iterable[Message], *, now: datetime) -> None:
+        """Persist outbound messages; they leave only when an adapter delivers them."""
+        rows = [
+            {
+                "created_at": _iso(now),
+                "message": json.dumps(m.to_dict(), sort_keys=True),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": _iso(now),
+            }
+            for m in messages
+        ]
+        if rows:
+            with self.transaction():
+                self.db["outbox"].insert_all(rows)
+
+    def claim_outbox(
+        self, now: datetime, limit: int = 50, lease_seconds: int = 120
+    ) -> list[OutboxItem]:
+        """Take messages ready to send; a crashed sender's lease runs out so nothing is lost."""
+        lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        cursor = self.db.execute(
+            "UPDATE outbox SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1"
+            " WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending')"
+            " AND next_attempt_at <= ? ORDER BY id LIMIT ?) RETURNING id, message, attempts",
+            [_iso(lease_until), _iso(now), limit],
+        )
+        items = [OutboxItem(r[0], Message.from_dict(json.loads(r[1])), r[2]) for r in cursor]
+        return sorted(items, key=lambda i: i.id)
+
+    def outbox_delivered(self, item_id: int, *, now: datetime) -> None:
+        with self.transaction():
+            self.db["outbox"].update(item_id, {"status": "delivered", "delivered_at": _iso(now)})
+
+    def outbox_retry(self, item_id: int, *, at: datetime, error: str) -> None:
+        with self.transaction():
+            self.db["outbox"].update(
+                item_id,
+                {"status": "pending", "next_attempt_at": _iso(at), "last_error": error[:200]},
+            )
+
+    def outbox_failed(self, item_id: int, *, error: str) -> None:
+        with self.transaction():
+            self.db["outbox"].update(item_id, {"status": "failed", "last_error": error[:200]})
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
+
+    # -- platform addresses ----------------------------------------------------------------------
+
+    def set_address(self, person_id: str, platform: str, address: str, kind: str = "dm") -> None:
+        """Remember how to reach a person on a platform (opaque to the core)."""
+        with self.transaction():
+            self.db["addresses"].upsert(
+                {"person_id": person_id, "platform": platform, "kind": kind, "address": address},
+                pk=("person_id", "platform", "kind"),
+            )
+
+    def address(self, person_id: str, platform: str, kind: str = "dm") -> str | None:
+        rows = list(
+            self.db["addresses"].rows_where(
+                "person_id = ? AND platform = ? AND kind = ?", [person_id, platform, kind]
+            )
+        )
+        return rows[0]["address"] if rows else None
+
+    # -- open questions (e.g. "who is your line manager?") --------------------------------------
+
+    def add_question(
+        self, escalation_id: str, person_id: str, kind: str, data: dict[str, Any]
+    ) -> int:
+        with self.transaction():
+            table = self.db["questions"]
+            table.insert(
+                {
+                    "escalation_id": escalation_id,
+                    "person_id": person_id,
+                    "kind": kind,
+                    "data": json.dumps(data, sort_keys=True),
+                    "status": "open",
+                }
+            )
+            return int(table.last_pk)
+
+    def open_questions(
+        self, *, person_id: str | None = None, escalation_id: str | None = None
+    ) -> list[tuple[int, str, str, str, dict[str, Any]]]:
+        """Open questions as (id, escalation_id, person_id, kind, data)."""
+        where, args = ["status = 'open'"], []
+        if person_id:
+            where.append("person_id = ?")
+            args.append(person_id)
+        if escalation_id:
+            where.append("escalation_id = ?")
+            args.append(escalation_id)
+        return [
+            (r["id"], r["escalation_id"], r["person_id"], r["kind"], json.loads(r["data"]))
+            for r in self.db["questions"].rows_where(" AND ".join(where), args, order_by="id")
+        ]
+
+    def close_question(self, question_id: int) -> None:
+        with self.transaction():
+            self.db["questions"].update(question_id, {"status": "answered"})
+
+
+def _person(row: dict[str, Any]) -> Person:
+    return Person(
+        id=row["id"],
+        name=row["name"],
+        agency=row["agency"],
+        role=row["role"],
+        manager_id=row["manager_id"],
+        email=row["email"],
+        slack_id=row["slack_id"],
+        teams_id=row["teams_id"],
+        admin=bool(row["admin"]),
+    )
+
+
+def _escalation_row(row: dict[str, Any]) -> EscalationRow:
+    return EscalationRow(
+        id=row["id"],
+        policy_id=row["policy_id"],
+        case_reference=row["case_reference"],
+        status=row["status"],
+        stage=row["stage"],
+        due=_time(row["due"]),
+        opened_at=datetime.fromisoformat(row["opened_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        participants=tuple(json.loads(row["participants"])),
+    )
