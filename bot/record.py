@@ -10,8 +10,12 @@ from bot.wording import PersonLookup, stamp, when, who
 
 
 def _cell(text: str) -> str:
-    # Keep user text from breaking the Markdown table or list structure.
-    return " ".join(text.replace("|", "\\|").split())
+    # One line per field, so user text cannot break the record's structure.
+    return " ".join(text.split())
+
+
+def _table_cell(text: str) -> str:
+    return _cell(text).replace("|", "\\|")
 
 
 def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[str] | None:
@@ -25,8 +29,8 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             form=f"Raised through the escalation bot ({platform})",
             involved=f"{actor}; {who(d['counterpart'], lookup)}",
             discussed=(
-                f"About: {_category(esc, d['category'])}. Concern: {d['issue']} | "
-                f"Risk to the child: {d['risk']} | Outcome wanted: {d['outcome_wanted']}"
+                f"About: {_category(esc, d['category'])}. Concern: {d['issue']} — "
+                f"Risk to the child: {d['risk']} — Outcome wanted: {d['outcome_wanted']}"
             ),
             outcome=(
                 "Immediate risk reported: emergency guidance shown; treated as urgent."
@@ -102,14 +106,14 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         outcome = d.get("outcome") or d.get("reason") or ""
         actions = d.get("agreed_actions") or []
         if actions:
-            outcome += " Agreed actions: " + "; ".join(actions) + "."
+            outcome = outcome.rstrip(".") + ". Agreed actions: " + "; ".join(actions) + "."
         return _fields(
             event,
             title[event.kind],
-            form="Escalation bot",
+            form="Recorded through the escalation bot",
             involved=actor,
-            discussed=outcome,
-            outcome=title[event.kind] + ".",
+            discussed=f"{title[event.kind]} at stage {esc_stage_at(esc, event)}.",
+            outcome=outcome,
         )
     return None
 
@@ -201,7 +205,7 @@ def export_markdown(esc: Escalation, lookup: PersonLookup) -> str:
             due += " (brought forward)"
         ended = f"{stamp(stage.ended_at)} ({stage.ended_by})" if stage.ended_at else "open"
         lines.append(
-            f"| {stage.number} | {_cell(title)} | {stamp(stage.started_at)} | {due} | {ended} |"
+            f"| {stage.number} | {_table_cell(title)} | {stamp(stage.started_at)} | {due} | {ended} |"
         )
     lines.append("")
     return "\n".join(lines)

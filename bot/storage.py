@@ -188,13 +188,15 @@ class Storage:
         self._depth = 0
 
     @classmethod
-    def open(cls, url: str = DEFAULT_DATABASE_URL) -> Storage:
-        """Open (creating and migrating as needed) the database at `url`."""
+    def open(cls, url: str = DEFAULT_DATABASE_URL, *, create: bool = True) -> Storage:
+        """Open (creating if `create`, and migrating as needed) the database at `url`."""
         path = database_path(url)
         if path != ":memory:":
             parent = Path(path).expanduser().parent
             if not parent.is_dir():
                 raise StorageError(f"DATABASE_URL: folder {str(parent)!r} does not exist")
+            if not create and not Path(path).expanduser().exists():
+                raise StorageError(f"no database at {path!r} (set DATABASE_URL)")
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,263 @@
+"""The `escalation-bot` command line: policies, timeline, list, export, directory import, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import NoReturn
+
+from bot.calendar import LONDON, WorkingCalendar
+from bot.directory import DirectoryError, parse_directory_csv
+from bot.policy_loader import PolicyError, PolicyLibrary, load_policy_file
+from bot.policy_text import describe_policy, describe_stage_timescale
+from bot.record import export_markdown
+from bot.settings import Settings
+from bot.storage import Storage, StorageError
+from bot.timeline import plan_timeline
+from bot.wording import when
+
+RECENT = timedelta(days=30)
+
+
+class UsageError(Exception):
+    """Bad input on the command line: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix("escalation-bot").strip()
+        raise UsageError(f"{where}: {message}" if where else message)
+
+
+def parse_start(text: str) -> datetime:
+    """An ISO date-time; without an offset it is Europe/London local time."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"--start: {text!r} is not an ISO date-time (e.g. 2026-12-23T10:00 or "
+            "2026-12-23T10:00+00:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=LONDON)
+    return moment.astimezone(LONDON)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(LONDON).isoformat() if moment else None
+
+
+def _library(settings: Settings) -> PolicyLibrary:
+    try:
+        return PolicyLibrary.load(settings.policies_dir)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _policy(settings: Settings, policy_id: str):
+    library = _library(settings)
+    try:
+        return library.get(policy_id)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+
+
+def _store(settings: Settings, *, create: bool = False) -> Storage:
+    try:
+        return Storage.open(settings.database_url, create=create)
+    except StorageError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        for policy in _library(settings).policies.values():
+            print(
+                f"{policy.id:<30} {len(policy.stages)} stages  {policy.name} ({policy.source_date})"
+            )
+    elif args.action == "show":
+        print(describe_policy(_policy(settings, args.id)))
+    else:
+        try:
+            policy = load_policy_file(Path(args.file))
+        except PolicyError as exc:
+            raise UsageError(str(exc)) from None
+        print(f"{args.file}: OK ({policy.id}, {len(policy.stages)} stages)")
+    return 0
+
+
+def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
+    policy = _policy(settings, args.policy)
+    start = parse_start(args.start)
+    stages = plan_timeline(policy, start, urgent=args.urgent, calendar=WorkingCalendar())
+    if args.json:
+        doc = {
+            "policy": policy.id,
+            "urgent": args.urgent,
+            "stages": [
+                {
+                    "stage": s.number,
+                    "title": s.title,
+                    "starts": _iso(s.starts),
+                    "due": _iso(s.due),
+                    "milestones": [{"name": m.name, "due": _iso(m.due)} for m in s.milestones],
+                }
+                for s in stages
+            ],
+        }
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{policy.name}: timeline from {when(start)}{' (urgent)' if args.urgent else ''}")
+    for s in stages:
+        starts = when(s.starts) if s.starts else "not known (an earlier stage has no timescale)"
+        due = when(s.due) if s.due else "no timescale in the policy: agree a target locally"
+        print(f"Stage {s.number}: {s.title}")
+        print(f"  starts {starts}; due {due} [{describe_stage_timescale(policy, s.number)}]")
+        for m in s.milestones:
+            print(f"  • {m.name}: by {when(m.due)}")
+    if args.urgent and not policy.has_urgent_timescales:
+        print("This policy gives no separate urgent timescale: agree an earlier due time.")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    store = _store(settings)
+    rows = store.escalation_rows()
+    if rows:
+        newest = max(r.updated_at for r in rows)
+        rows = [r for r in rows if r.status == "open" or newest - r.updated_at <= RECENT]
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "policy": r.policy_id,
+                        "case_reference": r.case_reference,
+                        "stage": r.stage,
+                        "status": r.status,
+                        "due": _iso(r.due),
+                    }
+                    for r in rows
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    if not rows:
+        print("No escalations yet.")
+    for r in rows:
+        due = f"due {when(r.due)}" if r.due else "-"
+        print(
+            f"{r.id}  {r.policy_id:<28} stage {r.stage}  {r.status:<9} {due}  case {r.case_reference}"
+        )
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.escalation import Escalation
+
+    store = _store(settings)
+    events = store.events(args.id.strip().upper())
+    if not events:
+        raise UsageError(f"export: no escalation {args.id!r} in {settings.database_url}")
+    print(export_markdown(Escalation.from_events(events), store.person))
+    return 0
+
+
+def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise UsageError(f"directory import: {args.file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"directory import: {args.file}: cannot be read ({exc})") from None
+    store = _store(settings, create=True)
+    try:
+        people = parse_directory_csv(
+            text, source=args.file, known_ids=[p.id for p in store.people()]
+        )
+    except DirectoryError as exc:
+        raise UsageError(str(exc)) from None
+    count = store.upsert_people(people)
+    print(f"Imported {count} people into {settings.database_url}.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.console import run_demo
+
+    return run_demo(auto=args.auto, policies_dir=settings.policies_dir)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="escalation-bot",
+        description="Runs a safeguarding partnership's escalation policy in chat.",
+    )
+    parser.add_argument("--database-url", help="overrides DATABASE_URL")
+    parser.add_argument("--policies-dir", help="overrides POLICIES_DIR (default: bundled policies)")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    policies = sub.add_parser("policies", help="list, show or check policy files")
+    psub = policies.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    psub.add_parser("list", help="the policies the bot knows")
+    psub.add_parser("show", help="one policy in plain English").add_argument("id")
+    psub.add_parser("check", help="validate a policy file").add_argument("file")
+    policies.set_defaults(run=cmd_policies)
+
+    timeline = sub.add_parser("timeline", help="each stage's start and due time")
+    timeline.add_argument("--policy", required=True)
+    timeline.add_argument("--start", required=True, help="ISO date-time; no offset = London time")
+    timeline.add_argument("--urgent", action="store_true")
+    timeline.add_argument("--json", action="store_true")
+    timeline.set_defaults(run=cmd_timeline)
+
+    listing = sub.add_parser("list", help="open and recent escalations")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_list)
+
+    export = sub.add_parser("export", help="the case record, as Markdown")
+    export.add_argument("id")
+    export.set_defaults(run=cmd_export)
+
+    directory = sub.add_parser("directory", help="the people directory")
+    dsub = directory.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    dsub.add_parser("import", help="add or update people from a CSV file").add_argument("file")
+    directory.set_defaults(run=cmd_directory)
+
+    demo = sub.add_parser("demo", help="an interactive walkthrough on a throwaway database")
+    demo.add_argument("--auto", action="store_true", help="play a scripted walkthrough")
+    demo.set_defaults(run=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `escalation-bot` console script."""
+    try:
+        args = build_parser().parse_args(argv)
+        settings = Settings.from_env(
+            database_url=args.database_url,
+            policies_dir=Path(args.policies_dir) if args.policies_dir else None,
+        )
+        return int(args.run(args, settings))
+    except UsageError as exc:
+        print(
+            f"escalation-bot: error: {exc}".replace("error: escalation-bot", "error:"),
+            file=sys.stderr,
+        )
+        return 2
+    except StorageError as exc:
+        print(f"escalation-bot: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

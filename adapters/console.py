@@ -1,0 +1,489 @@
+"""The console adapter: a local demo of the whole journey on a throwaway database.
+
+Each line typed is a message from the current person; /wait moves a manual clock on so reminders
+and deadlines can be seen without waiting days.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from adapters.system_clock import SystemClock
+from bot.calendar import LONDON
+from bot.clock import ManualClock
+from bot.commands import (
+    AddNote,
+    Command,
+    EscalateStage,
+    NameManager,
+    RaiseEscalation,
+    Resolve,
+    SetEarlierDue,
+    Withdraw,
+)
+from bot.core import EscalationBot
+from bot.directory import parse_directory_csv
+from bot.errors import InvalidInput, Refused
+from bot.messages import Message, MessageKind
+from bot.outbox import deliver
+from bot.policy_loader import PolicyLibrary
+from bot.policy_text import describe_policy
+from bot.storage import Storage
+from bot.timeline import plan_timeline
+from bot.wording import when, who
+
+EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.csv"
+DEFAULT_POLICY = "camden"
+AUTO_START = datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
+ESCALATION_ID = re.compile(r"^E-\d{4,}$", re.IGNORECASE)
+WAIT = re.compile(r"^(\d+)\s*([wdhm])$")
+WAIT_UNITS = {
+    "w": timedelta(weeks=1),
+    "d": timedelta(days=1),
+    "h": timedelta(hours=1),
+    "m": timedelta(minutes=1),
+}
+
+HELP = """Commands (you act as one person at a time; plain text is a reply in the case thread):
+  /as PERSON            act as someone else (see /people)
+  /people               the example directory
+  /raise                raise a professional difference, step by step
+  /note [ID] TEXT       add a note to the case record
+  /resolve [ID] OUTCOME [; action; action]   record the outcome and agreed actions
+  /escalate [ID] [WHY]  move to the next stage (managers are told)
+  /withdraw [ID] WHY    withdraw the difference (raising side only)
+  /due [ID] DATE-TIME   bring the due time forward, e.g. /due 2026-12-03T12:00
+  /manager PERSON       name your line manager when the bot asks
+  /wait 3d | 4h | 30m | 1w   move time on: reminders go out as they fall due
+  /list                 your escalations
+  /show [ID]            the summary and history
+  /export [ID]          the case record for the child's file
+  /policy [ID]          the policy's stages, timescales and emergency numbers
+  /now                  the demo clock
+  /help                 this list
+End of input (Ctrl-D) or /quit ends the demo."""
+
+
+@dataclass
+class ConsoleDemo:
+    """Drives the core from text lines and prints what each person would receive."""
+
+    bot: EscalationBot
+    clock: ManualClock
+    out: TextIO
+    me: str = "alex"
+    current: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def store(self) -> Storage:
+        return self.bot.store
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def deliver(self) -> None:
+        deliver(self.store, self.clock.now(), self._show)
+
+    def _show(self, message: Message) -> None:
+        label = {
+            MessageKind.CASE: "case message",
+            MessageKind.REMINDER: "reminder",
+            MessageKind.QUESTION: "question",
+            MessageKind.REPLY: "reply",
+            MessageKind.NOTICE: "in the case thread" if message.in_thread else "message",
+        }[message.kind]
+        if message.escalation_id and message.kind in {MessageKind.CASE, MessageKind.QUESTION}:
+            self.current[message.to] = message.escalation_id
+        self.say(f"  ┌─ to {who(message.to, self.store.person)} · {label}")
+        for line in message.text.splitlines():
+            self.say(f"  │ {line}" if line else "  │")
+        if message.actions:
+            self.say("  │ " + "  ".join(f"[{a.label}]" for a in message.actions))
+        self.say("  └─")
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, read: Callable[[str], str | None]) -> int:
+        self.say("Escalation bot demo: resolving professional differences in safeguarding.")
+        self.say(
+            f"Demo clock: {when(self.clock.now())}. You are {who(self.me, self.store.person)}."
+        )
+        self.say("Type /help for commands, /raise to start.")
+        while True:
+            line = read(f"[{self.me}] > ")
+            if line is None:
+                self.say("\nEnd of demo. The throwaway database has been removed.")
+                return 0
+            line = line.strip()
+            if not line:
+                continue
+            if line in {"/quit", "/exit"}:
+                self.say("End of demo.")
+                return 0
+            try:
+                self.dispatch(line, read)
+            except Refused as exc:
+                self.say(f"  ! {exc}")
+            except InvalidInput as exc:
+                for message in exc.errors.values():
+                    self.say(f"  ! {message}")
+            self.deliver()
+
+    def dispatch(self, line: str, read: Callable[[str], str | None]) -> None:
+        if not line.startswith("/"):
+            self._act(lambda esc: AddNote(actor=self.me, escalation_id=esc, discussed=line), None)
+            return
+        name, _, rest = line[1:].partition(" ")
+        handler = getattr(self, f"cmd_{name.lower()}", None)
+        if handler is None:
+            self.say(f"  ! Unknown command /{name}. Type /help for the list.")
+            return
+        handler(rest.strip(), read)
+
+    def _split_id(self, rest: str) -> tuple[str | None, str]:
+        first, _, tail = rest.partition(" ")
+        if ESCALATION_ID.match(first):
+            return first.upper(), tail.strip()
+        return self.current.get(self.me), rest
+
+    def _act(self, build: Callable[[str], Command], rest: str | None) -> None:
+        esc_id, _ = self._split_id(rest or "")
+        if esc_id is None:
+            self.say("  ! Which escalation? Give its id, e.g. E-0001 (see /list).")
+            return
+        self.current[self.me] = esc_id
+        self.bot.handle(build(esc_id))
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def cmd_help(self, rest: str, read) -> None:
+        self.say(HELP)
+
+    def cmd_people(self, rest: str, read) -> None:
+        for person in self.store.people():
+            admin = " · partnership admin" if person.admin else ""
+            manager = f" · manager: {person.manager_id}" if person.manager_id else ""
+            self.say(f"  {person.id:<6} {person.describe()}{manager}{admin}")
+
+    def cmd_as(self, rest: str, read) -> None:
+        person = self.store.person(rest.strip().lower())
+        if person is None:
+            self.say(f"  ! No one called {rest!r} in the directory. See /people.")
+            return
+        self.me = person.id
+        self.say(f"  You are now {person.describe()}.")
+
+    def cmd_now(self, rest: str, read) -> None:
+        self.say(f"  Demo clock: {when(self.clock.now())}")
+
+    def cmd_note(self, rest: str, read) -> None:
+        esc_id, text = self._split_id(rest)
+        self._act(lambda e: AddNote(actor=self.me, escalation_id=e, discussed=text), esc_id or "")
+
+    def cmd_resolve(self, rest: str, read) -> None:
+        esc_id, text = self._split_id(rest)
+        outcome, *actions = [part.strip() for part in text.split(";")]
+        self._act(
+            lambda e: Resolve(
+                actor=self.me, escalation_id=e, outcome=outcome, agreed_actions=tuple(actions)
+            ),
+            esc_id or "",
+        )
+
+    def cmd_escalate(self, rest: str, read) -> None:
+        esc_id, reason = self._split_id(rest)
+        target: datetime | None = None
+        esc = self.bot.load(esc_id) if esc_id else None
+        if esc and esc.is_open and not esc.at_final_stage:
+            nxt = esc.policy.stage(esc.stage.number + 1)
+            if not nxt.timescale(urgent=esc.urgent).given:
+                target = self._ask_target(read, esc.policy.short_name, nxt.number)
+                if target is None:
+                    return
+        self._act(
+            lambda e: EscalateStage(
+                actor=self.me, escalation_id=e, reason=reason, target_due=target
+            ),
+            esc_id or "",
+        )
+
+    def cmd_withdraw(self, rest: str, read) -> None:
+        esc_id, reason = self._split_id(rest)
+        self._act(lambda e: Withdraw(actor=self.me, escalation_id=e, reason=reason), esc_id or "")
+
+    def cmd_due(self, rest: str, read) -> None:
+        esc_id, text = self._split_id(rest)
+        moment = _parse_time(text)
+        if moment is None:
+            self.say("  ! Give a date and time, e.g. /due 2026-12-03T12:00")
+            return
+        self._act(
+            lambda e: SetEarlierDue(actor=self.me, escalation_id=e, due=moment, reason=""),
+            esc_id or "",
+        )
+
+    def cmd_manager(self, rest: str, read) -> None:
+        self.bot.handle(NameManager(actor=self.me, person=self.me, manager=rest.strip().lower()))
+
+    def cmd_wait(self, rest: str, read) -> None:
+        match = WAIT.match(rest.strip().lower())
+        if not match:
+            self.say("  ! Say how long, e.g. /wait 3d, /wait 4h, /wait 30m or /wait 1w.")
+            return
+        target = self.clock.now() + int(match.group(1)) * WAIT_UNITS[match.group(2)]
+        while (wake := self.bot.next_wakeup()) is not None and wake <= target:
+            self.clock.set(max(wake, self.clock.now()))
+            self.say(f"  ⏰ {when(self.clock.now())}")
+            self.bot.run_due()
+            self.deliver()
+        self.clock.set(target)
+        self.say(f"  Demo clock: {when(self.clock.now())}")
+
+    def cmd_list(self, rest: str, read) -> None:
+        rows = self.bot.list_for(self.me)
+        if not rows:
+            self.say("  You are not on any escalations.")
+        for row in rows:
+            due = f"due {when(row.due)}" if row.due else row.status
+            self.say(
+                f"  {row.id} · case {row.case_reference} · {row.policy_id} · stage {row.stage} · {due}"
+            )
+
+    def cmd_show(self, rest: str, read) -> None:
+        esc_id, _ = self._split_id(rest)
+        if esc_id:
+            self.say(_indent(self.bot.show(self.me, esc_id)))
+
+    def cmd_export(self, rest: str, read) -> None:
+        esc_id, _ = self._split_id(rest)
+        if esc_id:
+            self.say(_indent(self.bot.export(self.me, esc_id)))
+
+    def cmd_policy(self, rest: str, read) -> None:
+        try:
+            policy = self.bot.policies.get(rest.strip() or DEFAULT_POLICY)
+        except KeyError as exc:
+            self.say(f"  ! {exc.args[0]}")
+            return
+        self.say(_indent(describe_policy(policy)))
+
+    # -- the guided /raise -------------------------------------------------------------------
+
+    def cmd_raise(self, rest: str, read) -> None:
+        ask = _Asker(read, self.say)
+        risk_now = ask.yes_no("Is the child at immediate risk of harm right now? (yes/no)")
+        if risk_now is None:
+            return
+        if risk_now:
+            self.say(_indent(self.bot.emergency_guidance(DEFAULT_POLICY)))
+            self.say("  We'll still record the difference, as urgent. Carry on when you can.")
+        ids = self.bot.policies.ids()
+        policy_id = ask.text(f"Which policy? ({', '.join(ids)}) [{DEFAULT_POLICY}]", DEFAULT_POLICY)
+        if policy_id is None:
+            return
+        policy = self.bot.policies.policies.get(policy_id)
+        if policy is None:
+            self.say(f"  ! Unknown policy {policy_id!r}. Start again with /raise.")
+            return
+        case_reference = ask.text("The agency's case reference (never the child's name)")
+        others = [p for p in self.store.people() if p.id != self.me and not p.admin]
+        self.say("  The other professional: " + ", ".join(f"{p.id} ({p.name})" for p in others))
+        counterpart = ask.text("Who is it? (id)")
+        for n, category in enumerate(policy.categories, start=1):
+            self.say(f"  {n}. {category.label}")
+        self.say(f"  {len(policy.categories) + 1}. Other")
+        choice = ask.text("What is it about? (number)")
+        issue = ask.text("The issue, in your words")
+        risk = ask.text("The risk to the child")
+        outcome = ask.text("The outcome you want")
+        if None in (case_reference, counterpart, choice, issue, risk, outcome):
+            return
+        category = _category_choice(policy, choice or "")
+        urgent = bool(risk_now)
+        if not urgent and policy.urgent_when:
+            answer = ask.yes_no(f"Is it urgent? The policy says: {policy.urgent_when}. (yes/no)")
+            if answer is None:
+                return
+            urgent = answer
+        target = None
+        if not policy.stage(1).timescale(urgent=urgent).given:
+            target = self._ask_target(read, policy.short_name, 1)
+            if target is None:
+                return
+        self._preview(policy, urgent)
+        self.bot.handle(
+            RaiseEscalation(
+                actor=self.me,
+                policy_id=policy.id,
+                case_reference=case_reference or "",
+                counterpart=(counterpart or "").lower(),
+                category=category,
+                issue=issue or "",
+                risk=risk or "",
+                outcome_wanted=outcome or "",
+                immediate_risk=bool(risk_now),
+                urgent=urgent,
+                target_due=target,
+            )
+        )
+
+    def _preview(self, policy, urgent: bool) -> None:
+        stages = plan_timeline(policy, self.clock.now(), urgent=urgent, calendar=self.bot.calendar)
+        first = stages[0]
+        line = (
+            f"  Stage 1 due by {when(first.due)}"
+            if first.due
+            else "  Stage 1: locally agreed target"
+        )
+        if len(stages) > 1 and stages[1].starts and first.due:
+            line += f"; if unresolved, stage 2 by {when(stages[1].starts)}"
+        self.say(line + ".")
+
+    def _ask_target(self, read, policy_name: str, number: int) -> datetime | None:
+        suggested = self.bot.suggested_target(self.clock.now())
+        self.say(
+            f"  The {policy_name} policy sets no timescale for stage {number}. Agree a target "
+            f"date with the other side. Suggested: {when(suggested)}."
+        )
+        while True:
+            text = read(f"Target date and time [{suggested.strftime('%Y-%m-%dT%H:%M')}] > ")
+            if text is None:
+                return None
+            if not text.strip():
+                return suggested
+            moment = _parse_time(text)
+            if moment is not None:
+                return moment
+            self.say("  ! Use a date and time like 2026-12-08T17:00.")
+
+
+@dataclass
+class _Asker:
+    read: Callable[[str], str | None]
+    say: Callable[[str], None]
+
+    def text(self, prompt: str, default: str | None = None) -> str | None:
+        while True:
+            answer = self.read(f"{prompt} > ")
+            if answer is None:
+                return None
+            answer = answer.strip()
+            if answer:
+                return answer
+            if default is not None:
+                return default
+            self.say("  ! Please answer, or press Ctrl-D to stop.")
+
+    def yes_no(self, prompt: str) -> bool | None:
+        while True:
+            answer = self.text(prompt)
+            if answer is None:
+                return None
+            if answer.lower() in {"y", "yes"}:
+                return True
+            if answer.lower() in {"n", "no"}:
+                return False
+            self.say("  ! Please answer yes or no.")
+
+
+def _category_choice(policy, choice: str) -> str:
+    if choice.isdigit() and 1 <= int(choice) <= len(policy.categories):
+        return policy.categories[int(choice) - 1].id
+    return "other"
+
+
+def _parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+AUTO_SCRIPT = (
+    "/as alex",
+    "/raise",
+    "no",
+    "camden",
+    "CIN-20931",
+    "sam",
+    "1",
+    "Health visiting plans to close the case next week and step down to universal services.",
+    "Baby is 8 months old; two missed health appointments and a recent injury explained late.",
+    "Keep health visiting open until the child in need review on 15 December.",
+    "no",
+    "/as sam",
+    "Phoned Alex on 1 Dec. I think universal services are enough; the family is engaging.",
+    "/as alex",
+    "We spoke by phone; we still disagree about the risk. Asked Sam to share the visit notes.",
+    "/wait 7d",
+    "/wait 8h",
+    "/escalate No agreement at stage 1; the review is close.",
+    "/as priya",
+    "Spoke to Jo Bennett. We agreed a joint visit before the review.",
+    "/as jo",
+    "/resolve Health visiting stays open until the review on 15 December; Joint visit by the "
+    "health visitor and social worker by Fri 11 Dec; Health visitor shares visit notes weekly",
+    "/export",
+)
+
+
+def run_demo(
+    *,
+    auto: bool,
+    policies_dir: Path | None = None,
+    out: TextIO | None = None,
+    lines: Iterator[str] | None = None,
+) -> int:
+    """Run the console walkthrough on a throwaway database; exit status 0 at end of input."""
+    out = out or sys.stdout
+    workdir = Path(tempfile.mkdtemp(prefix="escalation-demo-"))
+    try:
+        store = Storage.open(f"sqlite:///{workdir / 'demo.db'}")
+        store.upsert_people(
+            parse_directory_csv(
+                EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), source="directory.csv"
+            )
+        )
+        start = (
+            AUTO_START if auto else SystemClock().now().astimezone(LONDON).replace(microsecond=0)
+        )
+        clock = ManualClock(start)
+        bot = EscalationBot(store=store, policies=PolicyLibrary.load(policies_dir), clock=clock)
+        demo = ConsoleDemo(bot=bot, clock=clock, out=out)
+        if auto or lines is not None:
+            script = iter(lines if lines is not None else AUTO_SCRIPT)
+
+            def read(prompt: str) -> str | None:
+                line = next(script, None)
+                if line is not None:
+                    print(f"{prompt}{line}", file=out)
+                return line
+
+        else:
+
+            def read(prompt: str) -> str | None:
+                try:
+                    return input(prompt)
+                except EOFError:
+                    return None
+
+        status = demo.run(read)
+        store.close()
+        return status
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
