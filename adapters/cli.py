@@ -39,8 +39,7 @@ def parse_start(text: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(
-            f"--start: {text!r} is not an ISO date-time (e.g. 2026-12-23T10:00 or "
-            "2026-12-23T10:00+00:00)"
+            f"--start: {text!r} is not an ISO date-time (e.g. 2026-12-23T10:00 or 2026-12-23T10:00+00:00)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LONDON)
@@ -76,9 +75,7 @@ def _store(settings: Settings, *, create: bool = False) -> Storage:
 def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "list":
         for policy in _library(settings).policies.values():
-            print(
-                f"{policy.id:<30} {len(policy.stages)} stages  {policy.name} ({policy.source_date})"
-            )
+            print(f"{policy.id:<30} {len(policy.stages)} stages  {policy.name} ({policy.source_date})")
     elif args.action == "show":
         print(describe_policy(_policy(settings, args.id)))
     else:
@@ -152,9 +149,7 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         print("No escalations yet.")
     for r in rows:
         due = f"due {when(r.due)}" if r.due else "-"
-        print(
-            f"{r.id}  {r.policy_id:<28} stage {r.stage}  {r.status:<9} {due}  case {r.case_reference}"
-        )
+        print(f"{r.id}  {r.policy_id:<28} stage {r.stage}  {r.status:<9} {due}  case {r.case_reference}")
     return 0
 
 
@@ -179,9 +174,7 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"directory import: {args.file}: cannot be read ({exc})") from None
     store = _store(settings, create=True)
     try:
-        people = parse_directory_csv(
-            text, source=args.file, known_ids=[p.id for p in store.people()]
-        )
+        people = parse_directory_csv(text, source=args.file, known_ids=[p.id for p in store.people()])
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
     count = store.upsert_people(people)

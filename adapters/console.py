@@ -115,9 +115,7 @@ class ConsoleDemo:
 
     def run(self, read: Callable[[str], str | None]) -> int:
         self.say("Escalation bot demo: resolving professional differences in safeguarding.")
-        self.say(
-            f"Demo clock: {when(self.clock.now())}. You are {who(self.me, self.store.person)}."
-        )
+        self.say(f"Demo clock: {when(self.clock.now())}. You are {who(self.me, self.store.person)}.")
         self.say("Type /help for commands, /raise to start.")
         while True:
             line = read(f"[{self.me}] > ")
@@ -194,9 +192,7 @@ class ConsoleDemo:
         esc_id, text = self._split_id(rest)
         outcome, *actions = [part.strip() for part in text.split(";")]
         self._act(
-            lambda e: Resolve(
-                actor=self.me, escalation_id=e, outcome=outcome, agreed_actions=tuple(actions)
-            ),
+            lambda e: Resolve(actor=self.me, escalation_id=e, outcome=outcome, agreed_actions=tuple(actions)),
             esc_id or "",
         )
 
@@ -211,9 +207,7 @@ class ConsoleDemo:
                 if target is None:
                     return
         self._act(
-            lambda e: EscalateStage(
-                actor=self.me, escalation_id=e, reason=reason, target_due=target
-            ),
+            lambda e: EscalateStage(actor=self.me, escalation_id=e, reason=reason, target_due=target),
             esc_id or "",
         )
 
@@ -255,9 +249,7 @@ class ConsoleDemo:
             self.say("  You are not on any escalations.")
         for row in rows:
             due = f"due {when(row.due)}" if row.due else row.status
-            self.say(
-                f"  {row.id} · case {row.case_reference} · {row.policy_id} · stage {row.stage} · {due}"
-            )
+            self.say(f"  {row.id} · case {row.case_reference} · {row.policy_id} · stage {row.stage} · {due}")
 
     def cmd_show(self, rest: str, read) -> None:
         esc_id, _ = self._split_id(rest)
@@ -340,11 +332,7 @@ class ConsoleDemo:
     def _preview(self, policy, urgent: bool) -> None:
         stages = plan_timeline(policy, self.clock.now(), urgent=urgent, calendar=self.bot.calendar)
         first = stages[0]
-        line = (
-            f"  Stage 1 due by {when(first.due)}"
-            if first.due
-            else "  Stage 1: locally agreed target"
-        )
+        line = f"  Stage 1 due by {when(first.due)}" if first.due else "  Stage 1: locally agreed target"
         if len(stages) > 1 and stages[1].starts and first.due:
             line += f"; if unresolved, stage 2 by {when(stages[1].starts)}"
         self.say(line + ".")
@@ -455,13 +443,9 @@ def run_demo(
     try:
         store = Storage.open(f"sqlite:///{workdir / 'demo.db'}")
         store.upsert_people(
-            parse_directory_csv(
-                EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), source="directory.csv"
-            )
+            parse_directory_csv(EXAMPLE_DIRECTORY.read_text(encoding="utf-8"), source="directory.csv")
         )
-        start = (
-            AUTO_START if auto else SystemClock().now().astimezone(LONDON).replace(microsecond=0)
-        )
+        start = AUTO_START if auto else SystemClock().now().astimezone(LONDON).replace(microsecond=0)
         clock = ManualClock(start)
         bot = EscalationBot(store=store, policies=PolicyLibrary.load(policies_dir), clock=clock)
         demo = ConsoleDemo(bot=bot, clock=clock, out=out)

@@ -90,12 +90,5 @@ class NameManager:
 
 
 Command = (
-    RaiseEscalation
-    | AddNote
-    | CorrectNote
-    | Resolve
-    | EscalateStage
-    | Withdraw
-    | SetEarlierDue
-    | NameManager
+    RaiseEscalation | AddNote | CorrectNote | Resolve | EscalateStage | Withdraw | SetEarlierDue | NameManager
 )

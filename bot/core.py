@@ -198,14 +198,10 @@ class EscalationBot:
             errors["policy"] = f"Choose one of the policies: {', '.join(self.policies.ids())}."
         raiser = self.store.person(c.actor)
         if raiser is None:
-            errors["actor"] = (
-                "You are not in the directory yet: tell us your agency and role first."
-            )
+            errors["actor"] = "You are not in the directory yet: tell us your agency and role first."
         counterpart = self.store.person(c.counterpart)
         if counterpart is None:
-            errors["counterpart"] = (
-                "We can't find that person in the directory. Choose someone else."
-            )
+            errors["counterpart"] = "We can't find that person in the directory. Choose someone else."
         elif counterpart.id == c.actor:
             errors["counterpart"] = "Choose the other professional, not yourself."
         fields = {
@@ -329,9 +325,7 @@ class EscalationBot:
         actions = tuple(a.strip()[:MAX_SHORT] for a in c.agreed_actions if a.strip())
         now = self.clock.now()
         kind = "closed" if esc.at_final_stage else "resolved"
-        self._record(
-            esc, kind, c.actor, {"outcome": outcome[:MAX_TEXT], "agreed_actions": list(actions)}
-        )
+        self._record(esc, kind, c.actor, {"outcome": outcome[:MAX_TEXT], "agreed_actions": list(actions)})
         follow_ups = self._plan_after_resolution(esc, now)
         self.store.replace_reminders(esc.id, follow_ups)
         self._save(esc, now)
@@ -343,9 +337,7 @@ class EscalationBot:
         if actions:
             lines.append("Agreed actions:\n" + "\n".join(f"• {a}" for a in actions))
         for _, _, _, data in follow_ups:
-            lines.append(
-                f"Still to do: {data['name']} by {when(datetime.fromisoformat(data['due']))}."
-            )
+            lines.append(f"Still to do: {data['name']} by {when(datetime.fromisoformat(data['due']))}.")
         lines.append(f"The full record for the child's file: export {esc.id}.")
         return self._to_everyone(esc, "\n".join(lines))
 
@@ -529,9 +521,7 @@ class EscalationBot:
                 "policy_due": policy_due.isoformat() if policy_due else None,
                 "due": due.isoformat() if due else None,
                 "due_basis": basis,
-                "milestones": [
-                    {"id": m.id, "name": m.name, "due": m.due.isoformat()} for m in milestones
-                ],
+                "milestones": [{"id": m.id, "name": m.name, "due": m.due.isoformat()} for m in milestones],
             },
         )
         new_people: list[str] = []
@@ -618,10 +608,7 @@ class EscalationBot:
             f"{notices.heading(esc)}\nAt stage {stage.number} the {esc.policy.short_name} policy says "
             f"to copy in:\n{contacts}"
         )
-        return [
-            Message(to=p, text=text, escalation_id=esc.id, in_thread=True)
-            for p in esc.current_people()
-        ]
+        return [Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in esc.current_people()]
 
     def _case_message(self, esc: Escalation, person_id: str, text: str) -> Message:
         return Message(
@@ -636,8 +623,7 @@ class EscalationBot:
 
     def _to_everyone(self, esc: Escalation, text: str) -> list[Message]:
         return [
-            Message(to=p, text=text, escalation_id=esc.id, in_thread=True)
-            for p in sorted(esc.participants())
+            Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in sorted(esc.participants())
         ]
 
     # -- reminders -----------------------------------------------------------------------------
@@ -656,9 +642,7 @@ class EscalationBot:
         if reminder.kind == reminders.AHEAD:
             if now >= due:
                 return [], "skipped"  # it fell due meanwhile: the due reminder says it all
-            text = (
-                f"{notices.heading(esc)}\nReminder: stage {esc.stage.number} is due by {when(due)}."
-            )
+            text = f"{notices.heading(esc)}\nReminder: stage {esc.stage.number} is due by {when(due)}."
             return self._to_current(esc, text), "sent"
         if reminder.kind == reminders.DUE:
             following = esc.policy.stage(esc.stage.number + 1) if not esc.at_final_stage else None
@@ -667,9 +651,7 @@ class EscalationBot:
                 if following
                 else "Is it resolved? This is the final stage of the policy."
             )
-            text = (
-                f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
-            )
+            text = f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
             return self._to_current(esc, text), "sent"
         return self._overdue(esc, reminder, now), "sent"
 
@@ -747,9 +729,7 @@ class EscalationBot:
         people = [esc.top(side) for side in sides if esc.sides[side]]
         text = f"{notices.heading(esc)}\nReminder: {milestone.name} by {when(due)}."
         return [
-            Message(
-                to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True
-            )
+            Message(to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True)
             for p in people
         ]
 

@@ -63,9 +63,7 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
             raise DirectoryError(f"{source}: line {line}: id {values['id']!r} appears twice")
         admin_text = values.get("admin", "").lower()
         if admin_text not in _TRUE | _FALSE:
-            raise DirectoryError(
-                f"{source}: line {line}: admin must be yes or no, not {admin_text!r}"
-            )
+            raise DirectoryError(f"{source}: line {line}: admin must be yes or no, not {admin_text!r}")
         seen.add(values["id"])
         people.append(
             Person(

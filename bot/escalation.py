@@ -72,9 +72,7 @@ class Escalation:
     platform: str
     status: str = OPEN
     stages: list[StageState] = field(default_factory=list)
-    sides: dict[str, list[str]] = field(
-        default_factory=lambda: {RAISING: [], OTHER: [], PARTNERSHIP: []}
-    )
+    sides: dict[str, list[str]] = field(default_factory=lambda: {RAISING: [], OTHER: [], PARTNERSHIP: []})
     awaiting_manager: dict[str, str] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     outcome: str | None = None

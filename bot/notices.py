@@ -56,7 +56,7 @@ def history(esc: Escalation, lookup: PersonLookup, limit: int = HISTORY_LINES) -
         if text:
             lines.append(f"• {stamp(event.at)} — {text}")
     if len(lines) > limit:
-        lines = [f"• … {len(lines) - limit} earlier entries in the full record"] + lines[-limit:]
+        lines = [f"• … {len(lines) - limit} earlier entries in the full record", *lines[-limit:]]
     return "\n".join(lines)
 
 

@@ -50,9 +50,7 @@ def _settle(
         store.outbox_failed(item.id, error=str(error))
         failed.append(item.message)
     else:
-        store.outbox_retry(
-            item.id, at=now + backoff(item.attempts, error.retry_after), error=str(error)
-        )
+        store.outbox_retry(item.id, at=now + backoff(item.attempts, error.retry_after), error=str(error))
     return False
 
 

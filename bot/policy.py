@@ -171,9 +171,7 @@ class Policy:
             out_of_hours=tuple(_contact(c) for c in emergency.get("out_of_hours", ())),
             stages=tuple(_stage(s) for s in data["stages"]),
             out_of_scope=tuple(
-                OutOfScope(
-                    o["matter"], o["route"], _contact(o["contact"]) if "contact" in o else None
-                )
+                OutOfScope(o["matter"], o["route"], _contact(o["contact"]) if "contact" in o else None)
                 for o in data["out_of_scope"]
             ),
             cross_borough=tuple(data.get("cross_borough", ())),
@@ -225,8 +223,6 @@ def _stage(data: Mapping[str, Any]) -> Stage:
             for m in data.get("milestones", ())
         ),
         copy_to=tuple(_contact(c) for c in data.get("copy_to", ())),
-        alternatives=tuple(
-            Alternative(a["applies_to"], a["instead"]) for a in data.get("alternatives", ())
-        ),
+        alternatives=tuple(Alternative(a["applies_to"], a["instead"]) for a in data.get("alternatives", ())),
         named_roles=dict(data["named_roles"]) if data.get("named_roles") else None,
     )

@@ -25,9 +25,7 @@ def describe_policy(policy: Policy) -> str:
         "Stages:",
     ]
     for stage in policy.stages:
-        lines.append(
-            f"{stage.number}. {stage.title} — {describe_stage_timescale(policy, stage.number)}"
-        )
+        lines.append(f"{stage.number}. {stage.title} — {describe_stage_timescale(policy, stage.number)}")
         if stage.people is People.PARTNERSHIP:
             lines.append(f"   Who: {stage.involves_raising}")
         else:
@@ -47,8 +45,7 @@ def describe_policy(policy: Policy) -> str:
         lines += ["", f"Urgent when: {policy.urgent_when}"]
     if not policy.has_urgent_timescales:
         lines.append(
-            "The policy gives no separate urgent timescale: set an earlier due time that "
-            "protects the child."
+            "The policy gives no separate urgent timescale: set an earlier due time that protects the child."
         )
     lines += ["", emergency_text(policy), "", "What a disagreement can be about:"]
     lines += [f"• {c.label}" for c in policy.categories]
@@ -63,9 +60,7 @@ def describe_policy(policy: Policy) -> str:
     if policy.seniority_ladder:
         lines += [
             "",
-            "Equivalent roles by level"
-            + (f" ({policy.ladder_note})" if policy.ladder_note else "")
-            + ":",
+            "Equivalent roles by level" + (f" ({policy.ladder_note})" if policy.ladder_note else "") + ":",
         ]
         for level, roles in policy.seniority_ladder:
             lines.append(f"Level {level}: " + "; ".join(f"{a}: {r}" for a, r in roles.items()))

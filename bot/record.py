@@ -162,7 +162,7 @@ def _fields(
     ]
     if recorded_by:
         lines.append(f"- **Recorded by:** {_cell(recorded_by)}")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def export_markdown(esc: Escalation, lookup: PersonLookup) -> str:

@@ -317,9 +317,7 @@ class Storage:
 
     def escalation_rows(self, *, person_id: str | None = None) -> list[EscalationRow]:
         """Escalations, newest first; only those `person_id` is on when given."""
-        rows = [
-            _escalation_row(r) for r in self.db["escalations"].rows_where(order_by="number desc")
-        ]
+        rows = [_escalation_row(r) for r in self.db["escalations"].rows_where(order_by="number desc")]
         if person_id is None:
             return rows
         return [r for r in rows if person_id in r.participants]
@@ -422,9 +420,7 @@ class Storage:
         ]
 
     def next_reminder_at(self) -> datetime | None:
-        row = self.db.execute(
-            "SELECT MIN(due_at) FROM reminders WHERE status = 'pending'"
-        ).fetchone()
+        row = self.db.execute("SELECT MIN(due_at) FROM reminders WHERE status = 'pending'").fetchone()
         return _time(row[0])
 
     # -- outbox --------------------------------------------------------------------------------
@@ -445,9 +441,7 @@ class Storage:
             with self.transaction():
                 self.db["outbox"].insert_all(rows)
 
-    def claim_outbox(
-        self, now: datetime, limit: int = 50, lease_seconds: int = 120
-    ) -> list[OutboxItem]:
+    def claim_outbox(self, now: datetime, limit: int = 50, lease_seconds: int = 120) -> list[OutboxItem]:
         """Take messages ready to send; a crashed sender's lease runs out so nothing is lost."""
         lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
         cursor = self.db.execute(
@@ -498,9 +492,7 @@ class Storage:
 
     # -- open questions (e.g. "who is your line manager?") --------------------------------------
 
-    def add_question(
-        self, escalation_id: str, person_id: str, kind: str, data: dict[str, Any]
-    ) -> int:
+    def add_question(self, escalation_id: str, person_id: str, kind: str, data: dict[str, Any]) -> int:
         with self.transaction():
             table = self.db["questions"]
             table.insert(

@@ -43,9 +43,7 @@ def stage_due(
     return due
 
 
-def milestone_due(
-    milestone: Milestone, anchor_time: datetime, calendar: WorkingCalendar
-) -> datetime:
+def milestone_due(milestone: Milestone, anchor_time: datetime, calendar: WorkingCalendar) -> datetime:
     """When a milestone falls due, counted from the time of its anchor event."""
     due = calendar.due(anchor_time, milestone.within)
     assert due is not None, "milestones always have a timescale (schema)"

@@ -23,9 +23,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], TimescaleKind, int | None], ...] = (
 )
 
 # Kept in step with _PATTERNS so the policy schema refuses what parse() cannot read.
-TIMESCALE_PATTERN = (
-    r"^(same working day|next working day|1 working week|\d+ working days?|\d+ hours?|none)$"
-)
+TIMESCALE_PATTERN = r"^(same working day|next working day|1 working week|\d+ working days?|\d+ hours?|none)$"
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,30 @@ def clock() -> ManualClock:
 @pytest.fixture
 def bot(store: Storage, policies: PolicyLibrary, clock: ManualClock) -> EscalationBot:
     return EscalationBot(store=store, policies=policies, clock=clock)
+
+
+class Inbox:
+    """Delivers the outbox like an adapter would, and keeps what each person received."""
+
+    def __init__(self, store: Storage, clock: ManualClock) -> None:
+        self.store = store
+        self.clock = clock
+        self.received: list = []
+
+    def collect(self) -> list:
+        """Deliver everything queued and return just those messages."""
+        from bot.outbox import deliver
+
+        new: list = []
+        deliver(self.store, self.clock.now(), new.append)
+        self.received.extend(new)
+        return new
+
+    @staticmethod
+    def to(messages: list, person: str) -> list:
+        return [m for m in messages if m.to == person]
+
+
+@pytest.fixture
+def inbox(store: Storage, clock: ManualClock) -> Inbox:
+    return Inbox(store, clock)

@@ -1,0 +1,160 @@
+"""Reminders: planned from deadlines, sent once, never lost across a restart or a second copy."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from conftest import london
+
+from bot.clock import ManualClock
+from bot.commands import EscalateStage, RaiseEscalation, Resolve
+from bot.core import EscalationBot
+from bot.messages import MessageKind
+from bot.storage import Storage
+
+
+def raise_camden(bot, counterpart="sam"):
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="camden",
+            case_reference="CIN-1",
+            counterpart=counterpart,
+            category="threshold",
+            issue="Issue",
+            risk="Risk",
+            outcome_wanted="Outcome",
+        )
+    )
+
+
+def test_reminders_are_planned_ahead_at_and_after_the_due_time(bot, store):
+    raise_camden(bot)
+    planned = [(r.kind, r.due_at) for r in store.pending_reminders("E-0001")]
+    assert planned == [
+        ("ahead", london(2026, 12, 8, 9)),  # the morning of the due day
+        ("due", london(2026, 12, 8, 17)),
+        ("overdue", london(2026, 12, 9, 10)),  # the next working morning
+    ]
+
+
+def test_due_reminder_asks_whether_it_is_resolved_or_should_go_to_the_next_stage(bot, clock):
+    raise_camden(bot)
+    clock.set(london(2026, 12, 8, 17))
+    sent = bot.run_due()
+    assert {m.to for m in sent} == {"alex", "sam"}
+    due = [m for m in sent if "due now" in m.text]
+    assert len(due) == 2
+    assert "Is it resolved? If not, escalate to stage 2" in due[0].text
+    assert all(m.kind is MessageKind.REMINDER and m.actions for m in due)
+    assert bot.run_due() == []  # nothing is sent twice
+
+
+def test_overdue_stage_reaches_the_next_level_up_and_repeats(bot, clock, store):
+    raise_camden(bot)
+    clock.set(london(2026, 12, 9, 10))
+    sent = bot.run_due()
+    overdue = [m for m in sent if "OVERDUE" in m.text]
+    assert {m.to for m in overdue} == {"alex", "sam", "jo", "priya"}
+    assert "involving your team" in next(m for m in overdue if m.to == "jo").text
+    # It keeps going: the next working morning, and then the partnership admins hear too.
+    clock.set(london(2026, 12, 10, 10))
+    assert {m.to for m in bot.run_due()} == {"alex", "sam", "jo", "priya"}
+    clock.set(london(2026, 12, 11, 10))
+    assert "dee" in {m.to for m in bot.run_due()}
+    assert "Overdue notice" in bot.export("alex", "E-0001")
+
+
+def test_overdue_with_no_known_managers_goes_to_the_partnership(bot, clock, store):
+    bot.handle(
+        RaiseEscalation(
+            actor="chris",
+            policy_id="camden",
+            case_reference="S-1",
+            counterpart="ravi",
+            category="roles",
+            issue="I",
+            risk="R",
+            outcome_wanted="O",
+        )
+    )
+    clock.set(london(2026, 12, 9, 10))
+    assert "dee" in {m.to for m in bot.run_due()}
+
+
+def test_moving_on_replaces_the_old_stage_reminders(bot, clock, store):
+    raise_camden(bot)
+    clock.set(london(2026, 12, 3, 10))
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    pending = store.pending_reminders("E-0001")
+    assert {r.stage for r in pending} == {2}
+    # Thu 3 Dec 10:00 → 5 working days → Thu 10 Dec 17:00.
+    assert max(r.due_at for r in pending if r.kind == "due") == london(2026, 12, 10, 17)
+    bot.handle(Resolve(actor="jo", escalation_id="E-0001", outcome="Agreed"))
+    assert store.pending_reminders("E-0001") == []
+    clock.set(london(2026, 12, 31, 10))
+    assert bot.run_due() == []
+
+
+def test_stale_heads_up_is_skipped_when_the_due_time_has_passed_meanwhile(bot, clock):
+    raise_camden(bot)
+    clock.set(london(2026, 12, 8, 18))  # the bot was down all of Tuesday
+    sent = bot.run_due()
+    assert not any("Reminder: stage 1 is due by" in m.text for m in sent)
+    assert sum("due now" in m.text for m in sent) == 2
+
+
+def test_restart_sends_what_fell_due_while_down_exactly_once(database_url, store, policies, clock):
+    raise_camden(EscalationBot(store=store, policies=policies, clock=clock))
+    store.close()  # the process stops on Tuesday 1 Dec …
+
+    later = ManualClock(london(2026, 12, 9, 11))  # … and starts again the following Wednesday
+    reopened = Storage.open(database_url)
+    restarted = EscalationBot(store=reopened, policies=policies, clock=later)
+    sent = restarted.run_due()
+    assert sum("due now" in m.text for m in sent) == 2
+    assert sum("OVERDUE" in m.text for m in sent) == 4
+    assert restarted.run_due() == []
+    # The outbox kept them too: a crash after claiming would still deliver them.
+    assert reopened.outbox_counts()["pending"] >= len(sent)
+    reopened.close()
+
+    again = Storage.open(database_url)
+    assert EscalationBot(store=again, policies=policies, clock=later).run_due() == []
+    again.close()
+
+
+def test_two_running_copies_never_send_the_same_reminder(database_url, store, policies, clock):
+    raise_camden(EscalationBot(store=store, policies=policies, clock=clock))
+    for _n in range(2, 12):
+        raise_camden(EscalationBot(store=store, policies=policies, clock=clock))
+    at = ManualClock(london(2026, 12, 8, 17, 30))
+    results: list[list] = [[], []]
+    barrier = threading.Barrier(2)
+
+    def run(slot: int) -> None:
+        copy = Storage.open(database_url)
+        bot = EscalationBot(store=copy, policies=policies, clock=at)
+        barrier.wait()
+        results[slot] = bot.run_due()
+        copy.close()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys = [(m.to, m.escalation_id, m.text) for m in results[0] + results[1]]
+    assert len(keys) == len(set(keys))
+    # 11 escalations, 2 people each, the "due now" reminder (the stale heads-up is skipped).
+    assert sum("due now" in k[2] for k in keys) == 22
+
+
+def test_next_wakeup_is_the_earliest_pending_reminder(bot, clock):
+    assert bot.next_wakeup() is None
+    raise_camden(bot)
+    assert bot.next_wakeup() == london(2026, 12, 8, 9)
+    clock.advance(timedelta(days=7))
+    bot.run_due()
+    assert bot.next_wakeup() == london(2026, 12, 8, 17)

@@ -1,0 +1,103 @@
+"""Storage: WAL, schema versions, DATABASE_URL, the outbox that delays but never loses."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from conftest import london
+
+from bot.messages import Message
+from bot.outbox import MAX_ATTEMPTS, DeliveryFailed, deliver
+from bot.storage import MIGRATIONS, Storage, StorageError, database_path
+
+
+def test_database_is_wal_and_at_the_latest_schema_version(store, database_url):
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version == len(MIGRATIONS)
+    again = Storage.open(database_url)  # reopening migrates nothing and loses nothing
+    assert again.person("alex").name == "Alex Morgan"
+    again.close()
+
+
+def test_a_database_from_a_newer_bot_is_refused(tmp_path):
+    path = tmp_path / "future.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 99").connection.close()
+    with pytest.raises(StorageError, match="newer than this bot knows"):
+        Storage.open(f"sqlite:///{path}")
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("postgres://db/escalations", "must start with 'sqlite:///'"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite:////no/such/folder/x.db", "does not exist"),
+    ],
+)
+def test_bad_database_urls_are_explained(url, problem):
+    with pytest.raises(StorageError, match=problem):
+        Storage.open(url)
+
+
+def test_database_path_reads_relative_and_absolute_urls():
+    assert database_path("sqlite:///escalations.db") == "escalations.db"
+    assert database_path("sqlite:////var/lib/bot/e.db") == "/var/lib/bot/e.db"
+
+
+def test_a_failed_send_is_retried_later_with_backoff_and_not_lost(store):
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to="alex", text="hello")], now=now)
+    attempts: list[str] = []
+
+    def flaky(message: Message) -> None:
+        attempts.append(message.text)
+        raise DeliveryFailed("HTTP 503")
+
+    report = deliver(store, now, flaky)
+    assert (report.delivered, report.retrying) == (0, 1)
+    assert deliver(store, now + timedelta(seconds=1), flaky).retrying == 0  # not yet due again
+    delivered: list[Message] = []
+    deliver(store, now + timedelta(seconds=6), delivered.append)
+    assert [m.text for m in delivered] == ["hello"]
+    assert store.outbox_counts() == {"delivered": 1}
+
+
+def test_retry_after_from_the_platform_is_respected(store):
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to="alex", text="hi")], now=now)
+
+    def rate_limited(message: Message) -> None:
+        raise DeliveryFailed("HTTP 429", retry_after=30)
+
+    deliver(store, now, rate_limited)
+    sent: list[Message] = []
+    deliver(store, now + timedelta(seconds=29), sent.append)
+    assert sent == []
+    deliver(store, now + timedelta(seconds=30), sent.append)
+    assert len(sent) == 1
+
+
+def test_a_message_that_keeps_failing_is_reported_not_dropped_silently(store):
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to="alex", text="hi")], now=now)
+    failed = []
+    for attempt in range(MAX_ATTEMPTS):
+        report = deliver(store, now + timedelta(days=attempt), _always_fail)
+        failed += report.failed
+    assert [m.text for m in failed] == ["hi"]
+    assert store.outbox_counts() == {"failed": 1}
+
+
+def _always_fail(message: Message) -> None:
+    raise DeliveryFailed("HTTP 500")
+
+
+def test_a_crashed_sender_does_not_lose_the_message(store):
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to="alex", text="hi")], now=now)
+    assert len(store.claim_outbox(now)) == 1  # claimed, then the process died before sending
+    assert store.claim_outbox(now + timedelta(seconds=10)) == []
+    (again,) = store.claim_outbox(now + timedelta(minutes=3))  # the lease ran out
+    assert again.message.text == "hi"
