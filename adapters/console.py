@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -312,6 +312,15 @@ class ConsoleDemo:
             target = self._ask_target(read, policy.short_name, 1)
             if target is None:
                 return
+        arose = None
+        if any(m.after.value == "disagreement" for m in policy.stage(1).milestones):
+            answer = ask.text("When did the disagreement arise, or the decision reach you? (YYYY-MM-DD)")
+            if answer is None:
+                return
+            try:
+                arose = date.fromisoformat(answer)
+            except ValueError:
+                self.say("  ! That isn't a date like 2026-11-30; leaving it out.")
         self._preview(policy, urgent)
         self.bot.handle(
             RaiseEscalation(
@@ -326,6 +335,7 @@ class ConsoleDemo:
                 immediate_risk=bool(risk_now),
                 urgent=urgent,
                 target_due=target,
+                disagreement_on=arose,
             )
         )
 

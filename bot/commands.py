@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class RaiseEscalation:
     urgent: bool = False
     target_due: datetime | None = None
     platform: str = "console"
+    disagreement_on: date | None = None  # when the disagreement arose or the decision was received
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from bot import notices, reminders
-from bot.calendar import WorkingCalendar
+from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
     AddNote,
@@ -140,6 +140,7 @@ class EscalationBot:
             "urgent": urgent,
             "immediate_risk": c.immediate_risk,
             "platform": c.platform,
+            "disagreement_on": c.disagreement_on.isoformat() if c.disagreement_on else None,
         }
         placeholder = EscalationRow(
             esc_id, policy.id, fields["case_reference"], "open", 1, None, now, now, ()
@@ -168,6 +169,7 @@ class EscalationBot:
                 notices.stage_block(esc),
                 f"We've messaged {counterpart.name}. Talk to them, then reply in this thread "
                 "to record what was said.",
+                *self._late_raise_lines(policy, c, now),
             ]
         )
         messages.append(self._case_message(esc, raiser.id, raiser_text))
@@ -226,6 +228,8 @@ class EscalationBot:
                 errors[key] = f"Please say {label}."
             elif len(fields[key]) > MAX_TEXT:
                 errors[key] = f"Please keep this under {MAX_TEXT} characters."
+        if c.disagreement_on is not None and c.disagreement_on > now.astimezone(LONDON).date():
+            errors["disagreement_on"] = "The date the disagreement arose can't be in the future."
         if policy is not None:
             if c.category != "other" and policy.category(c.category) is None:
                 errors["category"] = "Choose one of the policy's categories, or Other."
@@ -239,6 +243,23 @@ class EscalationBot:
             raise InvalidInput(errors)
         assert policy and raiser and counterpart
         return policy, raiser, counterpart, fields
+
+    def _late_raise_lines(self, policy: Policy, c: RaiseEscalation, now: datetime) -> list[str]:
+        """Where the policy sets a time to raise a concern (Redbridge), say if that has passed."""
+        if c.disagreement_on is None:
+            return []
+        arose = datetime.combine(c.disagreement_on, time(0, 0), tzinfo=LONDON)
+        lines = []
+        for milestone in policy.stage(1).milestones:
+            if milestone.after is Anchor.DISAGREEMENT:
+                due = milestone_due(milestone, arose, self.calendar)
+                if now > due:
+                    lines.append(
+                        f"The {policy.short_name} policy asks for this within "
+                        f"{milestone.within.describe()} of the disagreement (by {when(due)}). "
+                        "That has passed: say why in a note. It still goes ahead."
+                    )
+        return lines
 
     def _target_problem(
         self, target: datetime | None, now: datetime, policy: Policy, number: int

@@ -23,6 +23,7 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
     actor = who(event.actor, lookup) if event.actor != "bot" else "The escalation bot"
     platform = esc.platform.capitalize()
     if event.kind == "raised":
+        arose = f" The disagreement arose on {d['disagreement_on']}." if d.get("disagreement_on") else ""
         return _fields(
             event,
             "Difference raised",
@@ -30,7 +31,7 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             involved=f"{actor}; {who(d['counterpart'], lookup)}",
             discussed=(
                 f"About: {_category(esc, d['category'])}. Concern: {d['issue']} — "
-                f"Risk to the child: {d['risk']} — Outcome wanted: {d['outcome_wanted']}"
+                f"Risk to the child: {d['risk']} — Outcome wanted: {d['outcome_wanted']}{arose}"
             ),
             outcome=(
                 "Immediate risk reported: emergency guidance shown; treated as urgent."

@@ -279,3 +279,23 @@ def test_enfield_stage_one_involves_the_line_managers_from_the_start(bot, inbox)
     # Tue 1 Dec 10:00: "next working day" → Wed 2 Dec 17:00; informed "same working day" → Tue 17:00.
     assert "Due by 5pm Wed 2 Dec 2026" in to_jo
     assert "Line managers informed: by 5pm Tue 1 Dec 2026" in to_jo
+
+
+def test_redbridge_raising_late_is_flagged_but_never_blocked(bot, inbox):
+    from datetime import date
+
+    # Disagreement on Wed 25 Nov: 2 working days → Fri 27 Nov 17:00; raised Tue 1 Dec.
+    raise_(bot, policy_id="redbridge", category="threshold", disagreement_on=date(2026, 11, 25))
+    to_alex = inbox.to(inbox.collect(), "alex")[0].text
+    assert "within 2 working days of the disagreement (by 5pm Fri 27 Nov 2026)" in to_alex
+    assert "The disagreement arose on 2026-11-25" in bot.export("alex", "E-0001")
+    with pytest.raises(InvalidInput) as info:
+        raise_(bot, policy_id="redbridge", category="threshold", disagreement_on=date(2026, 12, 2))
+    assert "disagreement_on" in info.value.errors
+
+
+def test_redbridge_raising_in_time_says_nothing_about_lateness(bot, inbox):
+    from datetime import date
+
+    raise_(bot, policy_id="redbridge", category="threshold", disagreement_on=date(2026, 11, 30))
+    assert "of the disagreement" not in inbox.to(inbox.collect(), "alex")[0].text
