@@ -342,10 +342,15 @@ class ConsoleDemo:
     def _preview(self, policy, urgent: bool) -> None:
         stages = plan_timeline(policy, self.clock.now(), urgent=urgent, calendar=self.bot.calendar)
         first = stages[0]
-        line = f"  Stage 1 due by {when(first.due)}" if first.due else "  Stage 1: locally agreed target"
-        if len(stages) > 1 and stages[1].starts and first.due:
-            line += f"; if unresolved, stage 2 by {when(stages[1].starts)}"
-        self.say(line + ".")
+        if first.due is None:
+            self.say("  Stage 1 runs to the target date you agree.")
+            return
+        line = f"  Stage 1 is due by {when(first.due)}."
+        if len(stages) > 1:
+            second = stages[1]
+            due = f", due by {when(second.due)}" if second.due else ""
+            line += f" If it isn't resolved by then, it goes to stage 2 ({second.title}){due}."
+        self.say(line)
 
     def _ask_target(self, read, policy_name: str, number: int) -> datetime | None:
         suggested = self.bot.suggested_target(self.clock.now())

@@ -85,12 +85,8 @@ def test_camden_urgent_stage_1_across_spring_forward_2027(calendar):
         pytest.param(london(2027, 12, 24, 17, 0), date(2027, 12, 29), id="christmas-eve-2027-1700"),
         pytest.param(london(2027, 12, 27, 10, 0), date(2027, 12, 29), id="substitute-27-dec-2027"),
         # Instants given in UTC (as chat platforms send them) are judged on the London clock.
-        pytest.param(
-            datetime(2027, 6, 1, 16, 30, tzinfo=UTC), date(2027, 6, 2), id="utc-1630-is-1730-bst"
-        ),
-        pytest.param(
-            datetime(2027, 1, 5, 16, 30, tzinfo=UTC), date(2027, 1, 5), id="utc-1630-is-1630-gmt"
-        ),
+        pytest.param(datetime(2027, 6, 1, 16, 30, tzinfo=UTC), date(2027, 6, 2), id="utc-1630-is-1730-bst"),
+        pytest.param(datetime(2027, 1, 5, 16, 30, tzinfo=UTC), date(2027, 1, 5), id="utc-1630-is-1630-gmt"),
         pytest.param(
             datetime(2027, 6, 4, 23, 30, tzinfo=UTC), date(2027, 6, 7), id="utc-fri-2330-is-sat-bst"
         ),
@@ -107,30 +103,18 @@ def test_start_day(calendar, when, expected):
     ("start", "phrase", "expected"),
     [
         # Weekends
-        pytest.param(
-            london(2027, 3, 5, 10), "same working day", "2027-03-05T17:00:00+00:00", id="fri-same"
-        ),
-        pytest.param(
-            london(2027, 3, 5, 10), "next working day", "2027-03-08T17:00:00+00:00", id="fri-next"
-        ),
-        pytest.param(
-            london(2027, 3, 5, 17), "same working day", "2027-03-08T17:00:00+00:00", id="fri-1700"
-        ),
-        pytest.param(
-            london(2027, 3, 6, 10), "same working day", "2027-03-08T17:00:00+00:00", id="sat-same"
-        ),
+        pytest.param(london(2027, 3, 5, 10), "same working day", "2027-03-05T17:00:00+00:00", id="fri-same"),
+        pytest.param(london(2027, 3, 5, 10), "next working day", "2027-03-08T17:00:00+00:00", id="fri-next"),
+        pytest.param(london(2027, 3, 5, 17), "same working day", "2027-03-08T17:00:00+00:00", id="fri-1700"),
+        pytest.param(london(2027, 3, 6, 10), "same working day", "2027-03-08T17:00:00+00:00", id="sat-same"),
         pytest.param(
             london(2027, 3, 7, 23, 59),
             "next working day",
             "2027-03-09T17:00:00+00:00",
             id="sun-next",
         ),
-        pytest.param(
-            london(2027, 3, 1, 10), "1 working day", "2027-03-02T17:00:00+00:00", id="mon-1-day"
-        ),
-        pytest.param(
-            london(2027, 3, 1, 10), "1 working week", "2027-03-08T17:00:00+00:00", id="mon-week"
-        ),
+        pytest.param(london(2027, 3, 1, 10), "1 working day", "2027-03-02T17:00:00+00:00", id="mon-1-day"),
+        pytest.param(london(2027, 3, 1, 10), "1 working week", "2027-03-08T17:00:00+00:00", id="mon-week"),
         pytest.param(
             london(2027, 3, 1, 10), "10 working days", "2027-03-15T17:00:00+00:00", id="mon-10-days"
         ),
@@ -367,9 +351,7 @@ def test_hour_timescales_are_elapsed_time(calendar, start, phrase, expected):
 # 5. Naive datetimes
 
 
-@pytest.mark.parametrize(
-    "phrase", ["same working day", "5 working days", "1 working week", "24 hours"]
-)
+@pytest.mark.parametrize("phrase", ["same working day", "5 working days", "1 working week", "24 hours"])
 def test_naive_start_is_refused(calendar, phrase):
     naive = datetime(2027, 3, 1, 10)  # noqa: DTZ001 - deliberately naive
     with pytest.raises(ValueError, match="aware"):
