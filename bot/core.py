@@ -69,13 +69,17 @@ class EscalationBot:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
         sent: list[Message] = []
-        with self.store.transaction():
-            for reminder in self.store.claim_due_reminders(now):
-                messages, status = self._reminder_messages(reminder, now)
-                self.store.enqueue(messages, now=now)
-                self.store.finish_reminder(reminder.id, status)
-                sent.extend(messages)
-        return sent
+        while True:
+            # Batches keep each write transaction short when many reminders fell due at once.
+            with self.store.transaction():
+                batch = self.store.claim_due_reminders(now)
+                for reminder in batch:
+                    messages, status = self._reminder_messages(reminder, now)
+                    self.store.enqueue(messages, now=now)
+                    self.store.finish_reminder(reminder.id, status)
+                    sent.extend(messages)
+            if not batch:
+                return sent
 
     def next_wakeup(self) -> datetime | None:
         """When the next reminder falls due, for a loop that sleeps until then."""

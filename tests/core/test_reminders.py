@@ -158,3 +158,12 @@ def test_next_wakeup_is_the_earliest_pending_reminder(bot, clock):
     clock.advance(timedelta(days=7))
     bot.run_due()
     assert bot.next_wakeup() == london(2026, 12, 8, 17)
+
+
+def test_a_backlog_larger_than_one_batch_goes_out_in_one_run(bot, clock):
+    for _ in range(60):
+        raise_camden(bot)
+    clock.set(london(2026, 12, 8, 17, 30))  # 60 stale heads-ups and 60 due reminders are waiting
+    sent = bot.run_due()
+    assert sum("due now" in m.text for m in sent) == 120
+    assert bot.next_wakeup() == london(2026, 12, 9, 10)

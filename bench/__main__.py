@@ -1,0 +1,96 @@
+"""Speed and memory of the core at a busy partnership's scale, checked against targets.
+
+Targets (on the 2-core CI machine): raising a difference under 25 ms at the median; sending 1,000
+due reminders under 10 s; exporting a record of 300 notes under 0.5 s; peak traced memory of the
+whole run under 150 MB.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bot.calendar import LONDON
+from bot.clock import ManualClock
+from bot.commands import AddNote, RaiseEscalation
+from bot.core import EscalationBot
+from bot.directory import Person
+from bot.policy_loader import PolicyLibrary
+from bot.storage import Storage
+
+ESCALATIONS = 500
+NOTES = 300
+TARGETS = {
+    "raise median (ms)": 25.0,
+    "run_due for 1000 reminders (s)": 10.0,
+    "export of 300 notes (s)": 0.5,
+    "peak traced memory (MB)": 150.0,
+}
+
+
+def main() -> int:
+    tracemalloc.start()
+    folder = Path(tempfile.mkdtemp(prefix="escalation-bench-"))
+    store = Storage.open(f"sqlite:///{folder / 'bench.db'}")
+    people = [
+        Person(f"p{i}", f"Person {i}", f"Agency {i % 7}", "Worker", manager_id=f"m{i % 20}")
+        for i in range(200)
+    ]
+    people += [Person(f"m{i}", f"Manager {i}", f"Agency {i % 7}", "Manager") for i in range(20)]
+    store.upsert_people(people)
+    clock = ManualClock(datetime(2026, 12, 1, 10, tzinfo=LONDON))
+    bot = EscalationBot(store=store, policies=PolicyLibrary.load(), clock=clock)
+
+    timings = []
+    for i in range(ESCALATIONS):
+        started = time.perf_counter()
+        bot.handle(
+            RaiseEscalation(
+                actor=f"p{i % 200}",
+                policy_id="camden",
+                case_reference=f"CIN-{i}",
+                counterpart=f"p{(i + 1) % 200}",
+                category="threshold",
+                issue="Issue " * 40,
+                risk="Risk " * 30,
+                outcome_wanted="Outcome " * 10,
+            )
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+    results = {"raise median (ms)": statistics.median(timings)}
+
+    for n in range(NOTES):
+        bot.handle(AddNote(actor="p0", escalation_id="E-0001", discussed=f"Note {n} " * 20))
+
+    clock.advance(timedelta(days=7, hours=7))  # past the heads-up and due reminders of every one
+    due_rows = len([r for r in store.pending_reminders() if r.due_at <= clock.now()])
+    started = time.perf_counter()
+    sent = len(bot.run_due())
+    elapsed = time.perf_counter() - started
+    results["run_due for 1000 reminders (s)"] = elapsed * 1000 / due_rows
+
+    started = time.perf_counter()
+    record = bot.export("p0", "E-0001")
+    results["export of 300 notes (s)"] = time.perf_counter() - started
+    results["peak traced memory (MB)"] = tracemalloc.get_traced_memory()[1] / 1e6
+    store.close()
+
+    failed = False
+    print(
+        f"{ESCALATIONS} escalations: {due_rows} reminders fell due, {sent} messages queued; "
+        f"record of {len(record):,} characters"
+    )
+    for name, value in results.items():
+        ok = value <= TARGETS[name]
+        failed |= not ok
+        print(f"{'ok  ' if ok else 'MISS'} {name}: {value:.3f} (target {TARGETS[name]})")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
