@@ -19,6 +19,26 @@ class PolicyError(Exception):
     """A policy file that cannot be used; the message names the file, the field and what is wrong."""
 
 
+class _DuplicateKey(yaml.YAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice, which PyYAML would silently overwrite."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(f"{key!r} is given twice (line {key_node.start_mark.line + 1})")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
 def bundled_policy_dir() -> Path:
     """The `policies/` folder shipped with the bot."""
     return Path(str(resources.files("policies")))
@@ -90,10 +110,17 @@ def load_policy_file(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PolicyError(f"{name}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(
+            f"{name}: not UTF-8 text (byte {exc.object[exc.start]:#x} at position {exc.start}); "
+            "save it as UTF-8"
+        ) from None
     except OSError as exc:
         raise PolicyError(f"{name}: cannot be read ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
+    except _DuplicateKey as exc:
+        raise PolicyError(f"{name}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -118,11 +145,13 @@ class PolicyLibrary:
         if not folder.is_dir():
             raise PolicyError(f"{folder}: no such policy folder")
         library = cls()
-        for path in sorted(folder.glob("*.yaml")):
+        for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
             policy = load_policy_file(path)
             library.policies[policy.id] = policy
         if not library.policies:
             raise PolicyError(f"{folder}: no policy files (*.yaml) found")
+        if len(library.policies) < len([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+            raise PolicyError(f"{folder}: two policy files have the same id")
         return library
 
     def get(self, policy_id: str) -> Policy:
