@@ -173,6 +173,7 @@ class EscalationBot:
                 notices.stage_block(esc),
                 f"We've messaged {counterpart.name}. Talk to them, then reply in this thread "
                 "to record what was said.",
+                *self._urgent_without_timescale(policy, urgent),
                 *self._late_raise_lines(policy, c, now),
             ]
         )
@@ -247,6 +248,14 @@ class EscalationBot:
             raise InvalidInput(errors)
         assert policy and raiser and counterpart
         return policy, raiser, counterpart, fields
+
+    def _urgent_without_timescale(self, policy: Policy, urgent: bool) -> list[str]:
+        if not urgent or policy.stage(1).urgent is not None:
+            return []
+        return [
+            f"The {policy.short_name} policy gives no shorter urgent timescale: set an earlier due "
+            "time that protects the child."
+        ]
 
     def _late_raise_lines(self, policy: Policy, c: RaiseEscalation, now: datetime) -> list[str]:
         """Where the policy sets a time to raise a concern (Redbridge), say if that has passed."""
@@ -393,9 +402,10 @@ class EscalationBot:
         new_people, asked = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due)
         self._save(esc, now)
         reason = f"\nWhy: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
+        ladder = notices.equivalents(esc, self.store.person)
         moved = (
             f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} moved this to the next "
-            f"stage.{reason}\n{notices.stage_block(esc)}"
+            f"stage.{reason}\n{notices.stage_block(esc)}" + (f"\n{ladder}" if ladder else "")
         )
         messages = [
             Message(to=p, text=moved, escalation_id=esc.id, in_thread=True)

@@ -86,13 +86,30 @@ def when_iso(text: str | None) -> str:
     return when(datetime.fromisoformat(text)) if text else "no due time"
 
 
+def equivalents(esc: Escalation, lookup: PersonLookup) -> str | None:
+    """Who each side's equivalent is at this stage, where the policy has a seniority ladder."""
+    level = esc.policy.stage(esc.stage.number).seniority_level
+    if level is None or not esc.policy.seniority_ladder:
+        return None
+    found = []
+    for person_id in (esc.raiser, esc.counterpart):
+        person = lookup(person_id)
+        role = esc.policy.equivalent_role(level, person.agency) if person else None
+        if person and role:
+            found.append(f"{person.agency}: {role}")
+    if not found:
+        found = [f"{agency}: {role}" for agency, role in esc.policy.equivalent_roles(level).items()]
+    if not found:
+        return None
+    return f"Equivalent roles at level {level} (indicative): " + "; ".join(dict.fromkeys(found)) + "."
+
+
 def briefing(esc: Escalation, lookup: PersonLookup) -> str:
     """Everything a newcomer needs in one message: summary, stage, history."""
+    block = stage_block(esc)
+    ladder = equivalents(esc, lookup)
+    if ladder:
+        block += "\n" + ladder
     return "\n\n".join(
-        [
-            heading(esc),
-            summary(esc, lookup),
-            stage_block(esc),
-            "History so far:\n" + history(esc, lookup),
-        ]
+        [heading(esc), summary(esc, lookup), block, "History so far:\n" + history(esc, lookup)]
     )

@@ -137,13 +137,16 @@ class Policy:
         """The category with this id, if the policy lists it."""
         return next((c for c in self.categories if c.id == category_id), None)
 
+    def equivalent_roles(self, level: int) -> Mapping[str, str]:
+        """Enfield-style seniority ladder: each agency's role at `level` (empty if none given)."""
+        return next((roles for ladder_level, roles in self.seniority_ladder if ladder_level == level), {})
+
     def equivalent_role(self, level: int, agency: str) -> str | None:
-        """Enfield-style seniority ladder: the role an agency has at `level`, if listed."""
-        for ladder_level, roles in self.seniority_ladder:
-            if ladder_level == level:
-                for name, role in roles.items():
-                    if name.lower() == agency.lower():
-                        return role
+        """The role the ladder gives an agency at `level`, matching the agency name loosely."""
+        wanted = agency.lower()
+        for column, role in self.equivalent_roles(level).items():
+            if column.lower() in wanted or wanted in column.lower():
+                return role
         return None
 
     @property

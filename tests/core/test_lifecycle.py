@@ -299,3 +299,25 @@ def test_redbridge_raising_in_time_says_nothing_about_lateness(bot, inbox):
 
     raise_(bot, policy_id="redbridge", category="threshold", disagreement_on=date(2026, 11, 30))
     assert "of the disagreement" not in inbox.to(inbox.collect(), "alex")[0].text
+
+
+def test_enfield_says_who_the_equivalent_is_at_each_level(bot, store, inbox):
+    from bot.directory import Person
+
+    store.upsert_people(
+        [
+            Person("pc", "Pat Cole", "Met Police", "Police Constable", manager_id="ds"),
+            Person("ds", "Dana Sloan", "Met Police", "Detective Sergeant"),
+        ]
+    )
+    raise_(bot, policy_id="enfield", counterpart="pc", category=bot.policies.get("enfield").categories[0].id)
+    to_ds = inbox.to(inbox.collect(), "ds")[0].text
+    assert "Equivalent roles at level 2 (indicative)" in to_ds
+    assert "Met Police: Detective Sergeant" in to_ds
+
+
+def test_urgent_without_an_urgent_timescale_prompts_an_earlier_due_time(bot, inbox):
+    raise_(bot, policy_id="redbridge", category="threshold", urgent=True)
+    to_alex = inbox.to(inbox.collect(), "alex")[0]
+    assert "no shorter urgent timescale: set an earlier due time" in to_alex.text
+    assert any(a.kind is ActionKind.SET_EARLIER_DUE for a in to_alex.actions)
