@@ -164,6 +164,15 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _known_ids(settings: Settings) -> list[str]:
+    """People already in the database (none if it doesn't exist yet), for manager references."""
+    try:
+        store = Storage.open(settings.database_url, create=False)
+    except StorageError:
+        return []
+    return [p.id for p in store.people()]
+
+
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     try:
@@ -172,13 +181,13 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"directory import: {args.file}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"directory import: {args.file}: cannot be read ({exc})") from None
-    store = _store(settings, create=True)
     try:
-        people = parse_directory_csv(text, source=args.file, known_ids=[p.id for p in store.people()])
+        people = parse_directory_csv(text, source=args.file, known_ids=_known_ids(settings))
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
+    store = _store(settings, create=True)
     count = store.upsert_people(people)
-    print(f"Imported {count} people into {settings.database_url}.")
+    print(f"Imported {count} {'person' if count == 1 else 'people'} into {settings.database_url}.")
     return 0
 
 

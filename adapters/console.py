@@ -277,7 +277,9 @@ class ConsoleDemo:
         if risk_now is None:
             return
         if risk_now:
-            self.say(_indent(self.bot.emergency_guidance(DEFAULT_POLICY)))
+            # The chosen policy's own numbers follow as soon as the policy is known.
+            self.say("  If a child is in immediate danger, call 999 now.")
+            self.say("  Tell your designated safeguarding lead straight away.")
             self.say("  We'll still record the difference, as urgent. Carry on when you can.")
         ids = self.bot.policies.ids()
         policy_id = ask.text(f"Which policy? ({', '.join(ids)}) [{DEFAULT_POLICY}]", DEFAULT_POLICY)

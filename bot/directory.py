@@ -52,6 +52,7 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
             f"{source}: unknown column(s) {', '.join(unknown)}; columns are {', '.join(COLUMNS)}"
         )
     people: list[Person] = []
+    lines: dict[str, int] = {}
     seen: set[str] = set()
     for row in reader:
         line = reader.line_num
@@ -65,6 +66,7 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
         if admin_text not in _TRUE | _FALSE:
             raise DirectoryError(f"{source}: line {line}: admin must be yes or no, not {admin_text!r}")
         seen.add(values["id"])
+        lines[values["id"]] = line
         people.append(
             Person(
                 id=values["id"],
@@ -82,10 +84,9 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
         raise DirectoryError(f"{source}: no people found")
     valid = seen | set(known_ids)
     for person in people:
+        where = f"{source}: line {lines[person.id]}"
         if person.manager_id and person.manager_id not in valid:
-            raise DirectoryError(
-                f"{source}: {person.id}: manager_id {person.manager_id!r} is not in the directory"
-            )
+            raise DirectoryError(f"{where}: manager_id {person.manager_id!r} is not in the directory")
         if person.manager_id == person.id:
-            raise DirectoryError(f"{source}: {person.id}: a person cannot be their own manager")
+            raise DirectoryError(f"{where}: {person.id} cannot be their own manager")
     return people
