@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from bot import notices, reminders
+from bot import notices, outgoing, reminders
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -25,16 +25,13 @@ from bot.commands import (
 from bot.directory import Person
 from bot.errors import InvalidInput, Refused
 from bot.escalation import (
-    CLOSED,
-    OTHER,
     PARTNERSHIP,
     RAISING,
-    RESOLVED,
     SIDES,
     Escalation,
     escalation_id,
 )
-from bot.messages import Action, ActionKind, Message, MessageKind, case_actions
+from bot.messages import Message, MessageKind
 from bot.policy import Anchor, People, Policy
 from bot.policy_loader import PolicyLibrary
 from bot.record import export_markdown
@@ -177,7 +174,7 @@ class EscalationBot:
                 *self._late_raise_lines(policy, c, now),
             ]
         )
-        messages.append(self._case_message(esc, raiser.id, raiser_text))
+        messages.append(outgoing.case_message(esc, raiser.id, raiser_text))
         counterpart_text = "\n\n".join(
             [
                 notices.heading(esc),
@@ -189,9 +186,9 @@ class EscalationBot:
                 "what was discussed.",
             ]
         )
-        messages.append(self._case_message(esc, counterpart.id, counterpart_text))
+        messages.append(outgoing.case_message(esc, counterpart.id, counterpart_text))
         if stage.people is not People.PRACTITIONERS:
-            messages += self._welcome(esc, new_people)
+            messages += outgoing.welcome(esc, new_people, self.store.person)
         messages += asked
         self._save(esc, now)
         return messages
@@ -373,7 +370,7 @@ class EscalationBot:
         for _, _, _, data in follow_ups:
             lines.append(f"Still to do: {data['name']} by {when(datetime.fromisoformat(data['due']))}.")
         lines.append(f"The full record for the child's file: export {esc.id}.")
-        return self._to_everyone(esc, "\n".join(lines))
+        return outgoing.to_everyone(esc, "\n".join(lines))
 
     def _plan_after_resolution(self, esc: Escalation, now: datetime) -> list[reminders.Planned]:
         stage = esc.policy.stage(esc.stage.number)
@@ -412,9 +409,9 @@ class EscalationBot:
             for p in esc.participants()
             if p not in new_people
         ]
-        messages += self._welcome(esc, new_people)
+        messages += outgoing.welcome(esc, new_people, self.store.person)
         messages += asked
-        messages += self._copy_in_notice(esc)
+        messages += outgoing.copy_in_notice(esc)
         return messages
 
     def _on_Withdraw(self, c: Withdraw) -> list[Message]:
@@ -432,7 +429,7 @@ class EscalationBot:
             f"{notices.heading(esc)}\nWithdrawn by {name(c.actor, self.store.person)}: {reason}\n"
             "Nothing more is needed. The record stays available to export."
         )
-        return self._to_everyone(esc, text)
+        return outgoing.to_everyone(esc, text)
 
     def _on_SetEarlierDue(self, c: SetEarlierDue) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id)
@@ -460,7 +457,7 @@ class EscalationBot:
             f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} brought stage "
             f"{esc.stage.number} forward: now due by {when(c.due)}.{reason}"
         )
-        return self._to_everyone(esc, text)
+        return outgoing.to_everyone(esc, text)
 
     def _on_NameManager(self, c: NameManager) -> list[Message]:
         actor = self.store.person(c.actor)
@@ -496,7 +493,7 @@ class EscalationBot:
                 {"side": data["side"], "person": manager.id, "stage": data["stage"]},
             )
             self._save(esc, now)
-            messages += self._welcome(esc, [manager.id])
+            messages += outgoing.welcome(esc, [manager.id], self.store.person)
             joined = f"{notices.heading(esc)}\n{who(manager.id, self.store.person)} has joined."
             messages += [
                 Message(to=p, text=joined, escalation_id=esc.id, in_thread=True)
@@ -577,7 +574,7 @@ class EscalationBot:
                 elif not manager:
                     self._record(esc, "manager_requested", actor, {"side": side, "asked": top})
                     self.store.add_question(esc.id, top, "manager", {"side": side, "stage": number})
-                    asked.append(self._manager_question(esc, top, side))
+                    asked.append(outgoing.manager_question(esc, top, side))
         elif stage.people is People.PARTNERSHIP:
             for admin in self.store.admins():
                 if admin.id not in esc.participants():
@@ -590,76 +587,6 @@ class EscalationBot:
                     new_people.append(admin.id)
         self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar))
         return new_people, asked
-
-    def _manager_question(self, esc: Escalation, person_id: str, side: str) -> Message:
-        stage = esc.policy.stage(esc.stage.number)
-        role = stage.involves_raising if side == RAISING else stage.involves_other
-        lines = [
-            notices.heading(esc),
-            f"Stage {stage.number} needs: {role}.",
-            "We don't know your line manager yet. Who is it? Once you tell us, we'll message them "
-            "with the summary and history, and remember them for next time.",
-        ]
-        lines += [f"({a.applies_to}: {a.instead})" for a in stage.alternatives]
-        return Message(
-            to=person_id,
-            text="\n".join(lines),
-            kind=MessageKind.QUESTION,
-            escalation_id=esc.id,
-            actions=(Action(ActionKind.NAME_MANAGER, esc.id),),
-            data={"question": "manager", "person": person_id},
-        )
-
-    def _welcome(self, esc: Escalation, people: list[str]) -> list[Message]:
-        """The case message for people joining at this stage: summary and history in one."""
-        messages = []
-        stage = esc.policy.stage(esc.stage.number)
-        for person_id in people:
-            side = esc.side_of(person_id)
-            if side == PARTNERSHIP:
-                intro = (
-                    f"This difference has reached stage {stage.number}, the partnership stage, "
-                    f"of the {esc.policy.short_name} policy."
-                )
-            else:
-                colleague = esc.sides[side][-2] if side and len(esc.sides[side]) > 1 else None
-                via = f" as {name(colleague, self.store.person)}'s manager" if colleague else ""
-                intro = f"You've been brought into this professional difference{via}."
-            text = "\n\n".join([intro, notices.briefing(esc, self.store.person)])
-            if stage.named_roles:
-                text += (
-                    "\n\nThe policy names the lead for each agency at this stage; ask the "
-                    "partnership if you are unsure who yours is."
-                )
-            messages.append(self._case_message(esc, person_id, text))
-        return messages
-
-    def _copy_in_notice(self, esc: Escalation) -> list[Message]:
-        stage = esc.policy.stage(esc.stage.number)
-        if not stage.copy_to:
-            return []
-        contacts = "\n".join(f"• {c.describe()}" for c in stage.copy_to)
-        text = (
-            f"{notices.heading(esc)}\nAt stage {stage.number} the {esc.policy.short_name} policy says "
-            f"to copy in:\n{contacts}"
-        )
-        return [Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in esc.current_people()]
-
-    def _case_message(self, esc: Escalation, person_id: str, text: str) -> Message:
-        return Message(
-            to=person_id,
-            text=text,
-            kind=MessageKind.CASE,
-            escalation_id=esc.id,
-            actions=case_actions(
-                esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(person_id) == RAISING
-            ),
-        )
-
-    def _to_everyone(self, esc: Escalation, text: str) -> list[Message]:
-        return [
-            Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in sorted(esc.participants())
-        ]
 
     # -- reminders -----------------------------------------------------------------------------
 
@@ -678,7 +605,7 @@ class EscalationBot:
             if now >= due:
                 return [], "skipped"  # it fell due meanwhile: the due reminder says it all
             text = f"{notices.heading(esc)}\nReminder: stage {esc.stage.number} is due by {when(due)}."
-            return self._to_current(esc, text), "sent"
+            return outgoing.reminder_to_current(esc, text), "sent"
         if reminder.kind == reminders.DUE:
             following = esc.policy.stage(esc.stage.number + 1) if not esc.at_final_stage else None
             ask = (
@@ -687,23 +614,8 @@ class EscalationBot:
                 else "Is it resolved? This is the final stage of the policy."
             )
             text = f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
-            return self._to_current(esc, text), "sent"
+            return outgoing.reminder_to_current(esc, text), "sent"
         return self._overdue(esc, reminder, now), "sent"
-
-    def _to_current(self, esc: Escalation, text: str) -> list[Message]:
-        return [
-            Message(
-                to=p,
-                text=text,
-                kind=MessageKind.REMINDER,
-                escalation_id=esc.id,
-                actions=case_actions(
-                    esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(p) == RAISING
-                ),
-                in_thread=True,
-            )
-            for p in esc.current_people()
-        ]
 
     def _overdue(self, esc: Escalation, reminder: ReminderRow, now: datetime) -> list[Message]:
         """Tell the stage's people and the next level up; an overdue stage never stalls silently."""
@@ -723,7 +635,7 @@ class EscalationBot:
             f"{notices.heading(esc)}\nOVERDUE: stage {esc.stage.number} was due by {when(due)} "
             "and is not yet resolved or escalated."
         )
-        messages = self._to_current(esc, text)
+        messages = outgoing.reminder_to_current(esc, text)
         lookup = self.store.person
         for person_id in above:
             messages.append(
@@ -767,6 +679,3 @@ class EscalationBot:
             Message(to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True)
             for p in people
         ]
-
-
-__all__ = ["CLOSED", "OTHER", "RESOLVED", "EscalationBot"]
