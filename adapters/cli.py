@@ -15,7 +15,7 @@ from bot.directory import DirectoryError, parse_directory_csv
 from bot.policy_loader import PolicyError, PolicyLibrary, load_policy_file
 from bot.policy_text import describe_policy, describe_stage_timescale
 from bot.record import export_markdown
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage import Storage, StorageError
 from bot.timeline import plan_timeline
 from bot.wording import when
@@ -191,6 +191,15 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.server import run
+
+    try:
+        return run(settings)
+    except (SettingsError, PolicyError) as exc:
+        raise UsageError(str(exc)) from None
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import run_demo
 
@@ -233,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     dsub.add_parser("import", help="add or update people from a CSV file").add_argument("file")
     directory.set_defaults(run=cmd_directory)
 
+    serve = sub.add_parser("serve", help="run the bot for Slack and Teams on $PORT")
+    serve.set_defaults(run=cmd_serve)
+
     demo = sub.add_parser("demo", help="an interactive walkthrough on a throwaway database")
     demo.add_argument("--auto", action="store_true", help="play a scripted walkthrough")
     demo.set_defaults(run=cmd_demo)
@@ -243,10 +255,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `escalation-bot` console script."""
     try:
         args = build_parser().parse_args(argv)
-        settings = Settings.from_env(
-            database_url=args.database_url,
-            policies_dir=Path(args.policies_dir) if args.policies_dir else None,
-        )
+        try:
+            settings = Settings.from_env(
+                database_url=args.database_url,
+                policies_dir=Path(args.policies_dir) if args.policies_dir else None,
+            )
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
         return int(args.run(args, settings))
     except UsageError as exc:
         print(

@@ -33,6 +33,7 @@ from bot.core import EscalationBot
 from bot.directory import parse_directory_csv
 from bot.errors import InvalidInput, Refused
 from bot.messages import Message, MessageKind
+from bot.notices import timeline_preview
 from bot.outbox import deliver
 from bot.policy_loader import PolicyLibrary
 from bot.policy_text import describe_policy
@@ -343,16 +344,7 @@ class ConsoleDemo:
 
     def _preview(self, policy, urgent: bool) -> None:
         stages = plan_timeline(policy, self.clock.now(), urgent=urgent, calendar=self.bot.calendar)
-        first = stages[0]
-        if first.due is None:
-            self.say("  Stage 1 runs to the target date you agree.")
-            return
-        line = f"  Stage 1 is due by {when(first.due)}."
-        if len(stages) > 1:
-            second = stages[1]
-            due = f", due by {when(second.due)}" if second.due else ""
-            line += f" If it isn't resolved by then, it goes to stage 2 ({second.title}){due}."
-        self.say(line)
+        self.say(f"  {timeline_preview(stages)}")
 
     def _ask_target(self, read, policy_name: str, number: int) -> datetime | None:
         suggested = self.bot.suggested_target(self.clock.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
@@ -58,9 +58,30 @@ class EscalationBot:
         """Apply a command; returns (and queues in the outbox) the messages it causes."""
         handler: Callable[[Any], list[Message]] = getattr(self, f"_on_{type(command).__name__}")
         with self.store.transaction():
-            messages = handler(command)
+            # Who caused each message, so a message that finally cannot be delivered is reported.
+            messages = [replace(m, data={**m.data, "caused_by": command.actor}) for m in handler(command)]
             self.store.enqueue(messages, now=self.clock.now())
         return messages
+
+    def report_undelivered(self, message: Message) -> list[Message]:
+        """Tell whoever caused a message that it could not be delivered, so nothing is lost silently."""
+        cause = message.data.get("caused_by")
+        if not cause or cause == message.to or message.data.get("undelivered_report"):
+            return []
+        lookup = self.store.person
+        about = f" about {message.escalation_id}" if message.escalation_id else ""
+        report = Message(
+            to=cause,
+            text=(
+                f"We couldn't deliver a message to {who(message.to, lookup)}{about}, even after "
+                "several tries. Please contact them directly. Nothing in the record is lost."
+            ),
+            kind=MessageKind.NOTICE,
+            escalation_id=message.escalation_id,
+            data={"undelivered_report": True},
+        )
+        self.store.enqueue([report], now=self.clock.now())
+        return [report]
 
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.escalation import Escalation, StageState
+from bot.timeline import StageTime
 from bot.wording import PersonLookup, clip, due_phrase, name, next_stage_line, stamp, when, who
 
 HISTORY_LINES = 8
@@ -113,3 +114,16 @@ def briefing(esc: Escalation, lookup: PersonLookup) -> str:
     return "\n\n".join(
         [heading(esc), summary(esc, lookup), block, "History so far:\n" + history(esc, lookup)]
     )
+
+
+def timeline_preview(stages: list[StageTime]) -> str:
+    """ "Stage 1 is due by …; if it isn't resolved, stage 2 (…) due by …" for a raise form."""
+    first = stages[0]
+    if first.due is None:
+        return "The policy sets no timescale for stage 1: it runs to the target date you agree."
+    line = f"Stage 1 is due by {when(first.due)}."
+    if len(stages) > 1:
+        second = stages[1]
+        due = f", due by {when(second.due)}" if second.due else ""
+        line += f" If it isn't resolved by then, it goes to stage 2 ({second.title}){due}."
+    return line

@@ -135,7 +135,13 @@ def _v1(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1,)
+def _v2(db: sqlite_utils.Database) -> None:
+    # Platform retries (Slack's X-Slack-Retry-Num) must not act twice: remember what was handled.
+    db["seen_events"].create({"platform": str, "event_id": str, "seen_at": str}, pk=("platform", "event_id"))
+    db["addresses"].create_index(["platform", "address"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
 
 
 @dataclass(frozen=True)
@@ -468,6 +474,13 @@ class Storage:
         with self.transaction():
             self.db["outbox"].update(item_id, {"status": "failed", "last_error": error[:200]})
 
+    def next_outbox_attempt(self) -> datetime | None:
+        """When the next queued message is ready to (re)try, for a loop that sleeps until then."""
+        row = self.db.execute(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE status IN ('pending', 'sending')"
+        ).fetchone()
+        return _time(row[0])
+
     def outbox_counts(self) -> dict[str, int]:
         rows = self.db.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall()
         return {status: count for status, count in rows}
@@ -481,6 +494,22 @@ class Storage:
                 {"person_id": person_id, "platform": platform, "kind": kind, "address": address},
                 pk=("person_id", "platform", "kind"),
             )
+
+    def find_address(self, platform: str, address: str, kind_prefix: str = "") -> tuple[str, str] | None:
+        """Whose address this is, as (person_id, kind): e.g. which case thread a reply is in."""
+        rows = self.db.execute(
+            "SELECT person_id, kind FROM addresses WHERE platform = ? AND address = ? AND kind LIKE ?",
+            [platform, address, kind_prefix + "%"],
+        ).fetchall()
+        return (rows[0][0], rows[0][1]) if rows else None
+
+    def first_sight(self, platform: str, event_id: str, *, now: datetime) -> bool:
+        """True the first time an event id is seen; False for a retry of one already handled."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+            [platform, event_id, _iso(now)],
+        )
+        return cursor.rowcount == 1
 
     def address(self, person_id: str, platform: str, kind: str = "dm") -> str | None:
         rows = list(

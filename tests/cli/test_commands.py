@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO, london
 
 from adapters.cli import main
 from bot.clock import ManualClock
@@ -20,6 +19,7 @@ from bot.core import EscalationBot
 from bot.directory import parse_directory_csv
 from bot.policy_loader import PolicyLibrary
 from bot.storage import Storage
+from support import REPO, london
 
 POLICY_IDS = {"cambridgeshire-peterborough", "camden", "enfield", "kingston-richmond", "redbridge"}
 EXAMPLE_DIRECTORY = REPO / "examples" / "directory.csv"

@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, london
 
 from adapters.cli import main
 from adapters.console import ConsoleDemo, run_demo
@@ -19,6 +18,7 @@ from bot.core import EscalationBot
 from bot.directory import parse_directory_csv
 from bot.policy_loader import PolicyLibrary
 from bot.storage import Storage
+from support import REPO, london
 
 ALEX = "Alex Morgan (Social Worker, Camden Children's Services)"
 SAM = "Sam Patel (Health Visitor, Whittington Health)"

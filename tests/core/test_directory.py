@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import REPO
 
 from bot.directory import DirectoryError, parse_directory_csv
+from support import REPO
 
 HEADER = "id,name,agency,role,manager_id\n"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import london
 
 from bot.commands import (
     AddNote,
@@ -19,6 +18,7 @@ from bot.commands import (
 )
 from bot.errors import InvalidInput, Refused
 from bot.messages import ActionKind, MessageKind
+from support import london
 
 
 def raise_(bot, **overrides):

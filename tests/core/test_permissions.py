@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import london
 
 from bot.commands import AddNote, EscalateStage, RaiseEscalation, Resolve, SetEarlierDue, Withdraw
 from bot.errors import Refused
+from support import london
 
 
 @pytest.fixture

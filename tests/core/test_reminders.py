@@ -5,13 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from conftest import london
-
 from bot.clock import ManualClock
 from bot.commands import EscalateStage, RaiseEscalation, Resolve
 from bot.core import EscalationBot
 from bot.messages import MessageKind
 from bot.storage import Storage
+from support import london
 
 
 def raise_camden(bot, counterpart="sam"):

@@ -6,11 +6,11 @@ import sqlite3
 from datetime import timedelta
 
 import pytest
-from conftest import london
 
 from bot.messages import Message
 from bot.outbox import MAX_ATTEMPTS, DeliveryFailed, deliver
 from bot.storage import MIGRATIONS, Storage, StorageError, database_path
+from support import london
 
 
 def test_database_is_wal_and_at_the_latest_schema_version(store, database_url):

@@ -1,0 +1,105 @@
+"""The running bot's background work: deliver the outbox, send due reminders, sleep until next."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from bot.core import EscalationBot
+from bot.messages import Message
+from bot.outbox import DeliveryFailed, deliver_async
+
+log = logging.getLogger("escalation_bot.runtime")
+IDLE_CHECK = timedelta(seconds=60)
+
+Sender = Callable[[Message], Awaitable[None]]
+
+
+class Delivery:
+    """Routes each queued message to the platform its recipient uses, and reports final failures."""
+
+    def __init__(self, bot: EscalationBot) -> None:
+        self.bot = bot
+        self.senders: dict[str, Sender] = {}
+        self._lock = asyncio.Lock()
+
+    def add_platform(self, name: str, sender: Sender) -> None:
+        self.senders[name] = sender
+
+    def platform_for(self, message: Message) -> str | None:
+        person = self.bot.person(message.to)
+        if person is None:
+            return None
+        if person.slack_id and "slack" in self.senders:
+            return "slack"
+        if person.teams_id and "teams" in self.senders:
+            return "teams"
+        # Not linked to any platform yet: try each, so email look-ups can find them.
+        return next(iter(self.senders), None)
+
+    async def send(self, message: Message) -> None:
+        platform = self.platform_for(message)
+        if platform is None:
+            raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
+        await self.senders[platform](message)
+
+    async def flush(self) -> int:
+        """Deliver everything ready now; returns how many went. Safe to call from many places."""
+        async with self._lock:
+            delivered = 0
+            for _ in range(10):  # reports of failures are themselves messages: a bounded loop
+                report = await deliver_async(self.bot.store, self.bot.clock.now(), self.send)
+                delivered += report.delivered
+                for message in report.failed:
+                    log.warning("message to %s finally failed after retries", message.to)
+                    self.bot.report_undelivered(message)
+                if not report.failed:
+                    break
+            return delivered
+
+
+class BackgroundLoop:
+    """Sends reminders as they fall due and retries the outbox; sleeps until the next due time."""
+
+    def __init__(self, bot: EscalationBot, delivery: Delivery, *, sleep=asyncio.sleep) -> None:
+        self.bot = bot
+        self.delivery = delivery
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._sleep = sleep
+
+    def poke(self) -> None:
+        """Something new was queued: deliver it now rather than at the next wake-up."""
+        self._wake.set()
+
+    async def step(self) -> None:
+        self.bot.run_due()
+        await self.delivery.flush()
+
+    def seconds_until_next(self) -> float:
+        now = self.bot.clock.now()
+        candidates = [t for t in (self.bot.next_wakeup(), self.bot.store.next_outbox_attempt()) if t]
+        wake = min([*candidates, now + IDLE_CHECK])
+        return max((wake - now).total_seconds(), 0.05)
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception:  # the loop must outlive one bad step; the error is logged without content
+                log.exception("background step failed; will retry")
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.seconds_until_next())
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="escalation-bot-background")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,140 @@
+"""`escalation-bot serve`: one aiohttp server for Slack (and Teams), the health check, and the
+background loop that delivers messages and sends reminders."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.runtime import BackgroundLoop, Delivery
+from adapters.slack.app import SlackContext, build_app
+from adapters.slack.sender import SlackSender
+from adapters.system_clock import SystemClock
+from bot.clock import Clock
+from bot.core import EscalationBot
+from bot.policy_loader import PolicyLibrary
+from bot.settings import Settings, SettingsError
+from bot.storage import Storage
+
+log = logging.getLogger("escalation_bot.server")
+MAX_REQUEST_BYTES = 1024 * 1024
+SLACK_API_TIMEOUT = 10
+
+
+@dataclass
+class Services:
+    """Everything the server runs, owned in one place so shutdown closes it all."""
+
+    settings: Settings
+    bot: EscalationBot
+    delivery: Delivery
+    loop: BackgroundLoop
+    slack_app: AsyncApp | None = None
+    slack_client: AsyncWebClient | None = None
+    extras: list[Any] = field(default_factory=list)
+
+
+def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
+    """Refuse to start with settings that would leave requests unverified or a policy missing."""
+    if settings.default_policy not in policies.policies:
+        raise SettingsError(f"DEFAULT_POLICY names no known policy; known: {', '.join(policies.ids())}")
+    if settings.slack_enabled and not (settings.slack_signing_secret or settings.slack_app_token):
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is needed to verify Slack's requests over HTTP "
+            "(or set SLACK_APP_TOKEN to use Socket Mode)"
+        )
+
+
+def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
+    """Open the database and policies and wire the platforms the settings enable."""
+    policies = PolicyLibrary.load(settings.policies_dir)
+    check_settings(settings, policies)
+    store = Storage.open(settings.database_url)
+    bot = EscalationBot(store=store, policies=policies, clock=clock or SystemClock())
+    delivery = Delivery(bot)
+    loop = BackgroundLoop(bot, delivery)
+    services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
+    if settings.slack_enabled:
+        client = AsyncWebClient(
+            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_API_TIMEOUT
+        )
+        ctx = SlackContext(
+            bot=bot, client=client, default_policy=settings.default_policy, on_queued=loop.poke
+        )
+        services.slack_app = build_app(ctx, signing_secret=settings.slack_signing_secret)
+        services.slack_client = client
+        delivery.add_platform("slack", SlackSender(client, store).send)
+    return services
+
+
+def web_app(services: Services) -> web.Application:
+    """The HTTP routes: Slack events, the health check (Teams joins in its own module)."""
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "outbox": services.bot.store.outbox_counts()})
+
+    async def slack_events(request: web.Request) -> web.Response:
+        if services.slack_app is None:
+            return web.json_response({"error": "Slack is not configured on this server"}, status=503)
+        bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_post("/slack/events", slack_events)
+
+    async def start(app: web.Application) -> None:
+        services.loop.start()
+        if services.slack_app is not None and services.settings.slack_app_token:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            handler = AsyncSocketModeHandler(
+                services.slack_app, services.settings.slack_app_token, web_client=services.slack_client
+            )
+            await handler.connect_async()
+            services.extras.append(handler)
+            log.info("Slack: connected in Socket Mode")
+
+    async def stop(app: web.Application) -> None:
+        await services.loop.stop()
+        for extra in services.extras:
+            with contextlib.suppress(Exception):
+                await extra.close_async()
+        services.bot.store.close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+    return app
+
+
+def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
+    """Serve until interrupted. Logs say what is enabled, never a secret or a concern's text."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    services = build_services(settings)
+    log.info("database: %s", settings.database_url.split("///", 1)[-1])
+    log.info("policies: %s (default %s)", ", ".join(services.bot.policies.ids()), settings.default_policy)
+    if services.slack_app is None:
+        log.warning("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    else:
+        log.info("Slack: POST /slack/events (Web API at %s)", settings.slack_api_url)
+    web.run_app(web_app(services), host=host, port=settings.port, print=None, access_log=None)
+    return 0
+
+
+async def serve_for_tests(services: Services, host: str = "127.0.0.1") -> tuple[web.AppRunner, int]:
+    """Start the server on a free port on loopback; returns the runner (clean up) and the port."""
+    runner = web.AppRunner(web_app(services), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    await asyncio.sleep(0)
+    return runner, port

@@ -1,0 +1,461 @@
+"""The Slack listeners: each translates a Slack payload to a core command or query, and back."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import blocks, forms
+from adapters.slack.identity import add_person, find_person
+from adapters.slack.sender import PLATFORM
+from bot.commands import (
+    AddNote,
+    CorrectNote,
+    EscalateStage,
+    NameManager,
+    RaiseEscalation,
+    Resolve,
+    SetEarlierDue,
+    Withdraw,
+)
+from bot.core import EscalationBot
+from bot.directory import Person
+from bot.errors import InvalidInput, Refused
+from bot.messages import Message, MessageKind
+from bot.notices import timeline_preview
+from bot.policy_text import describe_policy
+from bot.timeline import plan_timeline
+from bot.wording import when
+
+log = logging.getLogger("escalation_bot.slack")
+
+HELP = (
+    "*/escalate* — raise a professional difference (a form opens)\n"
+    "*/escalate list* — your escalations\n"
+    "*/escalate show E-0001* — the summary and history\n"
+    "*/escalate export E-0001* — the case record for the child's file, sent to you\n"
+    "*/escalate policy [id]* — the stages, timescales and emergency numbers\n"
+    "*/escalate help* — this list\n"
+    "Reply in the thread under a case message to add a note."
+)
+NOT_IN_DIRECTORY = (
+    "You're not in the bot's directory yet. Type /escalate on its own to raise a difference: "
+    "the form will ask for your agency and role."
+)
+
+
+@dataclass
+class SlackContext:
+    bot: EscalationBot
+    client: AsyncWebClient
+    default_policy: str
+    on_queued: Any  # called after a command queued messages, to deliver them promptly
+
+    @property
+    def store(self):
+        return self.bot.store
+
+    async def person(self, user_id: str) -> Person | None:
+        return await find_person(self.store, self.client, user_id)
+
+    def handle(self, command) -> list[Message]:
+        messages = self.bot.handle(command)
+        self.on_queued()
+        return messages
+
+    async def tell(self, user_id: str, text: str, channel: str | None = None) -> None:
+        """A private message: ephemeral where there is a channel, else a DM."""
+        if channel:
+            await self.client.chat_postEphemeral(channel=channel, user=user_id, text=blocks.escape(text))
+        else:
+            await self.client.chat_postMessage(channel=user_id, text=blocks.escape(text))
+
+    def raise_view(self, *, policy_id: str, risk_now: bool | None, ask_about_me: bool) -> dict[str, Any]:
+        library = self.bot.policies
+        policy = library.policies.get(policy_id) or library.get(self.default_policy)
+        now = self.bot.clock.now()
+        stages = plan_timeline(policy, now, urgent=bool(risk_now), calendar=self.bot.calendar)
+        return blocks.raise_modal(
+            policies=[library.policies[i] for i in library.ids()],
+            policy=policy,
+            risk_now=risk_now,
+            emergency=self.bot.emergency_guidance(policy.id) if risk_now else None,
+            ask_about_me=ask_about_me,
+            preview=timeline_preview(stages),
+            suggested_target=self.bot.suggested_target(now),
+        )
+
+
+def build_app(ctx: SlackContext, *, signing_secret: str | None, token_verification: bool = True) -> AsyncApp:
+    """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode."""
+    app = AsyncApp(
+        client=ctx.client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=bool(signing_secret),
+        token_verification_enabled=token_verification,
+        process_before_response=False,
+    )
+
+    @app.middleware
+    async def handle_each_event_once(body: dict, next) -> BoltResponse | None:
+        # Slack retries an event it thinks was missed (X-Slack-Retry-Num); act on each event id once.
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not ctx.store.first_sight(PLATFORM, event_id, now=ctx.bot.clock.now()):
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    @app.command(re.compile(r"^/escalate"))
+    async def escalate_command(ack, body, client) -> None:
+        text = " ".join((body.get("text") or "").split())
+        sub, _, rest = text.partition(" ")
+        user_id = body["user_id"]
+        if not sub:
+            await ack()  # the trigger id lives 3 seconds: acknowledge before any other work
+            person = await ctx.person(user_id)
+            view = ctx.raise_view(policy_id=ctx.default_policy, risk_now=None, ask_about_me=person is None)
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+            return
+        reply = await subcommand(ctx, user_id, sub.lower(), rest)
+        await ack(text=reply, response_type="ephemeral")
+
+    @app.action("risk_now")
+    @app.action("policy")
+    async def raise_form_changed(ack, body, client) -> None:
+        await ack()
+        view = body["view"]
+        current = forms.values(view)
+        meta = forms.metadata(view)
+        risk = current.get("risk_now")
+        risk_now = None if risk is None else risk == "yes"
+        policy_id = current.get("policy") or meta.get("policy") or ctx.default_policy
+        ask_about_me = any(b.get("block_id") == "my_agency" for b in view.get("blocks", []))
+        new_view = ctx.raise_view(policy_id=policy_id, risk_now=risk_now, ask_about_me=ask_about_me)
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+    @app.view("escalate_raise")
+    async def raise_submitted(ack, body, client) -> None:
+        view = body["view"]
+        v = forms.values(view)
+        user_id = body["user"]["id"]
+        person = await ctx.person(user_id)
+        problems: dict[str, str] = {}
+        if person is None:
+            if not (v.get("my_agency") or "").strip():
+                problems["my_agency"] = "Please give your agency."
+            if not (v.get("my_role") or "").strip():
+                problems["my_role"] = "Please give your role."
+        other_id = v.get("counterpart")
+        other = await ctx.person(other_id) if other_id else None
+        if other_id and other is None and not (v.get("counterpart_agency") or "").strip():
+            problems["counterpart_agency"] = "We don't know this person yet: please give their agency."
+        if other_id == user_id:
+            problems["counterpart"] = "Choose the other professional, not yourself."
+        if problems:
+            await ack(response_action="errors", errors=problems)
+            return
+        if person is None:
+            person = await add_person(ctx.store, client, user_id, agency=v["my_agency"], role=v["my_role"])
+        if other is None and other_id:
+            other = await add_person(
+                ctx.store, client, other_id, agency=v["counterpart_agency"], role="Professional"
+            )
+        command = RaiseEscalation(
+            actor=person.id,
+            policy_id=v.get("policy") or ctx.default_policy,
+            case_reference=v.get("case_reference") or "",
+            counterpart=other.id if other else "",
+            category=v.get("category") or "other",
+            issue=v.get("issue") or "",
+            risk=v.get("risk") or "",
+            outcome_wanted=v.get("outcome_wanted") or "",
+            immediate_risk=v.get("risk_now") == "yes",
+            urgent=v.get("risk_now") == "yes" or "urgent" in (v.get("urgent") or []),
+            target_due=v.get("target_due"),
+            disagreement_on=v.get("disagreement_on"),
+            platform=PLATFORM,
+        )
+        try:
+            ctx.handle(command)
+        except InvalidInput as exc:
+            await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
+            return
+        await ack()
+
+    @app.action(re.compile(r"^esc:(add_note|resolve|escalate|withdraw|set_earlier_due|show)$"))
+    async def case_button(ack, body, client, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        escalation_id = action.get("value", "")
+        person = await ctx.person(user_id)
+        try:
+            if person is None:
+                raise Refused(NOT_IN_DIRECTORY)
+            esc = ctx.bot.visible(person.id, escalation_id)
+        except Refused as exc:
+            await ctx.tell(user_id, str(exc), channel)
+            return
+        kind = action["action_id"].split(":", 1)[1]
+        if kind == "show":
+            text = ctx.bot.show(person.id, esc.id)
+            view = {
+                "type": "modal",
+                "title": blocks.plain(esc.id, 24),
+                "close": blocks.plain("Close", 24),
+                "blocks": blocks.sections(text),
+            }
+        elif not esc.is_open and kind != "add_note":
+            await ctx.tell(user_id, f"{esc.id} is already {esc.status}.", channel)
+            return
+        elif kind == "add_note":
+            view = blocks.note_modal(esc.id)
+        elif kind == "resolve":
+            view = blocks.resolve_modal(esc.id)
+        elif kind == "escalate":
+            if esc.at_final_stage:
+                await ctx.tell(user_id, f"{esc.id} is at the final stage of the policy.", channel)
+                return
+            following = esc.policy.stage(esc.stage.number + 1)
+            needs_target = not following.timescale(urgent=esc.urgent).given
+            view = blocks.next_stage_modal(
+                esc.id,
+                next_title=f"Stage {following.number}: {following.title}",
+                suggested_target=ctx.bot.suggested_target(ctx.bot.clock.now()) if needs_target else None,
+            )
+        elif kind == "withdraw":
+            view = blocks.withdraw_modal(esc.id)
+        else:
+            view = blocks.due_modal(esc.id, esc.stage.due)
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("esc:name_manager")
+    async def manager_named(ack, body, client, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        person = await ctx.person(user_id)
+        manager_user = action.get("selected_user")
+        if person is None or not manager_user:
+            await ctx.tell(user_id, NOT_IN_DIRECTORY, channel)
+            return
+        manager = await ctx.person(manager_user)
+        if manager is None:
+            # Line managers are usually in the same agency; the directory can correct it later.
+            manager = await add_person(
+                ctx.store, client, manager_user, agency=person.agency, role="Line manager"
+            )
+        try:
+            ctx.handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
+        except (Refused, InvalidInput) as exc:
+            await ctx.tell(user_id, str(exc), channel)
+
+    def _submitted(callback_id: str, build):
+        @app.view(callback_id)
+        async def submitted(ack, body) -> None:
+            view = body["view"]
+            person = await ctx.person(body["user"]["id"])
+            escalation_id = forms.metadata(view).get("id", "")
+            first_block = next(b["block_id"] for b in view["blocks"] if b.get("type") == "input")
+            if person is None:
+                await ack(response_action="errors", errors={first_block: NOT_IN_DIRECTORY[:150]})
+                return
+            try:
+                ctx.handle(build(person.id, escalation_id, forms.values(view)))
+            except InvalidInput as exc:
+                await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
+                return
+            except Refused as exc:
+                await ack(response_action="errors", errors={first_block: str(exc)[:150]})
+                return
+            await ack()
+
+        return submitted
+
+    _submitted(
+        "escalate_note",
+        lambda actor, esc, v: AddNote(
+            actor=actor,
+            escalation_id=esc,
+            discussed=v.get("discussed") or "",
+            form=v.get("form") or "Other",
+            involved=v.get("involved") or "",
+            outcome=v.get("outcome") or "",
+        ),
+    )
+    _submitted(
+        "escalate_resolve",
+        lambda actor, esc, v: Resolve(
+            actor=actor,
+            escalation_id=esc,
+            outcome=v.get("outcome") or "",
+            agreed_actions=tuple((v.get("agreed_actions") or "").splitlines()),
+        ),
+    )
+    _submitted(
+        "escalate_next",
+        lambda actor, esc, v: EscalateStage(
+            actor=actor, escalation_id=esc, reason=v.get("reason") or "", target_due=v.get("target_due")
+        ),
+    )
+    _submitted(
+        "escalate_withdraw",
+        lambda actor, esc, v: Withdraw(actor=actor, escalation_id=esc, reason=v.get("reason") or ""),
+    )
+    _submitted(
+        "escalate_due",
+        lambda actor, esc, v: _earlier_due(actor, esc, v),
+    )
+
+    @app.event("message")
+    async def direct_message(body, event, client) -> None:
+        await on_message(ctx, event)
+
+    @app.event("app_home_opened")
+    async def home_opened(event, client) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        user_id = event["user"]
+        person = await ctx.person(user_id)
+        rows = ctx.bot.list_for(person.id) if person else []
+        now = ctx.bot.clock.now()
+        soon = ctx.bot.calendar.working_days_after(now, 1)
+        await client.views_publish(user_id=user_id, view=blocks.home_view(rows, now, due_soon_before=soon))
+
+    return app
+
+
+def _earlier_due(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue:
+    due = v.get("due")
+    if due is None:
+        raise InvalidInput({"due": "Choose the new due date and time."})
+    return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=v.get("reason") or "")
+
+
+async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
+    """Replies in a case thread become notes; edits and deletions become corrections."""
+    subtype = event.get("subtype")
+    if event.get("bot_id") or subtype == "bot_message":
+        return
+    channel = event.get("channel", "")
+    if subtype == "message_changed":
+        inner = event.get("message") or {}
+        if inner.get("bot_id"):
+            return
+        await _correction(
+            ctx, channel, inner.get("user"), inner.get("thread_ts"), inner.get("ts"), inner.get("text")
+        )
+        return
+    if subtype == "message_deleted":
+        previous = event.get("previous_message") or {}
+        if previous.get("bot_id"):
+            return
+        await _correction(
+            ctx, channel, previous.get("user"), previous.get("thread_ts"), event.get("deleted_ts"), None
+        )
+        return
+    if subtype is not None:
+        return
+    thread_ts, ts, user_id = event.get("thread_ts"), event.get("ts"), event.get("user")
+    if not thread_ts or thread_ts == ts or not user_id:
+        return
+    found = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    if found is None:
+        return
+    escalation_id = found[1].removeprefix("thread:")
+    person = await ctx.person(user_id)
+    try:
+        if person is None:
+            raise Refused(NOT_IN_DIRECTORY)
+        ctx.handle(
+            AddNote(
+                actor=person.id,
+                escalation_id=escalation_id,
+                discussed=event.get("text") or "",
+                form="Slack message in the case thread",
+                platform_ref=f"{channel}:{ts}",
+            )
+        )
+    except Refused:
+        await ctx.tell(
+            user_id,
+            "You're not on this escalation, so your reply was not recorded. "
+            "Only the people on it can add to its record.",
+            channel,
+        )
+    except InvalidInput as exc:
+        await ctx.tell(user_id, f"Your reply was not recorded: {exc}", channel)
+
+
+async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:
+    if not (thread_ts and ts and user_id):
+        return
+    found = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    person = await ctx.person(user_id) if found else None
+    if found is None or person is None:
+        return
+    try:
+        ctx.handle(
+            CorrectNote(
+                actor=person.id,
+                escalation_id=found[1].removeprefix("thread:"),
+                platform_ref=f"{channel}:{ts}",
+                text=text,
+            )
+        )
+    except (Refused, InvalidInput) as exc:
+        await ctx.tell(user_id, str(exc), channel)
+
+
+async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> str:
+    """`/escalate list | show | export | policy | help`: the reply text (sent privately)."""
+    if sub in {"help", "?"}:
+        return HELP
+    if sub == "policy":
+        try:
+            policy = ctx.bot.policies.get(rest.strip().lower() or ctx.default_policy)
+        except KeyError as exc:
+            return blocks.escape(exc.args[0])
+        return blocks.escape(describe_policy(policy))[:3900]
+    if sub not in {"list", "show", "export"}:
+        return f"I don't know `{blocks.escape(sub)}`. Here is what I can do:\n{HELP}"
+    person = await ctx.person(user_id)
+    if person is None:
+        return NOT_IN_DIRECTORY
+    if sub == "list":
+        rows = ctx.bot.list_for(person.id)
+        if not rows:
+            return "You are not on any escalations."
+        return "\n".join(
+            f"*{r.id}* · case {blocks.escape(r.case_reference)} · {r.policy_id} · stage {r.stage} · "
+            + (f"due {when(r.due)}" if r.due else r.status)
+            for r in rows[:30]
+        )
+    escalation_id = rest.strip().upper()
+    if not escalation_id:
+        return f"Which escalation? For example `/escalate {sub} E-0001`."
+    try:
+        if sub == "show":
+            return blocks.escape(ctx.bot.show(person.id, escalation_id))[:3900]
+        record = ctx.bot.export(person.id, escalation_id)
+    except Refused as exc:
+        return blocks.escape(str(exc))
+    ctx.store.enqueue(
+        [
+            Message(
+                to=person.id,
+                text=record,
+                kind=MessageKind.NOTICE,
+                escalation_id=escalation_id,
+                data={"file": f"{escalation_id}-case-record.md", "caused_by": person.id},
+            )
+        ],
+        now=ctx.bot.clock.now(),
+    )
+    ctx.on_queued()
+    return f"The case record of {escalation_id} is on its way to you as a file."

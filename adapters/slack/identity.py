@@ -1,0 +1,73 @@
+"""Slack users to directory people: by the Slack id column, else by email from users.info."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.directory import Person
+from bot.storage import Storage
+
+
+async def _profile(client: AsyncWebClient, user_id: str) -> dict:
+    try:
+        response = await client.users_info(user=user_id)
+    except SlackApiError:
+        return {}
+    user = response.get("user") or {}
+    profile = user.get("profile") or {}
+    return {
+        "name": profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
+        "email": profile.get("email"),
+        "is_bot": bool(user.get("is_bot")),
+    }
+
+
+async def find_person(store: Storage, client: AsyncWebClient, user_id: str) -> Person | None:
+    """The directory person behind a Slack user, linking them by email on first sight."""
+    person = store.person_by(slack_id=user_id)
+    if person:
+        return person
+    profile = await _profile(client, user_id)
+    if profile.get("email"):
+        person = store.person_by(email=profile["email"])
+        if person:
+            linked = replace(person, slack_id=user_id)
+            store.upsert_people([linked])
+            return linked
+    return None
+
+
+async def add_person(
+    store: Storage, client: AsyncWebClient, user_id: str, *, agency: str, role: str
+) -> Person:
+    """Someone not yet in the directory, remembered with the agency and role they gave."""
+    profile = await _profile(client, user_id)
+    person = Person(
+        id=f"slack-{user_id}",
+        name=profile.get("name") or user_id,
+        agency=agency.strip()[:100],
+        role=role.strip()[:100],
+        email=profile.get("email"),
+        slack_id=user_id,
+    )
+    store.upsert_people([person])
+    return person
+
+
+async def slack_user_id(store: Storage, client: AsyncWebClient, person: Person) -> str | None:
+    """How to reach a directory person on Slack: their Slack id, else found by email."""
+    if person.slack_id:
+        return person.slack_id
+    if not person.email:
+        return None
+    try:
+        response = await client.users_lookupByEmail(email=person.email)
+    except SlackApiError:
+        return None
+    user_id = (response.get("user") or {}).get("id")
+    if user_id:
+        store.upsert_people([replace(person, slack_id=user_id)])
+    return user_id

@@ -1,0 +1,57 @@
+"""A running bot (real HTTP on 127.0.0.1) wired to a local fake of the Slack Web API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import aiohttp
+import pytest
+
+from adapters.server import Services, build_services, serve_for_tests
+from bot.clock import ManualClock
+from bot.settings import Settings
+from fakes.slack_api import FakeSlack, slack_user
+from fakes.slack_requests import SECRET, post
+from support import PEOPLE, london
+
+SLACK_IDS = {"alex": "UALEX", "sam": "USAM", "jo": "UJO", "priya": "UPRIYA", "dee": "UDEE", "eve": "UEVE"}
+
+
+@dataclass
+class SlackBot:
+    url: str
+    fake: FakeSlack
+    services: Services
+    clock: ManualClock
+    session: aiohttp.ClientSession
+
+    async def send(self, request: tuple[str, str], **kwargs) -> tuple[int, str]:
+        body, content_type = request
+        return await post(self.session, self.url, body, content_type, **kwargs)
+
+    async def tick(self) -> None:
+        """What the background loop does when it wakes: send due reminders, deliver the outbox."""
+        await self.services.loop.step()
+
+
+@pytest.fixture
+async def slack(tmp_path) -> AsyncIterator[SlackBot]:
+    users = {uid: slack_user(uid, p.name) for p in PEOPLE if (uid := SLACK_IDS.get(p.id))}
+    users["UNEW"] = slack_user("UNEW", "Nia Newcomer", "nia@example.org")
+    fake = FakeSlack(users)
+    base = await fake.start()
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+        slack_bot_token="xoxb-test",
+        slack_signing_secret=SECRET,
+        slack_api_url=base,
+    )
+    clock = ManualClock(london(2026, 12, 1, 10, 0))
+    services = build_services(settings, clock=clock)
+    services.bot.store.upsert_people([replace(p, slack_id=SLACK_IDS.get(p.id)) for p in PEOPLE])
+    runner, port = await serve_for_tests(services)
+    async with aiohttp.ClientSession() as session:
+        yield SlackBot(f"http://127.0.0.1:{port}/slack/events", fake, services, clock, session)
+    await runner.cleanup()
+    await fake.stop()

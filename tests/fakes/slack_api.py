@@ -1,0 +1,172 @@
+"""A local fake of the Slack Web API: a real aiohttp server on 127.0.0.1 that records every call
+and can be told to fail (429 with Retry-After, 5xx, or a slow answer)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Failure:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class FakeSlack:
+    """`await fake.start()` gives the base URL to use as SLACK_API_URL."""
+
+    def __init__(self, users: dict[str, dict[str, Any]] | None = None) -> None:
+        self.calls: list[Call] = []
+        self.users = users or {}
+        self.uploads: dict[str, bytes] = {}
+        self.failures: dict[str, list[Failure]] = {}
+        self._ts = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+        self._changed = asyncio.Event()
+
+    # -- control -------------------------------------------------------------------------------
+
+    def fail(self, method: str, *failures: Failure) -> None:
+        """The next calls of `method` fail in this order, then it works again."""
+        self.failures.setdefault(method, []).extend(failures)
+
+    def called(self, method: str, **match: Any) -> list[Call]:
+        return [
+            c for c in self.calls if c.method == method and all(c.args.get(k) == v for k, v in match.items())
+        ]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[Call]:
+        """Wait until `method` has been called `count` times (matching `match`)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found := self.called(method, **match)) < count:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                made = [c.method for c in self.calls]
+                raise AssertionError(f"{method} called {len(found)} times, wanted {count}; calls: {made}")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.1))
+        return found
+
+    def posts_to(self, user_or_channel: str) -> list[Call]:
+        return [
+            c
+            for c in self.called("chat.postMessage")
+            if c.args.get("channel") in {user_or_channel, dm(user_or_channel)}
+        ]
+
+    # -- server --------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://127.0.0.1:{port}/api/"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK")
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST":
+            if request.content_type == "application/json":
+                args.update(await request.json())
+            else:
+                args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+        for key in ("blocks", "view", "files"):
+            if isinstance(args.get(key), str):
+                with contextlib.suppress(ValueError):
+                    args[key] = json.loads(args[key])
+        self.calls.append(Call(method, args))
+        self._changed.set()
+        pending = self.failures.get(method)
+        if pending:
+            failure = pending.pop(0)
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
+            if failure.status != 200:
+                body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal_error"}
+                return web.json_response(body, status=failure.status, headers=failure.headers)
+        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        return web.json_response(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        ts = f"1700000000.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+                "team_id": "T1",
+                "team": "Test",
+                "user": "bot",
+            }
+        if method == "chat.postMessage":
+            channel = args.get("channel", "")
+            return {"ok": True, "channel": dm(channel), "ts": ts, "message": {"text": args.get("text")}}
+        if method in {"chat.postEphemeral"}:
+            return {"ok": True, "message_ts": ts}
+        if method in {"views.open", "views.update", "views.publish"}:
+            return {"ok": True, "view": {"id": f"V{next(self._ts)}", **(args.get("view") or {})}}
+        if method == "users.info":
+            user = self.users.get(args.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.lookupByEmail":
+            for user in self.users.values():
+                if user.get("profile", {}).get("email") == args.get("email"):
+                    return {"ok": True, "user": user}
+            return {"ok": False, "error": "users_not_found"}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": dm(args.get("users", ""))}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts)}"
+            return {
+                "ok": True,
+                "upload_url": self.base_url.replace("/api/", f"/upload/{file_id}"),
+                "file_id": file_id,
+            }
+        if method == "files.completeUploadExternal":
+            return {"ok": True, "files": args.get("files") or []}
+        return {"ok": True}
+
+
+def dm(user_or_channel: str) -> str:
+    """The fake's DM channel id for a user id (channel ids pass through)."""
+    return user_or_channel if user_or_channel.startswith("D") else f"D{user_or_channel}"
+
+
+def slack_user(user_id: str, name: str, email: str | None = None) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "name": name.lower(),
+        "real_name": name,
+        "profile": {"real_name": name, "email": email},
+    }
