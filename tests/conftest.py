@@ -68,3 +68,12 @@ class Inbox:
 @pytest.fixture
 def inbox(store: Storage, clock: ManualClock) -> Inbox:
     return Inbox(store, clock)
+
+
+@pytest.fixture
+async def slack(tmp_path: Path):
+    """The bot serving Slack over real HTTP on 127.0.0.1, against a local fake Web API."""
+    from fakes.slack_bot import running_slack_bot
+
+    async with running_slack_bot(tmp_path) as handle:
+        yield handle

@@ -92,13 +92,13 @@ class SlackContext:
         )
 
 
-def build_app(ctx: SlackContext, *, signing_secret: str | None, token_verification: bool = True) -> AsyncApp:
+def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
     """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode."""
     app = AsyncApp(
         client=ctx.client,
         signing_secret=signing_secret or "",
+        # Without a signing secret only Socket Mode runs, where Slack's own connection authenticates.
         request_verification_enabled=bool(signing_secret),
-        token_verification_enabled=token_verification,
         process_before_response=False,
     )
 

@@ -17,13 +17,17 @@ from aiohttp import web
 class Call:
     method: str
     args: dict[str, Any]
+    response: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Failure:
-    status: int
+    """One scripted failure: an HTTP status, or (status 200) Slack's `ok: false` with `error`."""
+
+    status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    error: str | None = None
 
 
 class FakeSlack:
@@ -104,19 +108,23 @@ class FakeSlack:
             if isinstance(args.get(key), str):
                 with contextlib.suppress(ValueError):
                     args[key] = json.loads(args[key])
-        self.calls.append(Call(method, args))
+        call = Call(method, args)
+        self.calls.append(call)
         self._changed.set()
         pending = self.failures.get(method)
         if pending:
             failure = pending.pop(0)
             if failure.delay:
                 await asyncio.sleep(failure.delay)
-            if failure.status != 200:
-                body = {"ok": False, "error": "ratelimited" if failure.status == 429 else "fatal_error"}
-                return web.json_response(body, status=failure.status, headers=failure.headers)
+            if failure.status != 200 or failure.error:
+                error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
+                return web.json_response(
+                    {"ok": False, "error": error}, status=failure.status, headers=failure.headers
+                )
         if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
             return web.json_response({"ok": False, "error": "not_authed"})
-        return web.json_response(self._answer(method, args))
+        call.response = self._answer(method, args)
+        return web.json_response(call.response)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"

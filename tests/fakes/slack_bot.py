@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
 import aiohttp
-import pytest
 
 from adapters.server import Services, build_services, serve_for_tests
 from bot.clock import ManualClock
@@ -15,7 +15,16 @@ from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, post
 from support import PEOPLE, london
 
-SLACK_IDS = {"alex": "UALEX", "sam": "USAM", "jo": "UJO", "priya": "UPRIYA", "dee": "UDEE", "eve": "UEVE"}
+SLACK_IDS = {
+    "alex": "UALEX",
+    "sam": "USAM",
+    "jo": "UJO",
+    "priya": "UPRIYA",
+    "dee": "UDEE",
+    "eve": "UEVE",
+    "chris": "UCHRIS",
+    "kim": "UKIM",
+}
 
 
 @dataclass
@@ -35,8 +44,9 @@ class SlackBot:
         await self.services.loop.step()
 
 
-@pytest.fixture
-async def slack(tmp_path) -> AsyncIterator[SlackBot]:
+@asynccontextmanager
+async def running_slack_bot(tmp_path) -> AsyncIterator[SlackBot]:
+    """Start the fake Slack Web API and the bot's server; yield the handle; stop both."""
     users = {uid: slack_user(uid, p.name) for p in PEOPLE if (uid := SLACK_IDS.get(p.id))}
     users["UNEW"] = slack_user("UNEW", "Nia Newcomer", "nia@example.org")
     fake = FakeSlack(users)

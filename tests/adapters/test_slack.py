@@ -1,0 +1,290 @@
+"""The Slack adapter's promises, each over real HTTP against the fake Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+
+import pytest
+
+from fakes.slack_api import Failure
+from fakes.slack_requests import block_action, event, fill, reply, slash, view_submission
+from support import london
+
+FORM = {
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "USAM",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}
+
+
+async def open_form(slack, user="UALEX", trigger="trigger-1"):
+    assert (await slack.send(slash(user, trigger_id=trigger)))[0] == 200
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id=trigger)
+    return opened.args["view"]
+
+
+async def raise_(slack, user="UALEX", **answers):
+    view = await open_form(slack, user)
+    return await slack.send(view_submission(user, fill(view, **{**FORM, **answers})))
+
+
+async def eventually(check, timeout: float = 5.0) -> None:
+    """Wait for the background delivery to settle into the state `check` expects."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+def all_text(call) -> str:
+    return json.dumps(call.args)
+
+
+# -- verification ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"secret": None},
+        {"secret": "not-the-secret"},
+        {"timestamp": int(time.time()) - 10 * 60},
+    ],
+    ids=["unsigned", "wrong secret", "stale timestamp"],
+)
+async def test_requests_that_are_not_signed_by_slack_are_refused(slack, how):
+    status, _ = await slack.send(slash("UALEX"), **how)
+    assert status == 401
+    assert slack.fake.called("views.open") == []
+
+
+# -- the form --------------------------------------------------------------------------------
+
+
+async def test_yes_to_immediate_risk_shows_the_emergency_guidance_in_the_form(slack):
+    view = await open_form(slack)
+    submitted = fill(view, risk_now="yes")
+    submitted["_selected"] = "yes"
+    await slack.send(block_action("UALEX", "risk_now", view=submitted))
+    (update,) = await slack.fake.wait_for("views.update")
+    shown = all_text(update)
+    assert "call 999" in shown and "020 7974 3369" in shown and "designated safeguarding lead" in shown
+
+
+async def test_invalid_input_is_reported_on_the_field_it_concerns(slack):
+    status, body = await raise_(slack, case_reference="", issue="   ", category="threshold")
+    assert status == 200
+    answer = json.loads(body)
+    assert answer["response_action"] == "errors"
+    assert set(answer["errors"]) == {"case_reference", "issue"}
+    assert slack.services.bot.store.escalation_rows() == []
+
+
+async def test_someone_new_is_asked_for_their_agency_and_role_and_remembered(slack):
+    view = await open_form(slack, user="UNEW")
+    assert {"my_agency", "my_role"} <= {b.get("block_id") for b in view["blocks"]}
+    _, body = await slack.send(view_submission("UNEW", fill(view, **FORM)))
+    assert json.loads(body)["errors"].keys() == {"my_agency", "my_role"}
+    answers = {**FORM, "my_agency": "Hillside Academy", "my_role": "Teacher"}
+    assert await slack.send(view_submission("UNEW", fill(view, **answers))) == (200, "")
+    person = slack.services.bot.store.person_by(slack_id="UNEW")
+    assert (person.name, person.agency, person.role) == ("Nia Newcomer", "Hillside Academy", "Teacher")
+    second = await open_form(slack, user="UNEW", trigger="trigger-9")
+    assert "my_agency" not in {b.get("block_id") for b in second["blocks"]}
+
+
+async def test_user_text_is_escaped_so_it_cannot_ping_or_link(slack):
+    await raise_(slack, issue="<!channel> & <https://evil.example|click here>")
+    (to_sam,) = await slack.fake.wait_for("chat.postMessage", channel="USAM")
+    shown = all_text(to_sam)
+    assert "<!channel>" not in shown and "<https://evil" not in shown
+    assert "&lt;!channel&gt; &amp; &lt;https://evil.example|click here&gt;" in shown
+
+
+# -- threads ---------------------------------------------------------------------------------
+
+
+async def _case_threads(slack):
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    (case,) = slack.fake.called("chat.postMessage", channel="UALEX")
+    return case.response["channel"], case.response["ts"]
+
+
+async def test_a_retried_event_is_recorded_once(slack):
+    channel, thread = await _case_threads(slack)
+    note = event(reply("UALEX", channel, thread, "Phoned Sam.", "1700000200.000001"), "EvSame")
+    assert (await slack.send(note))[0] == 200
+    assert (await slack.send(note, retry=1))[0] == 200
+    await slack.fake.wait_for("reactions.add")
+    esc = slack.services.bot.load("E-0001")
+    assert [n.discussed for n in esc.notes] == ["Phoned Sam."]
+    assert len(slack.fake.called("reactions.add")) == 1
+
+
+async def test_edits_and_deletions_are_corrections_never_silent_changes(slack):
+    channel, thread = await _case_threads(slack)
+    await slack.send(event(reply("UALEX", channel, thread, "Spoke Monday.", "1700000300.000001"), "Ev1"))
+    changed = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": channel,
+        "message": {
+            "user": "UALEX",
+            "text": "Spoke Tuesday.",
+            "ts": "1700000300.000001",
+            "thread_ts": thread,
+        },
+    }
+    deleted = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "channel": channel,
+        "deleted_ts": "1700000300.000001",
+        "previous_message": {"user": "UALEX", "text": "Spoke Tuesday.", "thread_ts": thread},
+    }
+    await slack.send(event(changed, "Ev2"))
+    await slack.send(event(deleted, "Ev3"))
+    record = slack.services.bot.export("alex", "E-0001")
+    assert "Spoke Monday." in record and "Spoke Tuesday." in record
+    assert "The original message was deleted." in record
+
+
+async def test_bot_messages_are_ignored(slack):
+    channel, thread = await _case_threads(slack)
+    bot_reply = {**reply("UALEX", channel, thread, "Automated", "1700000400.000001"), "bot_id": "BOTHER"}
+    await slack.send(event(bot_reply, "Ev4"))
+    assert slack.services.bot.load("E-0001").notes == []
+
+
+async def test_someone_not_on_the_escalation_is_told_privately_and_not_recorded(slack):
+    channel, thread = await _case_threads(slack)
+    await slack.send(event(reply("UEVE", channel, thread, "I have views.", "1700000500.000001"), "Ev5"))
+    (told,) = await slack.fake.wait_for("chat.postEphemeral", user="UEVE")
+    assert "not on this escalation" in told.args["text"]
+    assert slack.services.bot.load("E-0001").notes == []
+    await slack.send(block_action("UEVE", "esc:show", value="E-0001"))
+    await slack.fake.wait_for("chat.postEphemeral", count=2)
+    refusal = slack.fake.called("chat.postEphemeral")[-1].args["text"]
+    assert "no escalation E-0001 that you are on" in refusal and "Health visiting" not in refusal
+
+
+# -- delivery --------------------------------------------------------------------------------
+
+
+async def test_rate_limits_and_outages_delay_a_message_but_never_lose_it(slack):
+    slack.fake.fail(
+        "chat.postMessage",
+        Failure(429, {"Retry-After": "3"}),
+        Failure(503),
+        Failure(500),
+    )
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    await eventually(lambda: slack.services.bot.store.outbox_counts() == {"pending": 2})
+    for _ in range(4):
+        slack.clock.advance(timedelta(seconds=30))
+        await slack.tick()
+    delivered = [c for c in slack.fake.called("chat.postMessage") if c.response.get("ok")]
+    assert sorted(c.args["channel"] for c in delivered) == ["UALEX", "USAM"]
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
+
+
+async def test_a_timeout_is_retried(slack):
+    slack.services.slack_client.timeout = 0.3
+    slack.fake.fail("chat.postMessage", Failure(delay=1.0))
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    slack.clock.advance(timedelta(minutes=1))
+    await slack.tick()
+    delivered = [c for c in slack.fake.called("chat.postMessage") if c.response.get("ok")]
+    assert sorted(c.args["channel"] for c in delivered).count("UALEX") == 1
+
+
+async def test_a_message_that_cannot_be_delivered_is_reported_to_whoever_caused_it(slack):
+    slack.fake.fail("chat.postMessage", Failure(error="user_disabled"))  # the first post: to Alex
+    slack.fake.fail("chat.postMessage", Failure(error="ok"))  # pad so the next failure hits Sam
+    slack.fake.failures["chat.postMessage"] = [Failure(), Failure(error="user_disabled")]
+    await raise_(slack)
+    report = None
+    for _ in range(20):
+        calls = [c for c in slack.fake.called("chat.postMessage") if "couldn't deliver" in all_text(c)]
+        if calls:
+            report = calls[0]
+            break
+        await slack.tick()
+    assert report is not None and report.args["channel"] == "UALEX"
+    assert "Sam Patel" in all_text(report)
+
+
+# -- buttons, commands and home ----------------------------------------------------------------
+
+
+async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
+    await raise_(slack, counterpart="UCHRIS", category="roles")
+    await slack.send(block_action("UALEX", "esc:escalate", value="E-0001", trigger_id="t-esc"))
+    (form,) = await slack.fake.wait_for("views.open", trigger_id="t-esc")
+    await slack.send(view_submission("UALEX", fill(form.args["view"])))
+    question = None
+    for _ in range(20):
+        found = [
+            c
+            for c in slack.fake.called("chat.postMessage", channel="UCHRIS")
+            if "users_select" in all_text(c)
+        ]
+        if found:
+            question = found[0]
+            break
+        await slack.tick()
+    assert question is not None and "line manager" in all_text(question)
+    await slack.send(block_action("UCHRIS", "esc:name_manager", selected_user="UKIM", block_id="case:E-0001"))
+    (welcome,) = await slack.fake.wait_for("chat.postMessage", channel="UKIM")
+    assert "History so far" in all_text(welcome)
+    assert slack.services.bot.store.person("chris").manager_id == "kim"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("help", "/escalate list"),
+        ("frobnicate", "I don't know `frobnicate`"),
+        ("policy redbridge", "LSCB Business Manager"),
+        ("policy", "020 7974 3369"),
+        ("list", "You are not on any escalations."),
+        ("show E-0042", "no escalation E-0042 that you are on"),
+        ("show", "Which escalation?"),
+    ],
+)
+async def test_subcommands_answer_privately(slack, text, expected):
+    status, body = await slack.send(slash("UALEX", text))
+    assert status == 200
+    answer = json.loads(body)
+    assert answer.get("response_type") == "ephemeral"
+    assert expected in answer["text"]
+
+
+async def test_export_is_only_for_people_on_the_escalation(slack):
+    await raise_(slack)
+    _, body = await slack.send(slash("UEVE", "export E-0001"))
+    assert "no escalation E-0001 that you are on" in json.loads(body)["text"]
+    assert slack.fake.called("files.completeUploadExternal") == []
+
+
+async def test_app_home_lists_overdue_and_due_soon_with_buttons(slack):
+    await raise_(slack)
+    slack.clock.set(london(2026, 12, 8, 12))
+    await slack.send(event({"type": "app_home_opened", "user": "UALEX", "tab": "home"}, "EvHome"))
+    (published,) = await slack.fake.wait_for("views.publish", user_id="UALEX")
+    shown = all_text(published)
+    assert "*Due soon* (1)" in shown and "E-0001" in shown and "esc:show" in shown
+    slack.clock.set(london(2026, 12, 9, 12))
+    await slack.send(event({"type": "app_home_opened", "user": "UALEX", "tab": "home"}, "EvHome2"))
+    await slack.fake.wait_for("views.publish", count=2)
+    assert "*Overdue* (1)" in all_text(slack.fake.called("views.publish")[-1])
