@@ -42,6 +42,9 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self._changed = asyncio.Event()
+        # Socket Mode: envelopes to push once the bot connects, and the bot's acknowledgements.
+        self.socket_envelopes: list[dict[str, Any]] = []
+        self.socket_replies: list[dict[str, Any]] = []
 
     # -- control -------------------------------------------------------------------------------
 
@@ -80,6 +83,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -91,6 +95,18 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        for envelope in self.socket_envelopes:
+            await ws.send_json(envelope)
+        async for frame in ws:
+            if frame.type == web.WSMsgType.TEXT:
+                self.socket_replies.append(json.loads(frame.data))
+                self._changed.set()
+        return ws
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()
@@ -121,13 +137,16 @@ class FakeSlack:
                 return web.json_response(
                     {"ok": False, "error": error}, status=failure.status, headers=failure.headers
                 )
-        if not request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+        token = "Bearer xapp-" if method == "apps.connections.open" else "Bearer xoxb-"
+        if not request.headers.get("Authorization", "").startswith(token):
             return web.json_response({"ok": False, "error": "not_authed"})
         call.response = self._answer(method, args)
         return web.json_response(call.response)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         ts = f"1700000000.{next(self._ts):06d}"
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.base_url.replace("http://", "ws://").replace("/api/", "/socket")}
         if method == "auth.test":
             return {
                 "ok": True,
