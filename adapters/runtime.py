@@ -64,12 +64,11 @@ class Delivery:
 class BackgroundLoop:
     """Sends reminders as they fall due and retries the outbox; sleeps until the next due time."""
 
-    def __init__(self, bot: EscalationBot, delivery: Delivery, *, sleep=asyncio.sleep) -> None:
+    def __init__(self, bot: EscalationBot, delivery: Delivery) -> None:
         self.bot = bot
         self.delivery = delivery
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._sleep = sleep
 
     def poke(self) -> None:
         """Something new was queued: deliver it now rather than at the next wake-up."""
