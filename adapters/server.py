@@ -39,6 +39,9 @@ class Services:
     loop: BackgroundLoop
     slack_app: AsyncApp | None = None
     slack_client: AsyncWebClient | None = None
+    teams_adapter: Any = None
+    teams_bot: Any = None
+    teams_sender: Any = None
     extras: list[Any] = field(default_factory=list)
 
 
@@ -72,6 +75,10 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         services.slack_app = build_app(ctx, signing_secret=settings.slack_signing_secret)
         services.slack_client = client
         delivery.add_platform("slack", SlackSender(client, store).send)
+    if settings.teams_app_id or settings.teams_allow_unauthenticated:
+        from adapters.teams.setup import build_teams
+
+        build_teams(services)
     return services
 
 
@@ -88,8 +95,16 @@ def web_app(services: Services) -> web.Application:
         bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    async def teams_messages(request: web.Request) -> web.Response:
+        # Without an app id every activity is refused, unless the development switch is on.
+        if services.teams_adapter is None:
+            return web.json_response({"error": "Teams is not configured on this server"}, status=401)
+        response = await services.teams_adapter.process(request, services.teams_bot)
+        return response or web.Response(status=201)
+
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/slack/events", slack_events)
+    app.router.add_post("/api/messages", teams_messages)
 
     async def start(app: web.Application) -> None:
         services.loop.start()
@@ -125,6 +140,18 @@ def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
         log.warning("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
     else:
         log.info("Slack: POST /slack/events (Web API at %s)", settings.slack_api_url)
+    if services.teams_adapter is None:
+        log.warning("Teams is not configured: set MicrosoftAppId and MicrosoftAppPassword")
+    elif not settings.teams_app_id:
+        for line in (
+            "*" * 72,
+            "TEAMS_ALLOW_UNAUTHENTICATED=1: Teams activities are NOT authenticated.",
+            "Anyone who can reach /api/messages can act as any user. Development only.",
+            "*" * 72,
+        ):
+            log.warning(line)
+    else:
+        log.info("Teams: POST /api/messages (app id %s)", settings.teams_app_id)
     web.run_app(web_app(services), host=host, port=settings.port, print=None, access_log=None)
     return 0
 

@@ -503,6 +503,13 @@ class Storage:
         ).fetchall()
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def any_address(self, platform: str, kind: str) -> str | None:
+        """Some stored address of this kind on a platform (e.g. to learn a Teams service URL)."""
+        row = self.db.execute(
+            "SELECT address FROM addresses WHERE platform = ? AND kind = ? LIMIT 1", [platform, kind]
+        ).fetchone()
+        return row[0] if row else None
+
     def first_sight(self, platform: str, event_id: str, *, now: datetime) -> bool:
         """True the first time an event id is seen; False for a retry of one already handled."""
         cursor = self.db.execute(

@@ -77,3 +77,12 @@ async def slack(tmp_path: Path):
 
     async with running_slack_bot(tmp_path) as handle:
         yield handle
+
+
+@pytest.fixture
+async def teams(tmp_path: Path):
+    """The bot serving Teams over real HTTP on 127.0.0.1, against a local fake Bot Connector."""
+    from fakes.teams_bot import running_teams_bot
+
+    async with running_teams_bot(tmp_path) as handle:
+        yield handle

@@ -1,0 +1,1 @@
+"""The Microsoft Teams adapter: botbuilder's CloudAdapter on aiohttp, Adaptive Cards over the core."""

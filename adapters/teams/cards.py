@@ -1,0 +1,358 @@
+"""Adaptive Cards for Teams: the raise form, the case card, the action forms and plain messages.
+
+User text is shown with RichTextBlock text runs, which Teams renders as plain text (no markdown,
+no links), and bounded so one message cannot flood a chat.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.calendar import LONDON
+from bot.messages import Action, ActionKind
+from bot.policy import Policy
+
+CARD_TEXT_LIMIT = 12000
+FORMS = ("Phone call", "Meeting", "Email", "Teams message", "Letter", "Other")
+CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+def card(body: list[dict[str, Any]], actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "version": "1.4",
+        "body": body,
+    }
+    if actions:
+        content["actions"] = actions
+    return content
+
+
+def attachment(content: dict[str, Any]) -> dict[str, Any]:
+    return {"contentType": CONTENT_TYPE, "content": content}
+
+
+def plain_text(text: str, *, weight: str | None = None, color: str | None = None) -> dict[str, Any]:
+    """Text exactly as given: a text run is never read as markdown."""
+    text = text if len(text) <= CARD_TEXT_LIMIT else text[: CARD_TEXT_LIMIT - 1] + "…"
+    run: dict[str, Any] = {"type": "TextRun", "text": text}
+    if weight:
+        run["weight"] = weight
+    if color:
+        run["color"] = color
+    return {"type": "RichTextBlock", "inlines": [run]}
+
+
+def text_body(text: str) -> list[dict[str, Any]]:
+    """A message's text: the first line (the escalation heading) bold, the rest plain."""
+    first, _, rest = text.partition("\n")
+    body = [plain_text(first, weight="bolder")]
+    if rest.strip():
+        body.append(plain_text(rest))
+    return body
+
+
+def submit(title: str, action: str, **data: Any) -> dict[str, Any]:
+    return {"type": "Action.Submit", "title": title, "data": {"action": action, **data}}
+
+
+ACTION_KINDS = {
+    ActionKind.ADD_NOTE: "add_note",
+    ActionKind.RESOLVE: "resolve",
+    ActionKind.ESCALATE: "escalate",
+    ActionKind.WITHDRAW: "withdraw",
+    ActionKind.SET_EARLIER_DUE: "set_earlier_due",
+    ActionKind.SHOW: "show",
+}
+
+
+def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
+    """A core message as a card, with its one-tap actions."""
+    body = text_body(text)
+    buttons = []
+    for action in actions:
+        if action.kind is ActionKind.NAME_MANAGER:
+            body += [
+                people_picker("manager", "Your line manager"),
+            ]
+            buttons.append(submit("Name them", "name_manager", id=action.escalation_id))
+        else:
+            buttons.append(submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id))
+    return card(body, buttons)
+
+
+def people_picker(input_id: str, label: str, *, required: bool = True) -> dict[str, Any]:
+    """Teams' people picker: a choice set searching the organisation's directory."""
+    return {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "label": label,
+        "isRequired": required,
+        "choices": [],
+        "choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"},
+    }
+
+
+def _text_input(
+    input_id: str,
+    label: str,
+    *,
+    multiline: bool = False,
+    max_length: int = 3000,
+    required: bool = True,
+    value: str | None = None,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": input_id,
+        "label": label,
+        "isMultiline": multiline,
+        "maxLength": max_length,
+        "isRequired": required,
+    }
+    if value:
+        element["value"] = value
+    return element
+
+
+def _choices(
+    input_id: str,
+    label: str,
+    options: list[tuple[str, str]],
+    *,
+    value: str | None = None,
+    expanded: bool = False,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "label": label,
+        "isRequired": True,
+        "style": "expanded" if expanded else "compact",
+        "choices": [{"title": title, "value": v} for v, title in options],
+    }
+    if value:
+        element["value"] = value
+    return element
+
+
+def with_errors(body: list[dict[str, Any]], errors: dict[str, str]) -> list[dict[str, Any]]:
+    """Each error shown right after the input it concerns (or at the top if none matches)."""
+    ids = {element.get("id") for element in body}
+    result: list[dict[str, Any]] = [
+        plain_text(message, color="attention") for field, message in errors.items() if field not in ids
+    ]
+    for element in body:
+        result.append(element)
+        if element.get("id") in errors:
+            result.append(plain_text(errors[element["id"]], color="attention"))
+    return result
+
+
+def risk_card(policies: list[Policy], default_policy: str) -> dict[str, Any]:
+    """Step one of raising: the immediate-risk question comes first, with the policy."""
+    body = [
+        plain_text("Raise a professional difference", weight="bolder"),
+        _choices(
+            "policy",
+            "Policy",
+            [(p.id, p.name) for p in policies],
+            value=default_policy,
+        ),
+        plain_text("Is the child at immediate risk of harm right now?"),
+    ]
+    return card(
+        body,
+        [
+            submit("Yes: at immediate risk", "risk_answer", risk_now="yes"),
+            submit("No", "risk_answer", risk_now="no"),
+        ],
+    )
+
+
+def raise_card(
+    *,
+    policy: Policy,
+    risk_now: bool,
+    ask_about_me: bool,
+    preview: str,
+    suggested_target: datetime | None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Step two: the difference itself, for the chosen policy; errors beside their fields."""
+    values = values or {}
+    body: list[dict[str, Any]] = [
+        plain_text(f"Raise a professional difference: {policy.short_name} policy", weight="bolder"),
+    ]
+    if risk_now:
+        body.append(
+            plain_text("Recorded as urgent, because the child is at immediate risk.", color="attention")
+        )
+    if ask_about_me:
+        body.append(_text_input("my_agency", "Your agency", max_length=100, value=values.get("my_agency")))
+        body.append(_text_input("my_role", "Your role", max_length=100, value=values.get("my_role")))
+    body += [
+        _text_input(
+            "case_reference",
+            "The agency's case reference (never the child's name)",
+            max_length=40,
+            value=values.get("case_reference"),
+        ),
+        people_picker("counterpart", "The other professional"),
+        _text_input(
+            "counterpart_name",
+            "Their name (only if the bot doesn't know them yet)",
+            max_length=100,
+            required=False,
+            value=values.get("counterpart_name"),
+        ),
+        _text_input(
+            "counterpart_agency",
+            "Their agency (only if the bot doesn't know them yet)",
+            max_length=100,
+            required=False,
+            value=values.get("counterpart_agency"),
+        ),
+        _choices(
+            "category",
+            "What is it about?",
+            [(c.id, c.label) for c in policy.categories] + [("other", "Other")],
+            value=values.get("category"),
+        ),
+        _text_input("issue", "The issue, in your words", multiline=True, value=values.get("issue")),
+        _text_input("risk", "The risk to the child", multiline=True, value=values.get("risk")),
+        _text_input(
+            "outcome_wanted",
+            "The outcome you want",
+            multiline=True,
+            max_length=1000,
+            value=values.get("outcome_wanted"),
+        ),
+    ]
+    if policy.urgent_when and not risk_now:
+        body.append(
+            {
+                "type": "Input.Toggle",
+                "id": "urgent",
+                "title": f"Urgent: {policy.urgent_when}",
+                "value": "false",
+            }
+        )
+    if any(m.after.value == "disagreement" for m in policy.stage(1).milestones):
+        body.append(
+            {
+                "type": "Input.Date",
+                "id": "disagreement_on",
+                "label": "When did the disagreement arise, or the decision reach you?",
+            }
+        )
+    if not policy.stage(1).standard.given and suggested_target is not None:
+        local = suggested_target.astimezone(LONDON)
+        body += [
+            plain_text("This policy sets no timescale: agree a target with the other professional."),
+            {
+                "type": "Input.Date",
+                "id": "target_date",
+                "label": "Target date (locally agreed)",
+                "value": local.strftime("%Y-%m-%d"),
+                "isRequired": True,
+            },
+            {
+                "type": "Input.Time",
+                "id": "target_time",
+                "label": "Target time",
+                "value": local.strftime("%H:%M"),
+                "isRequired": True,
+            },
+        ]
+    body.append(plain_text(preview))
+    if errors:
+        body = with_errors(body, errors)
+    return card(body, [submit("Raise", "raise", policy=policy.id, risk_now="yes" if risk_now else "no")])
+
+
+def note_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Add a note to {escalation_id}", weight="bolder"),
+        _choices("form", "Form of communication", [(f, f) for f in FORMS]),
+        _text_input("involved", "Who was involved", max_length=200),
+        _text_input("discussed", "What was discussed", multiline=True),
+        _text_input("outcome", "The outcome", multiline=True, required=False),
+    ]
+    return card(with_errors(body, errors or {}), [submit("Add note", "note_submit", id=escalation_id)])
+
+
+def resolve_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Record the outcome of {escalation_id}", weight="bolder"),
+        _text_input("outcome", "What was agreed", multiline=True),
+        _text_input("agreed_actions", "Agreed actions (one per line)", multiline=True, required=False),
+    ]
+    return card(
+        with_errors(body, errors or {}), [submit("Record outcome", "resolve_submit", id=escalation_id)]
+    )
+
+
+def next_stage_card(
+    escalation_id: str,
+    next_title: str,
+    suggested_target: datetime | None,
+    errors: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    body = [
+        plain_text(f"Escalate {escalation_id} to {next_title}", weight="bolder"),
+        _text_input("reason", "Why it needs to go further", multiline=True, max_length=200, required=False),
+    ]
+    if suggested_target is not None:
+        local = suggested_target.astimezone(LONDON)
+        body += [
+            {
+                "type": "Input.Date",
+                "id": "target_date",
+                "label": "Target date (locally agreed)",
+                "value": local.strftime("%Y-%m-%d"),
+                "isRequired": True,
+            },
+            {
+                "type": "Input.Time",
+                "id": "target_time",
+                "label": "Target time",
+                "value": local.strftime("%H:%M"),
+                "isRequired": True,
+            },
+        ]
+    return card(with_errors(body, errors or {}), [submit("Escalate", "escalate_submit", id=escalation_id)])
+
+
+def withdraw_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Withdraw {escalation_id}", weight="bolder"),
+        _text_input("reason", "Why you are withdrawing it", multiline=True, max_length=1000),
+    ]
+    return card(with_errors(body, errors or {}), [submit("Withdraw", "withdraw_submit", id=escalation_id)])
+
+
+def due_card(escalation_id: str, current: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Bring {escalation_id} forward (due by {current} now)", weight="bolder"),
+        {"type": "Input.Date", "id": "due_date", "label": "New due date", "isRequired": True},
+        {"type": "Input.Time", "id": "due_time", "label": "New due time", "isRequired": True},
+        _text_input("reason", "Why", max_length=200, required=False),
+    ]
+    return card(with_errors(body, errors or {}), [submit("Bring forward", "due_submit", id=escalation_id)])
+
+
+def greeting_card() -> dict[str, Any]:
+    return card(
+        [
+            plain_text("Escalation bot", weight="bolder"),
+            plain_text(
+                "I help you resolve professional differences about a child's safety, by your "
+                "partnership's escalation policy. Type 'escalate' to raise one, 'escalate list' to see "
+                "yours, or 'escalate help'. If a child is at immediate risk, call 999 first."
+            ),
+        ]
+    )

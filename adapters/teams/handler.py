@@ -1,0 +1,482 @@
+"""The Teams listeners: activities in, core commands out; replies as Adaptive Cards."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from typing import Any
+
+from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core.teams import TeamsInfo
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+
+from adapters.teams import cards
+from adapters.teams.sender import PLATFORM, save_reference
+from bot.calendar import LONDON
+from bot.commands import (
+    AddNote,
+    EscalateStage,
+    NameManager,
+    RaiseEscalation,
+    Resolve,
+    SetEarlierDue,
+    Withdraw,
+)
+from bot.core import EscalationBot
+from bot.directory import Person
+from bot.errors import InvalidInput, Refused
+from bot.notices import timeline_preview
+from bot.policy_text import describe_policy
+from bot.timeline import plan_timeline
+from bot.wording import when
+
+log = logging.getLogger("escalation_bot.teams")
+MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
+EXPORT_CHUNK = 12000
+
+HELP = (
+    "escalate: raise a professional difference (a form opens)\n"
+    "escalate list: your escalations\n"
+    "escalate show E-0001: the summary and history\n"
+    "escalate export E-0001: the case record for the child's file\n"
+    "escalate policy [id]: the stages, timescales and emergency numbers\n"
+    "escalate help: this list\n"
+    "In a channel, reply in the thread under a case card to add a note; in a chat, use Add note."
+)
+NOT_IN_DIRECTORY = (
+    "You're not in the bot's directory yet. Type 'escalate' to raise a difference: the form asks for "
+    "your agency and role."
+)
+
+
+@dataclass
+class TeamsContext:
+    bot: EscalationBot
+    default_policy: str
+    on_queued: Callable[[], None]
+
+
+class TeamsBot(ActivityHandler):
+    """Translates Teams activities to core commands; every business rule stays in the core."""
+
+    def __init__(self, ctx: TeamsContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def core(self) -> EscalationBot:
+        return self.ctx.bot
+
+    # -- who is speaking ---------------------------------------------------------------------
+
+    async def person(self, turn: TurnContext) -> Person | None:
+        """The directory person behind the sender: by Teams or AAD id, else by email from Teams."""
+        sender = turn.activity.from_property or ChannelAccount()
+        store = self.core.store
+        for identifier in (sender.aad_object_id, sender.id):
+            if identifier:
+                found = store.person_by(teams_id=identifier)
+                if found:
+                    return found
+        try:
+            member = await TeamsInfo.get_member(turn, sender.id)
+        except Exception:  # the member look-up is a convenience; without it we ask the person
+            return None
+        email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
+        found = store.person_by(email=email) if email else None
+        if found:
+            linked = replace(found, teams_id=sender.aad_object_id or sender.id)
+            store.upsert_people([linked])
+            return linked
+        return None
+
+    def _remember(self, turn: TurnContext, person: Person | None) -> None:
+        conversation = turn.activity.conversation
+        if person and conversation and conversation.conversation_type in (None, "personal"):
+            save_reference(self.core, person.id, TurnContext.get_conversation_reference(turn.activity))
+
+    # -- activities --------------------------------------------------------------------------
+
+    async def on_installation_update_add(self, turn: TurnContext) -> None:
+        person = await self.person(turn)
+        self._remember(turn, person)
+        await self._reply(turn, cards.greeting_card())
+
+    async def on_members_added_activity(self, members_added, turn: TurnContext) -> None:
+        bot_id = turn.activity.recipient.id if turn.activity.recipient else None
+        if any(m.id == bot_id for m in members_added):
+            person = await self.person(turn)
+            self._remember(turn, person)
+            await self._reply(turn, cards.greeting_card())
+
+    async def on_message_activity(self, turn: TurnContext) -> None:
+        person = await self.person(turn)
+        self._remember(turn, person)
+        value = turn.activity.value
+        if isinstance(value, dict) and value.get("action"):
+            await self._on_submit(turn, person, value)
+            return
+        text = " ".join(MENTION.sub(" ", turn.activity.text or "").split())
+        if await self._thread_reply(turn, person, text):
+            return
+        word, _, rest = text.partition(" ")
+        if word.lower() != "escalate":
+            await self._say(turn, "Type 'escalate' to raise a professional difference.\n\n" + HELP)
+            return
+        sub, _, arg = rest.partition(" ")
+        await self._command(turn, person, sub.lower(), arg.strip())
+
+    # -- text commands -----------------------------------------------------------------------
+
+    async def _command(self, turn: TurnContext, person: Person | None, sub: str, arg: str) -> None:
+        if not sub:
+            library = self.core.policies
+            policies = [library.policies[i] for i in library.ids()]
+            await self._reply(turn, cards.risk_card(policies, self.ctx.default_policy))
+            return
+        if sub in {"help", "?"}:
+            await self._say(turn, HELP)
+            return
+        if sub == "policy":
+            try:
+                policy = self.core.policies.get(arg.lower() or self.ctx.default_policy)
+            except KeyError as exc:
+                await self._say(turn, exc.args[0])
+                return
+            await self._say(turn, describe_policy(policy))
+            return
+        if sub not in {"list", "show", "export"}:
+            await self._say(turn, f"I don't know '{sub}'. Here is what I can do:\n{HELP}")
+            return
+        if person is None:
+            await self._say(turn, NOT_IN_DIRECTORY)
+            return
+        if sub == "list":
+            rows = self.core.list_for(person.id)
+            lines = [
+                f"{r.id} · case {r.case_reference} · {r.policy_id} · stage {r.stage} · "
+                + (f"due {when(r.due)}" if r.due else r.status)
+                for r in rows[:30]
+            ]
+            await self._say(turn, "\n".join(lines) or "You are not on any escalations.")
+            return
+        if not arg:
+            await self._say(turn, f"Which escalation? For example 'escalate {sub} E-0001'.")
+            return
+        try:
+            text = self.core.show(person.id, arg) if sub == "show" else self.core.export(person.id, arg)
+        except Refused as exc:
+            await self._say(turn, str(exc))
+            return
+        for start in range(0, len(text), EXPORT_CHUNK):
+            await self._say(turn, text[start : start + EXPORT_CHUNK])
+
+    # -- card submissions --------------------------------------------------------------------
+
+    async def _on_submit(self, turn: TurnContext, person: Person | None, value: dict[str, Any]) -> None:
+        action = value["action"]
+        if action == "risk_answer":
+            await self._raise_form(turn, person, value)
+            return
+        if action == "raise":
+            await self._raise(turn, person, value)
+            return
+        if person is None:
+            await self._say(turn, NOT_IN_DIRECTORY)
+            return
+        escalation_id = str(value.get("id") or "")
+        if action == "name_manager":
+            await self._name_manager(turn, person, value)
+            return
+        try:
+            esc = self.core.visible(person.id, escalation_id)
+        except Refused as exc:
+            await self._say(turn, str(exc))
+            return
+        forms = {
+            "add_note": lambda: cards.note_card(esc.id),
+            "resolve": lambda: cards.resolve_card(esc.id),
+            "withdraw": lambda: cards.withdraw_card(esc.id),
+            "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
+        }
+        if action == "show":
+            await self._say(turn, self.core.show(person.id, esc.id))
+        elif action in forms:
+            await self._reply(turn, forms[action]())
+        elif action == "escalate":
+            if esc.at_final_stage:
+                await self._say(turn, f"{esc.id} is at the final stage of the policy.")
+                return
+            following = esc.policy.stage(esc.stage.number + 1)
+            needs_target = not following.timescale(urgent=esc.urgent).given
+            suggested = self.core.suggested_target(self.core.clock.now()) if needs_target else None
+            await self._reply(
+                turn, cards.next_stage_card(esc.id, f"stage {following.number}: {following.title}", suggested)
+            )
+        elif action in SUBMISSIONS:
+            build, rerender = SUBMISSIONS[action]
+            try:
+                self._handle(build(person.id, esc.id, value))
+            except InvalidInput as exc:
+                await self._replace_card(turn, rerender(esc, exc.errors))
+                return
+            except Refused as exc:
+                await self._say(turn, str(exc))
+                return
+            await self._replace_card(turn, cards.card([cards.plain_text(f"Done: {esc.id} is updated.")]))
+
+    async def _raise_form(self, turn: TurnContext, person: Person | None, value: dict[str, Any]) -> None:
+        risk_now = value.get("risk_now") == "yes"
+        policy_id = value.get("policy") or self.ctx.default_policy
+        if policy_id not in self.core.policies.policies:
+            policy_id = self.ctx.default_policy
+        if risk_now:
+            await self._say(turn, self.core.emergency_guidance(policy_id))
+        await self._reply(turn, self._raise_card(policy_id, risk_now, person is None))
+
+    def _raise_card(
+        self, policy_id: str, risk_now: bool, ask_about_me: bool, values=None, errors=None
+    ) -> dict:
+        policy = self.core.policies.get(policy_id)
+        now = self.core.clock.now()
+        stages = plan_timeline(policy, now, urgent=risk_now, calendar=self.core.calendar)
+        return cards.raise_card(
+            policy=policy,
+            risk_now=risk_now,
+            ask_about_me=ask_about_me,
+            preview=timeline_preview(stages),
+            suggested_target=self.core.suggested_target(now),
+            values=values,
+            errors=errors,
+        )
+
+    async def _raise(self, turn: TurnContext, person: Person | None, v: dict[str, Any]) -> None:
+        policy_id = v.get("policy") or self.ctx.default_policy
+        risk_now = v.get("risk_now") == "yes"
+        problems: dict[str, str] = {}
+        if person is None:
+            for key, label in (("my_agency", "your agency"), ("my_role", "your role")):
+                if not str(v.get(key) or "").strip():
+                    problems[key] = f"Please give {label}."
+        other_id = str(v.get("counterpart") or "").strip()
+        other = self.core.store.person_by(teams_id=other_id) if other_id else None
+        if other_id and other is None:
+            for key, label in (("counterpart_name", "their name"), ("counterpart_agency", "their agency")):
+                if not str(v.get(key) or "").strip():
+                    problems[key] = f"We don't know this person yet: please give {label}."
+        target = _when(v.get("target_date"), v.get("target_time"))
+        if problems:
+            await self._replace_card(turn, self._raise_card(policy_id, risk_now, person is None, v, problems))
+            return
+        store = self.core.store
+        if person is None:
+            sender = turn.activity.from_property
+            person = Person(
+                id=f"teams-{sender.aad_object_id or sender.id}",
+                name=sender.name or "Teams user",
+                agency=str(v["my_agency"]).strip()[:100],
+                role=str(v["my_role"]).strip()[:100],
+                teams_id=sender.aad_object_id or sender.id,
+            )
+            store.upsert_people([person])
+            self._remember(turn, person)
+        if other is None and other_id:
+            other = Person(
+                id=f"teams-{other_id}",
+                name=str(v["counterpart_name"]).strip()[:100],
+                agency=str(v["counterpart_agency"]).strip()[:100],
+                role="Professional",
+                teams_id=other_id,
+            )
+            store.upsert_people([other])
+        command = RaiseEscalation(
+            actor=person.id,
+            policy_id=policy_id,
+            case_reference=str(v.get("case_reference") or ""),
+            counterpart=other.id if other else "",
+            category=str(v.get("category") or "other"),
+            issue=str(v.get("issue") or ""),
+            risk=str(v.get("risk") or ""),
+            outcome_wanted=str(v.get("outcome_wanted") or ""),
+            immediate_risk=risk_now,
+            urgent=risk_now or str(v.get("urgent")).lower() == "true",
+            target_due=target,
+            disagreement_on=_date(v.get("disagreement_on")),
+            platform=PLATFORM,
+        )
+        try:
+            messages = self._handle(command)
+        except InvalidInput as exc:
+            errors = {("target_date" if k == "target_due" else k): m for k, m in exc.errors.items()}
+            await self._replace_card(turn, self._raise_card(policy_id, risk_now, False, v, errors))
+            return
+        escalation_id = next((m.escalation_id for m in messages if m.escalation_id), None)
+        conversation = turn.activity.conversation
+        if escalation_id and conversation and conversation.conversation_type == "channel":
+            # Raised in a channel: replies in this thread become the case notes.
+            store.set_address(person.id, PLATFORM, conversation.id, kind=f"thread:{escalation_id}")
+            await self._replace_card(
+                turn,
+                cards.card(
+                    [
+                        cards.plain_text(
+                            f"{escalation_id} raised. Reply in this thread to add notes to its record."
+                        )
+                    ]
+                ),
+            )
+            return
+        await self._replace_card(turn, cards.card([cards.plain_text("Raised. The case card follows.")]))
+
+    async def _name_manager(self, turn: TurnContext, person: Person, value: dict[str, Any]) -> None:
+        chosen = str(value.get("manager") or "").strip()
+        manager = self.core.store.person_by(teams_id=chosen) if chosen else None
+        if chosen and manager is None:
+            # Line managers are usually in the same agency; the directory can correct it later.
+            manager = Person(
+                id=f"teams-{chosen}",
+                name="Line manager",
+                agency=person.agency,
+                role="Line manager",
+                teams_id=chosen,
+            )
+            self.core.store.upsert_people([manager])
+        if manager is None:
+            await self._say(turn, "Choose your line manager in the picker.")
+            return
+        try:
+            self._handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
+        except (Refused, InvalidInput) as exc:
+            await self._say(turn, str(exc))
+
+    # -- channel threads ---------------------------------------------------------------------
+
+    async def _thread_reply(self, turn: TurnContext, person: Person | None, text: str) -> bool:
+        """A reply in a channel thread under a case card is a note; True if this was one."""
+        conversation = turn.activity.conversation
+        if not conversation or ";messageid=" not in (conversation.id or ""):
+            return False
+        found = self.core.store.find_address(PLATFORM, conversation.id, "thread:")
+        if found is None or text.lower().startswith("escalate"):
+            return False
+        escalation_id = found[1].removeprefix("thread:")
+        try:
+            if person is None:
+                raise Refused(NOT_IN_DIRECTORY)
+            self._handle(
+                AddNote(
+                    actor=person.id,
+                    escalation_id=escalation_id,
+                    discussed=text,
+                    form="Teams message in the case thread",
+                    platform_ref=f"{conversation.id}:{turn.activity.id}",
+                )
+            )
+        except Refused:
+            await self._say(
+                turn, "Only the people on this escalation can add to its record; your reply was not recorded."
+            )
+        except InvalidInput as exc:
+            await self._say(turn, f"Your reply was not recorded: {exc}")
+        return True
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _handle(self, command) -> list:
+        messages = self.core.handle(command)
+        self.ctx.on_queued()
+        return messages
+
+    async def _say(self, turn: TurnContext, text: str) -> None:
+        await self._reply(turn, cards.card(cards.text_body(text)))
+
+    async def _reply(self, turn: TurnContext, content: dict[str, Any]) -> None:
+        await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))
+
+    async def _replace_card(self, turn: TurnContext, content: dict[str, Any]) -> None:
+        """Re-render the submitted card in place (Teams keeps its id as reply_to_id)."""
+        card_id = turn.activity.reply_to_id
+        if not card_id:
+            await self._reply(turn, content)
+            return
+        update = Activity(
+            id=card_id,
+            type=ActivityTypes.message,
+            attachments=[CardFactory.adaptive_card(content)],
+        )
+        await turn.update_activity(update)
+
+
+def _date(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _when(day: Any, clock: Any) -> datetime | None:
+    found = _date(day)
+    if found is None:
+        return None
+    try:
+        at = time.fromisoformat(str(clock)) if clock else time(17, 0)
+    except ValueError:
+        at = time(17, 0)
+    return datetime.combine(found, at, tzinfo=LONDON)
+
+
+def _earlier(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue:
+    due = _when(v.get("due_date"), v.get("due_time"))
+    if due is None:
+        raise InvalidInput({"due_date": "Choose the new due date and time."})
+    return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=str(v.get("reason") or ""))
+
+
+SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
+    "note_submit": (
+        lambda actor, esc, v: AddNote(
+            actor=actor,
+            escalation_id=esc,
+            discussed=str(v.get("discussed") or ""),
+            form=str(v.get("form") or "Other"),
+            involved=str(v.get("involved") or ""),
+            outcome=str(v.get("outcome") or ""),
+        ),
+        lambda esc, errors: cards.note_card(esc.id, errors),
+    ),
+    "resolve_submit": (
+        lambda actor, esc, v: Resolve(
+            actor=actor,
+            escalation_id=esc,
+            outcome=str(v.get("outcome") or ""),
+            agreed_actions=tuple(str(v.get("agreed_actions") or "").splitlines()),
+        ),
+        lambda esc, errors: cards.resolve_card(esc.id, errors),
+    ),
+    "escalate_submit": (
+        lambda actor, esc, v: EscalateStage(
+            actor=actor,
+            escalation_id=esc,
+            reason=str(v.get("reason") or ""),
+            target_due=_when(v.get("target_date"), v.get("target_time")),
+        ),
+        lambda esc, errors: cards.next_stage_card(
+            esc.id,
+            "the next stage",
+            None,
+            {("target_date" if k == "target_due" else k): m for k, m in errors.items()},
+        ),
+    ),
+    "withdraw_submit": (
+        lambda actor, esc, v: Withdraw(actor=actor, escalation_id=esc, reason=str(v.get("reason") or "")),
+        lambda esc, errors: cards.withdraw_card(esc.id, errors),
+    ),
+    "due_submit": (
+        _earlier,
+        lambda esc, errors: cards.due_card(
+            esc.id, when(esc.stage.due), {("due_date" if k == "due" else k): m for k, m in errors.items()}
+        ),
+    ),
+}

@@ -1,0 +1,211 @@
+"""The Teams adapter's promises, each over real HTTP against the fake Bot Connector."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from fakes.bot_connector import Failure, card_text
+from fakes.teams_activities import activity, install
+from fakes.teams_bot import running_teams_bot
+
+RAISE = {
+    "action": "raise",
+    "policy": "camden",
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "aad-sam",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}
+
+
+async def start(teams, *users: str) -> None:
+    for user in users:
+        await teams.post(install(teams.connector.service_url, user))
+    await teams.connector.wait_until(lambda: all(teams.connector.cards_to(f"a:{user}") for user in users))
+
+
+# -- the 401 rule ----------------------------------------------------------------------------
+
+
+async def test_without_an_app_id_every_activity_is_refused(tmp_path):
+    async with running_teams_bot(tmp_path, teams_allow_unauthenticated=False) as teams:
+        status, _ = await teams.post(activity(teams.connector.service_url, "alex", text="escalate"))
+        assert status == 401
+        assert teams.connector.sent == []
+
+
+async def test_with_an_app_id_an_activity_without_a_token_is_refused(tmp_path):
+    async with running_teams_bot(
+        tmp_path,
+        teams_allow_unauthenticated=False,
+        teams_app_id="00000000-0000-0000-0000-000000000001",
+        teams_app_password="secret",
+    ) as teams:
+        status, _ = await teams.post(activity(teams.connector.service_url, "alex", text="escalate"))
+        assert status == 401
+        assert teams.connector.sent == []
+
+
+# -- the forms -------------------------------------------------------------------------------
+
+
+async def test_yes_to_immediate_risk_shows_the_policys_emergency_guidance_first(teams):
+    await start(teams, "alex")
+    url = teams.connector.service_url
+    await teams.post(
+        activity(url, "alex", value={"action": "risk_answer", "risk_now": "yes", "policy": "enfield"})
+    )
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:alex")) >= 3)
+    guidance, form = (card_text(s) for s in teams.connector.cards_to("a:alex")[1:3])
+    assert "call 999" in guidance and "0208 379 5555" in guidance and "020 8379 1000" in guidance
+    assert "Recorded as urgent" in form
+
+
+async def test_invalid_input_rerenders_the_card_with_the_message_beside_the_field(teams):
+    await start(teams, "alex")
+    url = teams.connector.service_url
+    bad = {**RAISE, "case_reference": "", "issue": " "}
+    await teams.post(activity(url, "alex", value=bad, reply_to_id="form-1"))
+    await teams.connector.wait_until(lambda: any(s.verb == "update" for s in teams.connector.sent))
+    (update,) = [s for s in teams.connector.sent if s.verb == "update"]
+    assert update.activity_id == "form-1"
+    body = update.body["attachments"][0]["content"]["body"]
+    ids = [element.get("id") for element in body]
+    after_reference = body[ids.index("case_reference") + 1]
+    assert "case reference" in card_text_of(after_reference)
+    after_issue = body[ids.index("issue") + 1]
+    assert "what the disagreement is" in card_text_of(after_issue)
+    assert teams.services.bot.store.escalation_rows() == []
+
+
+def card_text_of(element: dict) -> str:
+    return " ".join(run.get("text", "") for run in element.get("inlines", []))
+
+
+async def test_someone_new_gives_agency_and_role_and_is_remembered(teams):
+    url = teams.connector.service_url
+    await teams.post(install(url, "nia"))
+    value = {**RAISE, "my_agency": "Hillside Academy", "my_role": "Teacher"}
+    await teams.post(activity(url, "nia", value=value, reply_to_id="form-1"))
+    person = teams.services.bot.store.person_by(teams_id="aad-nia")
+    assert (person.agency, person.role) == ("Hillside Academy", "Teacher")
+    assert [r.id for r in teams.services.bot.list_for(person.id)] == ["E-0001"]
+
+
+async def test_user_text_in_cards_is_plain_text(teams):
+    await start(teams, "alex", "sam")
+    url = teams.connector.service_url
+    await teams.post(activity(url, "alex", value={**RAISE, "issue": "[click](https://evil.example) **now**"}))
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:sam")) >= 2)
+    content = teams.connector.cards_to("a:sam")[1].body["attachments"][0]["content"]
+    runs = [run for block in content["body"] if block["type"] == "RichTextBlock" for run in block["inlines"]]
+    assert all(run["type"] == "TextRun" for run in runs)
+    assert not any(block["type"] == "TextBlock" for block in content["body"])
+
+
+# -- permissions -----------------------------------------------------------------------------
+
+
+async def test_someone_not_on_the_escalation_is_refused_privately(teams):
+    await start(teams, "alex", "eve")
+    url = teams.connector.service_url
+    await teams.post(activity(url, "alex", value=RAISE))
+    for action in (
+        {"action": "show", "id": "E-0001"},
+        {"action": "note_submit", "id": "E-0001", "discussed": "x"},
+    ):
+        await teams.post(activity(url, "eve", value=action))
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:eve")) >= 3)
+    refusals = [card_text(s) for s in teams.connector.cards_to("a:eve")[1:]]
+    assert all("no escalation E-0001 that you are on" in text for text in refusals)
+    assert not any("Health visiting" in text for text in refusals)
+    assert teams.services.bot.load("E-0001").notes == []
+
+
+# -- delivery --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "failure", [Failure(429, {"Retry-After": "2"}), Failure(500), Failure(503)], ids=["429", "500", "503"]
+)
+async def test_connector_failures_delay_a_message_but_never_lose_it(teams, failure):
+    await start(teams, "alex", "sam")
+    teams.connector.fail(failure, failure)
+    # The form is replaced in place (an update), so the failures hit the outbox's proactive sends.
+    await teams.post(activity(teams.connector.service_url, "alex", value=RAISE, reply_to_id="form-1"))
+    for _ in range(5):
+        teams.clock.advance(timedelta(minutes=1))
+        await teams.tick()
+    assert teams.connector.failures == []  # both failures were met, and retried past
+    assert teams.services.bot.store.outbox_counts() == {"delivered": 2}
+    assert any("You raised" in card_text(s) for s in teams.connector.cards_to("a:alex"))
+    assert any("Alex Morgan" in card_text(s) for s in teams.connector.cards_to("a:sam")[1:])
+
+
+async def test_a_slow_connector_is_a_retry_not_a_loss(teams):
+    await start(teams, "alex", "sam")
+    teams.services.teams_sender.timeout = 0.3
+    teams.connector.fail(Failure(200, delay=1.0))
+    await teams.post(activity(teams.connector.service_url, "alex", value=RAISE, reply_to_id="form-1"))
+    for _ in range(3):
+        teams.clock.advance(timedelta(minutes=1))
+        await teams.tick()
+    assert teams.connector.failures == []
+    assert teams.services.bot.store.outbox_counts() == {"delivered": 2}
+
+
+# -- commands and threads --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("escalate help", "escalate list"),
+        ("escalate frobnicate", "I don't know 'frobnicate'"),
+        ("<at>Escalation bot</at> escalate policy redbridge", "LSCB Business Manager"),
+        ("escalate list", "You are not on any escalations."),
+        ("escalate show E-0042", "no escalation E-0042 that you are on"),
+        ("hello", "Type 'escalate'"),
+    ],
+)
+async def test_text_commands(teams, text, expected):
+    await start(teams, "alex")
+    await teams.post(activity(teams.connector.service_url, "alex", text=text))
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:alex")) >= 2)
+    assert expected in card_text(teams.connector.cards_to("a:alex")[1])
+
+
+async def test_replies_in_a_channel_thread_under_the_case_become_notes(teams):
+    await start(teams, "alex")
+    url = teams.connector.service_url
+    thread = "19:general@thread.tacv2;messageid=1700"
+    await teams.post(
+        activity(
+            url, "alex", value=RAISE, conversation=thread, conversation_type="channel", reply_to_id="form-1"
+        )
+    )
+    await teams.connector.wait_until(
+        lambda: any("Reply in this thread" in card_text(s) for s in teams.connector.sent)
+    )
+    await teams.post(
+        activity(
+            url,
+            "alex",
+            text="<at>Escalation bot</at> Spoke to Sam at 3pm.",
+            conversation=thread,
+            conversation_type="channel",
+        )
+    )
+    await teams.post(
+        activity(url, "eve", text="I disagree too.", conversation=thread, conversation_type="channel")
+    )
+    notes = [n.discussed for n in teams.services.bot.load("E-0001").notes]
+    assert notes == ["Spoke to Sam at 3pm."]
+    await teams.connector.wait_until(
+        lambda: any("was not recorded" in card_text(s) for s in teams.connector.sent)
+    )
