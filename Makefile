@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint format bench clean
+.PHONY: test demo lint format bench clean teams-package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+teams-package: $(STAMP)
+	$(BIN)/python -m adapters.teams.package build/escalation-bot-teams.zip
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
