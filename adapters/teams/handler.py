@@ -28,6 +28,7 @@ from bot.commands import (
 from bot.core import EscalationBot
 from bot.directory import Person
 from bot.errors import InvalidInput, Refused
+from bot.messages import Message
 from bot.notices import timeline_preview
 from bot.policy_text import describe_policy
 from bot.timeline import plan_timeline
@@ -375,12 +376,22 @@ class TeamsBot(ActivityHandler):
                 )
             )
         except Refused:
-            await self._say(
-                turn, "Only the people on this escalation can add to its record; your reply was not recorded."
-            )
+            await self._refuse_privately(turn, person)
         except InvalidInput as exc:
             await self._say(turn, f"Your reply was not recorded: {exc}")
         return True
+
+    async def _refuse_privately(self, turn: TurnContext, person: Person | None) -> None:
+        """Tell someone off-escalation, in their own chat where we can, that nothing was recorded."""
+        text = (
+            "Your reply in a channel thread was not recorded: only the people on that escalation can "
+            "add to its record."
+        )
+        if person is not None and self.core.store.address(person.id, PLATFORM, "dm"):
+            self.core.store.enqueue([Message(to=person.id, text=text)], now=self.core.clock.now())
+            self.ctx.on_queued()
+            return
+        await self._say(turn, "Only the people on this escalation can add to its record.")
 
     # -- helpers -----------------------------------------------------------------------------
 

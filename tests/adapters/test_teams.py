@@ -181,7 +181,7 @@ async def test_text_commands(teams, text, expected):
 
 
 async def test_replies_in_a_channel_thread_under_the_case_become_notes(teams):
-    await start(teams, "alex")
+    await start(teams, "alex", "eve")
     url = teams.connector.service_url
     thread = "19:general@thread.tacv2;messageid=1700"
     await teams.post(
