@@ -37,7 +37,7 @@ from bot.policy_loader import PolicyLibrary
 from bot.record import export_markdown
 from bot.storage import EscalationRow, ReminderRow, Storage, StoredEvent
 from bot.timeline import MilestoneTime, milestone_due, stage_due, stage_milestones
-from bot.wording import MAX_SHORT, MAX_TEXT, emergency_text, name, when, who
+from bot.wording import MAX_SHORT, MAX_TEXT, clip, emergency_text, name, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
 DEFAULT_LOCAL_TARGET_DAYS = 5
@@ -64,24 +64,32 @@ class EscalationBot:
         return messages
 
     def report_undelivered(self, message: Message) -> list[Message]:
-        """Tell whoever caused a message that it could not be delivered, so nothing is lost silently."""
-        cause = message.data.get("caused_by")
-        if not cause or cause == message.to or message.data.get("undelivered_report"):
+        """Tell whoever caused a message (for reminders, the partnership admins) that it could not
+        be delivered, so nothing is lost silently."""
+        if message.data.get("undelivered_report"):
             return []
+        cause = message.data.get("caused_by")
+        tell = [cause] if cause and cause != "bot" else [a.id for a in self.store.admins()]
+        tell = [p for p in tell if p != message.to]
         lookup = self.store.person
         about = f" about {message.escalation_id}" if message.escalation_id else ""
-        report = Message(
-            to=cause,
-            text=(
-                f"We couldn't deliver a message to {who(message.to, lookup)}{about}, even after "
-                "several tries. Please contact them directly. Nothing in the record is lost."
-            ),
-            kind=MessageKind.NOTICE,
-            escalation_id=message.escalation_id,
-            data={"undelivered_report": True},
-        )
-        self.store.enqueue([report], now=self.clock.now())
-        return [report]
+        first_line = clip(message.text.splitlines()[1] if "\n" in message.text else message.text, 120)
+        reports = [
+            Message(
+                to=person_id,
+                text=(
+                    f"We couldn't deliver a message to {who(message.to, lookup)}{about} "
+                    f"(\u201c{first_line}\u201d). Please contact them directly. "
+                    "Nothing in the record is lost."
+                ),
+                kind=MessageKind.NOTICE,
+                escalation_id=message.escalation_id,
+                data={"undelivered_report": True},
+            )
+            for person_id in tell
+        ]
+        self.store.enqueue(reports, now=self.clock.now())
+        return reports
 
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""

@@ -1,16 +1,23 @@
-"""Delivering queued messages: a failure delays a message, it never loses it."""
+"""Delivering queued messages: a failure delays a message, it never loses it.
+
+A message is retried with backoff (the platform's Retry-After when it gives one) for up to two
+days; only a refusal no retry can mend, or two days of failures, ends in `failed`, and then the
+person who caused the message is told.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.messages import Message
 from bot.storage import OutboxItem, Storage
 
-MAX_ATTEMPTS = 8
+log = logging.getLogger("escalation_bot.outbox")
 MAX_BACKOFF = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=2)
 
 
 class DeliveryFailed(Exception):
@@ -23,66 +30,64 @@ class DeliveryFailed(Exception):
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
-    """Wait before the next try: the platform's Retry-After if given, else doubling from 5s."""
+    """Wait before the next try: the platform's Retry-After if given, else doubling from 5s to 1h."""
     if retry_after is not None:
         return timedelta(seconds=max(retry_after, 1))
-    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+    return min(timedelta(seconds=5 * 2 ** min(max(attempts - 1, 0), 20)), MAX_BACKOFF)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DeliveryReport:
-    delivered: int
-    retrying: int
-    failed: list[Message]
+    delivered: int = 0
+    retrying: int = 0
+    failed: list[Message] = field(default_factory=list)
+
+
+def _as_failure(exc: Exception) -> DeliveryFailed:
+    if isinstance(exc, DeliveryFailed):
+        return exc
+    # An error nobody expected: retry it like an outage rather than let it block the queue.
+    log.warning("unexpected %s while sending; will retry", type(exc).__name__)
+    return DeliveryFailed(f"unexpected {type(exc).__name__}")
 
 
 def _settle(
-    store: Storage,
-    item: OutboxItem,
-    now: datetime,
-    error: DeliveryFailed | None,
-    failed: list[Message],
-) -> bool:
+    store: Storage, item: OutboxItem, now: datetime, error: DeliveryFailed | None, report: DeliveryReport
+) -> None:
     if error is None:
         store.outbox_delivered(item.id, now=now)
-        return True
-    if error.permanent or item.attempts >= MAX_ATTEMPTS:
+        report.delivered += 1
+    elif error.permanent or now - item.created_at >= GIVE_UP_AFTER:
         store.outbox_failed(item.id, error=str(error))
-        failed.append(item.message)
+        report.failed.append(item.message)
     else:
         store.outbox_retry(item.id, at=now + backoff(item.attempts, error.retry_after), error=str(error))
-    return False
+        report.retrying += 1
 
 
 def deliver(store: Storage, now: datetime, send: Callable[[Message], None]) -> DeliveryReport:
     """Send every queued message that is ready, synchronously (console)."""
-    delivered, retrying, failed = 0, 0, []
+    report = DeliveryReport()
     for item in store.claim_outbox(now):
         try:
             send(item.message)
             error = None
-        except DeliveryFailed as exc:
-            error = exc
-        if _settle(store, item, now, error, failed):
-            delivered += 1
-        elif item.message not in failed:
-            retrying += 1
-    return DeliveryReport(delivered, retrying, failed)
+        except Exception as exc:  # each message settles on its own: one failure blocks no other
+            error = _as_failure(exc)
+        _settle(store, item, now, error, report)
+    return report
 
 
 async def deliver_async(
     store: Storage, now: datetime, send: Callable[[Message], Awaitable[None]]
 ) -> DeliveryReport:
     """The same for adapters whose platform clients are async (Slack, Teams)."""
-    delivered, retrying, failed = 0, 0, []
+    report = DeliveryReport()
     for item in store.claim_outbox(now):
         try:
             await send(item.message)
             error = None
-        except DeliveryFailed as exc:
-            error = exc
-        if _settle(store, item, now, error, failed):
-            delivered += 1
-        elif item.message not in failed:
-            retrying += 1
-    return DeliveryReport(delivered, retrying, failed)
+        except Exception as exc:  # each message settles on its own: one failure blocks no other
+            error = _as_failure(exc)
+        _settle(store, item, now, error, report)
+    return report

@@ -184,6 +184,7 @@ class OutboxItem:
     id: int
     message: Message
     attempts: int
+    created_at: datetime
 
 
 class Storage:
@@ -453,10 +454,13 @@ class Storage:
         cursor = self.db.execute(
             "UPDATE outbox SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1"
             " WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending')"
-            " AND next_attempt_at <= ? ORDER BY id LIMIT ?) RETURNING id, message, attempts",
+            " AND next_attempt_at <= ? ORDER BY id LIMIT ?) RETURNING id, message, attempts, created_at",
             [_iso(lease_until), _iso(now), limit],
         )
-        items = [OutboxItem(r[0], Message.from_dict(json.loads(r[1])), r[2]) for r in cursor]
+        items = [
+            OutboxItem(r[0], Message.from_dict(json.loads(r[1])), r[2], datetime.fromisoformat(r[3]))
+            for r in cursor
+        ]
         return sorted(items, key=lambda i: i.id)
 
     def outbox_delivered(self, item_id: int, *, now: datetime) -> None:

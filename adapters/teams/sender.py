@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -23,6 +24,7 @@ from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
 
+log = logging.getLogger("escalation_bot.teams")
 PLATFORM = "teams"
 CONNECTOR_TIMEOUT = 15.0
 
@@ -74,8 +76,16 @@ class TeamsSender:
         reference = load_reference(self.bot, person.id) or await self._new_conversation(person)
         content = message_card(message.text, message.actions)
 
+        failure: list[BaseException] = []
+
         async def deliver(turn: TurnContext) -> None:
-            sent = await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))
+            # The adapter's turn-error handler would swallow a failure (and tell the recipient
+            # "something went wrong"): keep it here and raise it after, so the outbox retries.
+            try:
+                sent = await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))
+            except Exception as exc:
+                failure.append(exc)
+                return
             if message.escalation_id is None:
                 return
             if message.kind is MessageKind.CASE and sent is not None:
@@ -83,9 +93,14 @@ class TeamsSender:
                     person.id, PLATFORM, sent.id, kind=card_kind(message.escalation_id)
                 )
                 return
-            await self._refresh_case_card(turn, person.id, message.escalation_id)
+            try:
+                await self._refresh_case_card(turn, person.id, message.escalation_id)
+            except Exception as exc:  # the message went; a stale card is not worth a resend
+                log.warning("could not refresh a case card: %s", type(exc).__name__)
 
         await self.adapter.continue_conversation(reference, deliver, self.app_id)
+        if failure:
+            raise failure[0]
 
     async def _refresh_case_card(self, turn: TurnContext, person_id: str, escalation_id: str) -> None:
         """Update the person's case card in place, so it always shows where things stand."""
@@ -133,7 +148,9 @@ class TeamsSender:
         await self.adapter.create_conversation(
             self.app_id, remember, parameters, template.channel_id, template.service_url, None
         )
-        reference: ConversationReference = created["reference"]
+        reference = created.get("reference")
+        if reference is None:
+            raise DeliveryFailed("the connector created no conversation")
         save_reference(self.bot, person.id, reference)
         return reference
 

@@ -4,7 +4,7 @@ variable names, the activity handler and the proactive sender."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
@@ -20,7 +20,7 @@ class BotFrameworkConfig:
     """The attribute names botbuilder's configuration classes read."""
 
     APP_ID: str
-    APP_PASSWORD: str
+    APP_PASSWORD: str = field(repr=False)
     APP_TYPE: str
     APP_TENANTID: str
 

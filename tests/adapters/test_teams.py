@@ -130,6 +130,19 @@ async def test_someone_not_on_the_escalation_is_refused_privately(teams):
 # -- delivery --------------------------------------------------------------------------------
 
 
+async def test_a_single_connector_failure_is_retried_and_nobody_is_told_something_went_wrong(teams):
+    await start(teams, "alex", "sam")
+    teams.connector.fail(Failure(503))
+    await teams.post(activity(teams.connector.service_url, "alex", value=RAISE, reply_to_id="form-1"))
+    for _ in range(3):
+        teams.clock.advance(timedelta(minutes=1))
+        await teams.tick()
+    assert teams.connector.failures == []
+    assert any("You raised" in card_text(s) for s in teams.connector.cards_to("a:alex"))
+    assert not any("something went wrong" in card_text(s) for s in teams.connector.sent)
+    assert teams.services.bot.store.outbox_counts() == {"delivered": 2}
+
+
 @pytest.mark.parametrize(
     "failure", [Failure(429, {"Retry-After": "2"}), Failure(500), Failure(503)], ids=["429", "500", "503"]
 )

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.messages import Message
-from bot.outbox import MAX_ATTEMPTS, DeliveryFailed, deliver
+from bot.outbox import GIVE_UP_AFTER, DeliveryFailed, deliver
 from bot.storage import MIGRATIONS, Storage, StorageError, database_path
 from support import london
 
@@ -79,15 +79,34 @@ def test_retry_after_from_the_platform_is_respected(store):
     assert len(sent) == 1
 
 
-def test_a_message_that_keeps_failing_is_reported_not_dropped_silently(store):
+def test_a_message_that_keeps_failing_is_retried_for_two_days_then_reported(store):
     now = london(2026, 12, 1, 10)
     store.enqueue([Message(to="alex", text="hi")], now=now)
-    failed = []
-    for attempt in range(MAX_ATTEMPTS):
-        report = deliver(store, now + timedelta(days=attempt), _always_fail)
+    failed, attempts, at = [], 0, now
+    while not failed and at - now < GIVE_UP_AFTER + timedelta(hours=2):
+        report = deliver(store, at, _always_fail)
         failed += report.failed
+        attempts += report.retrying + len(report.failed)
+        at += timedelta(minutes=30)
     assert [m.text for m in failed] == ["hi"]
+    assert at - now >= GIVE_UP_AFTER  # an ordinary outage of hours never loses a message
+    assert attempts > 40
     assert store.outbox_counts() == {"failed": 1}
+
+
+def test_an_unexpected_error_delays_one_message_and_blocks_no_other(store):
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to=p, text=p) for p in ("a", "b", "c")], now=now)
+    sent: list[str] = []
+
+    def send(message: Message) -> None:
+        if message.to == "b":
+            raise KeyError("surprise")
+        sent.append(message.to)
+
+    report = deliver(store, now, send)
+    assert (sent, report.delivered, report.retrying) == (["a", "c"], 2, 1)
+    assert store.outbox_counts() == {"delivered": 2, "pending": 1}
 
 
 def _always_fail(message: Message) -> None:
