@@ -92,6 +92,9 @@ def web_app(services: Services) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
         if services.slack_app is None:
             return web.json_response({"error": "Slack is not configured on this server"}, status=503)
+        if not services.settings.slack_signing_secret:
+            # Socket Mode only: without a signing secret no HTTP request can be verified.
+            return web.json_response({"error": "Slack uses Socket Mode on this server"}, status=404)
         bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 

@@ -479,7 +479,7 @@ class EscalationBot:
             c.actor,
             {"due": c.due.isoformat(), "due_basis": basis, "reason": c.reason.strip()[:MAX_SHORT]},
         )
-        self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar))
+        self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar, now=now))
         self._save(esc, now)
         reason = f" Why: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
         text = (
@@ -667,14 +667,18 @@ class EscalationBot:
         messages = outgoing.reminder_to_current(esc, text)
         lookup = self.store.person
         for person_id in above:
+            # The next level up is told *that* it is overdue and who to ask, not what it is about:
+            # they are not on the escalation (yet), so they see none of its content.
+            team = [who(p, lookup) for p in current if self._manages(person_id, p)] or [
+                who(p, lookup) for p in current
+            ]
             messages.append(
                 Message(
                     to=person_id,
                     text=(
-                        f"{notices.heading(esc)}\nOVERDUE: a professional difference involving your "
-                        f"team was due by {when(due)}. The people on it: "
-                        f"{', '.join(who(p, lookup) for p in current)}. Please check it moves on.\n\n"
-                        + notices.summary(esc, lookup)
+                        f"{esc.id} · {esc.policy.short_name} policy\nOVERDUE: stage {esc.stage.number} of a "
+                        f"professional difference was due by {when(due)} and has not moved on. Please ask "
+                        f"{', '.join(team)} about it: they can bring you in."
                     ),
                     kind=MessageKind.REMINDER,
                     escalation_id=esc.id,
@@ -682,18 +686,24 @@ class EscalationBot:
             )
         self._record(esc, "overdue_notified", "bot", {"told": current + above, "repeat": repeat})
         self._save(esc, now)
+        hourly = bool(reminder.data.get("hourly", reminders.is_hourly(esc)))
+        following, at = reminders.next_overdue(due, self.calendar, repeat + 1, now, hourly=hourly)
         self.store.add_reminders(
             esc.id,
             [
                 (
                     esc.stage.number,
                     reminders.OVERDUE,
-                    reminders.overdue_time(due, self.calendar, repeat + 1),
-                    {"due": due.isoformat(), "repeat": repeat + 1},
+                    at,
+                    {"due": due.isoformat(), "repeat": following, "hourly": hourly},
                 )
             ],
         )
         return messages
+
+    def _manages(self, manager_id: str, person_id: str) -> bool:
+        person = self.store.person(person_id)
+        return bool(person and person.manager_id == manager_id)
 
     def _milestone_reminder(self, esc: Escalation, reminder: ReminderRow) -> list[Message]:
         stage = esc.policy.stage(reminder.stage)

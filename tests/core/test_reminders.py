@@ -56,7 +56,10 @@ def test_overdue_stage_reaches_the_next_level_up_and_repeats(bot, clock, store):
     sent = bot.run_due()
     overdue = [m for m in sent if "OVERDUE" in m.text]
     assert {m.to for m in overdue} == {"alex", "sam", "jo", "priya"}
-    assert "involving your team" in next(m for m in overdue if m.to == "jo").text
+    to_jo = next(m for m in overdue if m.to == "jo").text
+    assert "Please ask Alex Morgan" in to_jo
+    # Jo is not on the escalation yet, so the notice carries none of its content.
+    assert "Issue" not in to_jo and "Risk" not in to_jo and "CIN-1" not in to_jo
     # It keeps going: the next working morning, and then the partnership admins hear too.
     clock.set(london(2026, 12, 10, 10))
     assert {m.to for m in bot.run_due()} == {"alex", "sam", "jo", "priya"}
@@ -166,3 +169,71 @@ def test_a_backlog_larger_than_one_batch_goes_out_in_one_run(bot, clock):
     sent = bot.run_due()
     assert sum("due now" in m.text for m in sent) == 120
     assert bot.next_wakeup() == london(2026, 12, 9, 10)
+
+
+def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot, clock):
+    raise_camden(bot)
+    clock.set(london(2026, 12, 15, 11))  # down from Tue 1 Dec to the following Tuesday
+    sent = bot.run_due()
+    to_alex = [m.text for m in sent if m.to == "alex"]
+    assert sum("due now" in t for t in to_alex) == 1
+    assert sum("OVERDUE" in t for t in to_alex) == 1
+    assert bot.next_wakeup() == london(2026, 12, 16, 10)
+
+
+def test_a_working_day_stage_brought_forward_is_chased_on_working_mornings(bot, clock, store):
+    from bot.commands import SetEarlierDue
+
+    raise_camden(bot)
+    bot.handle(SetEarlierDue(actor="sam", escalation_id="E-0001", due=london(2026, 12, 4, 15), reason=""))
+    overdue = [r.due_at for r in store.pending_reminders("E-0001") if r.kind == "overdue"]
+    assert overdue == [london(2026, 12, 7, 10)]  # Fri 3pm due → Mon 10am, not every 2 hours all weekend
+
+
+def test_an_urgent_stage_is_chased_every_two_hours(bot, clock, store):
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="camden",
+            case_reference="CP-9",
+            counterpart="sam",
+            category="threshold",
+            issue="I",
+            risk="R",
+            outcome_wanted="O",
+            urgent=True,
+        )
+    )
+    planned = {r.kind: r.due_at for r in store.pending_reminders("E-0001")}
+    # 24 hours from Tue 10:00: heads-up 4 hours before, chase 2 hours after.
+    assert planned == {
+        "ahead": london(2026, 12, 2, 6),
+        "due": london(2026, 12, 2, 10),
+        "overdue": london(2026, 12, 2, 12),
+    }
+    clock.set(london(2026, 12, 2, 12))
+    bot.run_due()
+    assert [r.due_at for r in store.pending_reminders("E-0001")] == [london(2026, 12, 2, 14)]
+
+
+def test_bringing_the_due_time_forward_does_not_resend_a_milestone_reminder(bot, clock, store):
+    from bot.commands import SetEarlierDue
+
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="redbridge",
+            case_reference="R-1",
+            counterpart="sam",
+            category="threshold",
+            issue="I",
+            risk="R",
+            outcome_wanted="O",
+        )
+    )
+    clock.set(london(2026, 12, 4, 9, 30))
+    first = bot.run_due()  # the 9am heads-up: speak to the concerned professional by 5pm Fri
+    assert sum("Speak to the concerned professional" in m.text for m in first) == 1
+    clock.set(london(2026, 12, 4, 10))
+    bot.handle(SetEarlierDue(actor="sam", escalation_id="E-0001", due=london(2026, 12, 4, 14), reason=""))
+    assert not any("Speak to the concerned professional" in m.text for m in bot.run_due())
