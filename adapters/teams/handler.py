@@ -161,7 +161,7 @@ class TeamsBot(ActivityHandler):
                 + (f"due {when(r.due)}" if r.due else r.status)
                 for r in rows[:30]
             ]
-            await self._say(turn, "\n".join(lines) or "You are not on any escalations.")
+            await self._private(turn, person, ["\n".join(lines) or "You are not on any escalations."])
             return
         if not arg:
             await self._say(turn, f"Which escalation? For example 'escalate {sub} E-0001'.")
@@ -171,8 +171,23 @@ class TeamsBot(ActivityHandler):
         except Refused as exc:
             await self._say(turn, str(exc))
             return
-        for start in range(0, len(text), EXPORT_CHUNK):
-            await self._say(turn, text[start : start + EXPORT_CHUNK])
+        await self._private(
+            turn, person, [text[i : i + EXPORT_CHUNK] for i in range(0, len(text), EXPORT_CHUNK)]
+        )
+
+    async def _private(self, turn: TurnContext, person: Person, texts: list[str]) -> None:
+        """Case content only ever goes to the person's own chat with the bot, never a channel."""
+        if _personal(turn):
+            for text in texts:
+                await self._say(turn, text)
+            return
+        if not self.core.store.address(person.id, PLATFORM, "dm"):
+            await self._say(turn, "Ask me that in our 1:1 chat: I don't show escalations in a channel.")
+            return
+        now = self.core.clock.now()
+        self.core.store.enqueue([Message(to=person.id, text=text) for text in texts], now=now)
+        self.ctx.on_queued()
+        await self._say(turn, "I've sent it to you in our 1:1 chat.")
 
     # -- card submissions --------------------------------------------------------------------
 
@@ -203,7 +218,7 @@ class TeamsBot(ActivityHandler):
             "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
         }
         if action == "show":
-            await self._say(turn, self.core.show(person.id, esc.id))
+            await self._private(turn, person, [self.core.show(person.id, esc.id)])
         elif action in forms:
             await self._reply(turn, forms[action]())
         elif action == "escalate":
@@ -268,8 +283,11 @@ class TeamsBot(ActivityHandler):
                 if not str(v.get(key) or "").strip():
                     problems[key] = f"We don't know this person yet: please give {label}."
         target = _when(v.get("target_date"), v.get("target_time"))
+        shown = v if _personal(turn) else None  # never echo a concern back into a channel
         if problems:
-            await self._replace_card(turn, self._raise_card(policy_id, risk_now, person is None, v, problems))
+            await self._replace_card(
+                turn, self._raise_card(policy_id, risk_now, person is None, shown, problems)
+            )
             return
         store = self.core.store
         if person is None:
@@ -311,7 +329,7 @@ class TeamsBot(ActivityHandler):
             messages = self._handle(command)
         except InvalidInput as exc:
             errors = {("target_date" if k == "target_due" else k): m for k, m in exc.errors.items()}
-            await self._replace_card(turn, self._raise_card(policy_id, risk_now, False, v, errors))
+            await self._replace_card(turn, self._raise_card(policy_id, risk_now, False, shown, errors))
             return
         escalation_id = next((m.escalation_id for m in messages if m.escalation_id), None)
         conversation = turn.activity.conversation
@@ -418,6 +436,11 @@ class TeamsBot(ActivityHandler):
             attachments=[CardFactory.adaptive_card(content)],
         )
         await turn.update_activity(update)
+
+
+def _personal(turn: TurnContext) -> bool:
+    conversation = turn.activity.conversation
+    return not conversation or conversation.conversation_type in (None, "personal")
 
 
 def _date(text: Any) -> date | None:

@@ -222,3 +222,26 @@ async def test_replies_in_a_channel_thread_under_the_case_become_notes(teams):
     await teams.connector.wait_until(
         lambda: any("was not recorded" in card_text(s) for s in teams.connector.sent)
     )
+
+
+async def test_case_content_asked_for_in_a_channel_goes_to_the_persons_own_chat(teams):
+    await start(teams, "alex")
+    url = teams.connector.service_url
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    channel = "19:general@thread.tacv2;messageid=99"
+    for text in ("escalate show E-0001", "escalate export E-0001", "escalate list"):
+        await teams.post(
+            activity(
+                url,
+                "alex",
+                text=f"<at>Escalation bot</at> {text}",
+                conversation=channel,
+                conversation_type="channel",
+            )
+        )
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to(channel)) == 3)
+    in_channel = [card_text(s) for s in teams.connector.cards_to(channel)]
+    assert all("sent it to you in our 1:1 chat" in text for text in in_channel)
+    await teams.tick()
+    private = "\n".join(card_text(s) for s in teams.connector.cards_to("a:alex"))
+    assert "# Case record: escalation E-0001" in private and "Health visiting plans" in private
