@@ -43,6 +43,10 @@ CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
 DEFAULT_LOCAL_TARGET_DAYS = 5
 
 
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @dataclass
 class EscalationBot:
     """The core. Adapters call `handle` for commands and `run_due` from their reminder loop."""
@@ -197,8 +201,8 @@ class EscalationBot:
                 notices.heading(esc),
                 f"You raised a professional difference with {who(counterpart.id, lookup)}.",
                 notices.stage_block(esc),
-                f"We've messaged {counterpart.name}. Talk to them, then reply in this thread "
-                "to record what was said.",
+                f"We've messaged {_and([counterpart.name, *(name(p, lookup) for p in new_people)])}. "
+                f"Talk to {counterpart.name}, then reply in this thread to record what was said.",
                 *self._urgent_without_timescale(policy, urgent),
                 *self._late_raise_lines(policy, c, now),
             ]
@@ -470,7 +474,7 @@ class EscalationBot:
         current = esc.stage.due
         if current is not None and c.due >= current:
             raise InvalidInput(
-                {"due": f"You can only bring the due time forward: it is {when(current)} now."}
+                {"due": f"It's currently due by {when(current)}. You can only bring it forward."}
             )
         basis = "locally agreed" if esc.stage.policy_due is None else "brought forward"
         self._record(

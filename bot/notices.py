@@ -26,7 +26,11 @@ def stage_block(esc: Escalation, stage: StageState | None = None) -> str:
     """Which stage, its due time, its milestones, and what comes next."""
     stage = stage or esc.stage
     policy_stage = esc.policy.stage(stage.number)
-    lines = [f"Stage {stage.number}: {policy_stage.title}.", due_phrase(stage.due, stage.due_basis)]
+    due_line = due_phrase(stage.due, stage.due_basis)
+    if stage.due is not None and stage.due <= stage.started_at:
+        # Enfield: the time counted from the start of stage 1 can run out before this stage starts.
+        due_line = "Already due: the policy's time for this, counted from the start of stage 1, has run out."
+    lines = [f"Stage {stage.number}: {policy_stage.title}.", due_line]
     for milestone in stage.milestones:
         lines.append(f"• {milestone.name}: by {when(milestone.due)}.")
     following = next_stage_line(esc.policy, stage.number)

@@ -24,12 +24,11 @@ def case_message(esc: Escalation, person_id: str, text: str) -> Message:
 def manager_question(esc: Escalation, person_id: str, side: str) -> Message:
     """Ask someone to name their line manager, whom the stage needs."""
     stage = esc.policy.stage(esc.stage.number)
-    role = stage.involves_raising if side == RAISING else stage.involves_other
     lines = [
         notices.heading(esc),
-        f"Stage {stage.number} needs: {role}.",
-        "We don't know your line manager yet. Who is it? Once you tell us, we'll message them "
-        "with the summary and history, and remember them for next time.",
+        f"Stage {stage.number} ({stage.title}) needs your line manager, and we don't know who that "
+        "is yet. Who is it? We'll message them with the summary and history, and remember them "
+        "for next time.",
     ]
     lines += [f"({a.applies_to}: {a.instead})" for a in stage.alternatives]
     return Message(

@@ -359,7 +359,7 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
             ctx, channel, previous.get("user"), previous.get("thread_ts"), event.get("deleted_ts"), None
         )
         return
-    if subtype is not None:
+    if subtype not in RECORDED_SUBTYPES:
         return
     thread_ts, ts, user_id = event.get("thread_ts"), event.get("ts"), event.get("user")
     if not thread_ts or thread_ts == ts or not user_id:
@@ -376,7 +376,7 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
             AddNote(
                 actor=person.id,
                 escalation_id=escalation_id,
-                discussed=event.get("text") or "",
+                discussed=_note_text(event),
                 form="Slack message in the case thread",
                 platform_ref=f"{channel}:{ts}",
             )
@@ -390,6 +390,18 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
         )
     except InvalidInput as exc:
         await ctx.tell(user_id, f"Your reply was not recorded: {exc}", channel)
+
+
+RECORDED_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def _note_text(event: dict[str, Any]) -> str:
+    """A reply's text, noting any files attached (the files themselves stay in Slack)."""
+    text = event.get("text") or ""
+    names = [f.get("name") or f.get("title") or "a file" for f in event.get("files") or []]
+    if names:
+        text = f"{text}\n[Attached in Slack: {', '.join(names)}]".strip()
+    return text
 
 
 async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:

@@ -6,6 +6,7 @@ no links), and bounded so one message cannot flood a chat.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -76,6 +77,12 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
         if action.kind is ActionKind.NAME_MANAGER:
             body += [
                 people_picker("manager", "Your line manager"),
+                _text_input(
+                    "manager_name",
+                    "Their name (if the bot doesn't know them yet)",
+                    max_length=100,
+                    required=False,
+                ),
             ]
             buttons.append(submit("Name them", "name_manager", id=action.escalation_id))
         else:
@@ -271,7 +278,11 @@ def raise_card(
     body.append(plain_text(preview))
     if errors:
         body = with_errors(body, errors)
-    return card(body, [submit("Raise", "raise", policy=policy.id, risk_now="yes" if risk_now else "no")])
+    # A fresh token per rendering: a double tap on a phone submits the same form twice.
+    token = uuid.uuid4().hex
+    return card(
+        body, [submit("Raise", "raise", policy=policy.id, risk_now="yes" if risk_now else "no", form=token)]
+    )
 
 
 def note_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

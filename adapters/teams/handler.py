@@ -271,6 +271,9 @@ class TeamsBot(ActivityHandler):
     async def _raise(self, turn: TurnContext, person: Person | None, v: dict[str, Any]) -> None:
         policy_id = v.get("policy") or self.ctx.default_policy
         risk_now = v.get("risk_now") == "yes"
+        token = str(v.get("form") or "")
+        if token and not self.core.store.first_sight("teams-form", token, now=self.core.clock.now()):
+            return  # the same form submitted twice (a double tap): it was handled the first time
         problems: dict[str, str] = {}
         if person is None:
             for key, label in (("my_agency", "your agency"), ("my_role", "your role")):
@@ -353,10 +356,14 @@ class TeamsBot(ActivityHandler):
         chosen = str(value.get("manager") or "").strip()
         manager = self.core.store.person_by(teams_id=chosen) if chosen else None
         if chosen and manager is None:
+            given = str(value.get("manager_name") or "").strip()
+            if not given:
+                await self._say(turn, "We don't know that person yet: please give their name too.")
+                return
             # Line managers are usually in the same agency; the directory can correct it later.
             manager = Person(
                 id=f"teams-{chosen}",
-                name="Line manager",
+                name=given[:100],
                 agency=person.agency,
                 role="Line manager",
                 teams_id=chosen,

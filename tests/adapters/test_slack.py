@@ -287,3 +287,20 @@ async def test_app_home_lists_overdue_and_due_soon_with_buttons(slack):
     await slack.send(event({"type": "app_home_opened", "user": "UALEX", "tab": "home"}, "EvHome2"))
     await slack.fake.wait_for("views.publish", count=2)
     assert "*Overdue* (1)" in all_text(slack.fake.called("views.publish")[-1])
+
+
+async def test_replies_also_sent_to_the_channel_or_with_a_file_are_recorded_too(slack):
+    channel, thread = await _case_threads(slack)
+    broadcast = {
+        **reply("UALEX", channel, thread, "Also sent to the DM.", "1700000600.000001"),
+        "subtype": "thread_broadcast",
+    }
+    with_file = {
+        **reply("UALEX", channel, thread, "Minutes attached.", "1700000600.000002"),
+        "subtype": "file_share",
+        "files": [{"name": "minutes.pdf"}],
+    }
+    await slack.send(event(broadcast, "EvB"))
+    await slack.send(event(with_file, "EvF"))
+    notes = [n.discussed for n in slack.services.bot.load("E-0001").notes]
+    assert notes == ["Also sent to the DM.", "Minutes attached.\n[Attached in Slack: minutes.pdf]"]

@@ -245,3 +245,34 @@ async def test_case_content_asked_for_in_a_channel_goes_to_the_persons_own_chat(
     await teams.tick()
     private = "\n".join(card_text(s) for s in teams.connector.cards_to("a:alex"))
     assert "# Case record: escalation E-0001" in private and "Health visiting plans" in private
+
+
+async def test_a_double_tap_on_the_raise_form_raises_once(teams):
+    await start(teams, "alex")
+    url = teams.connector.service_url
+    await teams.post(
+        activity(url, "alex", value={"action": "risk_answer", "risk_now": "no", "policy": "camden"})
+    )
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:alex")) >= 2)
+    form = teams.connector.cards_to("a:alex")[1].body["attachments"][0]["content"]
+    token = form["actions"][0]["data"]["form"]
+    for _ in range(2):
+        await teams.post(activity(url, "alex", value={**RAISE, "form": token}, reply_to_id="form-1"))
+    assert [r.id for r in teams.services.bot.store.escalation_rows()] == ["E-0001"]
+
+
+async def test_naming_an_unknown_manager_asks_for_their_name(teams):
+    await start(teams, "chris")
+    url = teams.connector.service_url
+    await teams.post(activity(url, "chris", value={"action": "name_manager", "manager": "aad-newboss"}))
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:chris")) >= 2)
+    assert "please give their name" in card_text(teams.connector.cards_to("a:chris")[1])
+    await teams.post(
+        activity(
+            url,
+            "chris",
+            value={"action": "name_manager", "manager": "aad-newboss", "manager_name": "Bea Boss"},
+        )
+    )
+    boss = teams.services.bot.store.person(teams.services.bot.store.person("chris").manager_id)
+    assert (boss.name, boss.agency) == ("Bea Boss", "Hillside Primary School")

@@ -155,6 +155,7 @@ def test_unknown_manager_is_asked_for_and_remembered(bot, store, clock, inbox):
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
     messages = inbox.collect()
     (question,) = [m for m in inbox.to(messages, "chris") if m.kind is MessageKind.QUESTION]
+    assert "Stage 2 (Discussion between frontline managers) needs your line manager" in question.text
     assert "line manager" in question.text
     assert inbox.to(messages, "jo")  # the raising side's manager was known and told at once
     bot.handle(NameManager(actor="chris", person="chris", manager="kim"))
@@ -192,7 +193,10 @@ def test_due_time_can_only_be_brought_forward(bot, clock, inbox):
     raise_(bot)
     with pytest.raises(InvalidInput) as later:
         bot.handle(SetEarlierDue(actor="sam", escalation_id="E-0001", due=london(2026, 12, 9, 17), reason=""))
-    assert "only bring the due time forward" in later.value.errors["due"]
+    assert (
+        later.value.errors["due"]
+        == "It's currently due by 5pm Tue 8 Dec 2026. You can only bring it forward."
+    )
     with pytest.raises(InvalidInput):
         bot.handle(SetEarlierDue(actor="sam", escalation_id="E-0001", due=london(2026, 11, 30, 9), reason=""))
     bot.handle(
@@ -276,6 +280,7 @@ def test_enfield_stage_one_involves_the_line_managers_from_the_start(bot, inbox)
     messages = inbox.collect()
     assert {m.to for m in messages if m.kind is MessageKind.CASE} == {"alex", "sam", "jo", "priya"}
     to_jo = inbox.to(messages, "jo")[0].text
+    assert "We've messaged Sam Patel, Jo Bennett and Priya Nair." in inbox.to(messages, "alex")[0].text
     # Tue 1 Dec 10:00: "next working day" → Wed 2 Dec 17:00; informed "same working day" → Tue 17:00.
     assert "Due by 5pm Wed 2 Dec 2026" in to_jo
     assert "Line managers informed: by 5pm Tue 1 Dec 2026" in to_jo
@@ -321,3 +326,15 @@ def test_urgent_without_an_urgent_timescale_prompts_an_earlier_due_time(bot, inb
     to_alex = inbox.to(inbox.collect(), "alex")[0]
     assert "no shorter urgent timescale: set an earlier due time" in to_alex.text
     assert any(a.kind is ActionKind.SET_EARLIER_DUE for a in to_alex.actions)
+
+
+def test_enfield_stage_three_after_the_overall_five_days_says_it_is_already_due(bot, clock, inbox):
+    raise_(bot, policy_id="enfield", category=bot.policies.get("enfield").categories[0].id)
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    clock.set(london(2026, 12, 9, 11))  # past 5 working days from Tue 1 Dec (Tue 8 Dec 17:00)
+    inbox.collect()
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    texts = [m.text for m in inbox.collect()]
+    assert any(
+        "Already due: the policy's time for this, counted from the start of stage 1" in t for t in texts
+    )
