@@ -45,7 +45,8 @@ HELP = (
     "escalate export E-0001: the case record for the child's file\n"
     "escalate policy [id]: the stages, timescales and emergency numbers\n"
     "escalate help: this list\n"
-    "In a channel, reply in the thread under a case card to add a note; in a chat, use Add note."
+    "In a channel, reply in the thread under a case card to add a note (mention me if your Teams "
+    "admin has not let me read channel messages); in a chat, use Add note."
 )
 NOT_IN_DIRECTORY = (
     "You're not in the bot's directory yet. Type 'escalate' to raise a difference: the form asks for "
@@ -336,6 +337,22 @@ class TeamsBot(ActivityHandler):
             return
         escalation_id = next((m.escalation_id for m in messages if m.escalation_id), None)
         conversation = turn.activity.conversation
+        taken = store.find_address(PLATFORM, conversation.id, "thread:") if conversation else None
+        if escalation_id and conversation and conversation.conversation_type == "channel" and taken:
+            # One escalation per thread, so a note can never land on another child's case.
+            await self._replace_card(
+                turn,
+                cards.card(
+                    [
+                        cards.plain_text(
+                            f"{escalation_id} raised. This thread already holds the notes of "
+                            f"{taken[1].removeprefix('thread:')}: add notes to {escalation_id} from "
+                            "your chat with me, or raise it in a new thread."
+                        )
+                    ]
+                ),
+            )
+            return
         if escalation_id and conversation and conversation.conversation_type == "channel":
             # Raised in a channel: replies in this thread become the case notes.
             store.set_address(person.id, PLATFORM, conversation.id, kind=f"thread:{escalation_id}")

@@ -24,6 +24,11 @@ def build(out: Path, *, app_id: str | None = None, source: Path = SOURCE) -> Pat
         for bot in manifest.get("bots", []):
             if bot.get("botId") == PLACEHOLDER:
                 bot["botId"] = app_id
+        # Reading replies in channel threads without an @mention needs this resource-specific
+        # consent, which Teams ties to the bot's own app id.
+        info = manifest.get("webApplicationInfo") or {}
+        if info.get("id") == PLACEHOLDER:
+            info["id"] = app_id
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as package:
         package.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))

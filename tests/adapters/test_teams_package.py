@@ -65,6 +65,11 @@ def test_the_package_has_the_three_files_at_its_root(tmp_path):
         manifest = json.loads(package.read("manifest.json"))
         assert png_size(package.read("color.png")) == (192, 192)
     assert manifest["bots"][0]["botId"] == "11111111-2222-3333-4444-555555555555"
+    assert manifest["webApplicationInfo"]["id"] == "11111111-2222-3333-4444-555555555555"
+    # Replies in a channel thread reach the bot without an @mention only with this consent.
+    assert {"name": "ChannelMessage.Read.Group", "type": "Application"} in (
+        manifest["authorization"]["permissions"]["resourceSpecific"]
+    )
     assert re.fullmatch(r"[0-9a-f-]{36}", manifest["id"])
 
 
