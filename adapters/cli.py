@@ -182,7 +182,9 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"directory import: {args.file}: cannot be read ({exc})") from None
     try:
-        people = parse_directory_csv(text, source=args.file, known_ids=_known_ids(settings))
+        people = parse_directory_csv(
+            text, source=args.file, known_ids=_known_ids(settings), known_policies=_library(settings).ids()
+        )
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
     store = _store(settings, create=True)

@@ -73,7 +73,12 @@ class EscalationBot:
         if message.data.get("undelivered_report"):
             return []
         cause = message.data.get("caused_by")
-        tell = [cause] if cause and cause != "bot" else [a.id for a in self.store.admins()]
+        policy_id = (
+            self.store.escalation_row(message.escalation_id).policy_id
+            if message.escalation_id and self.store.escalation_row(message.escalation_id)
+            else None
+        )
+        tell = [cause] if cause and cause != "bot" else [a.id for a in self.store.admins(policy_id)]
         tell = [p for p in tell if p != message.to]
         lookup = self.store.person
         about = f" about {message.escalation_id}" if message.escalation_id else ""
@@ -137,7 +142,13 @@ class EscalationBot:
     def list_for(self, actor: str) -> list[EscalationRow]:
         """Escalations `actor` is on (all of them for partnership admins), newest first."""
         person = self.store.person(actor)
-        return self.store.escalation_rows(person_id=None if person and person.admin else actor)
+        if person is None or not person.admin:
+            return self.store.escalation_rows(person_id=actor)
+        return [
+            r
+            for r in self.store.escalation_rows()
+            if actor in r.participants or person.is_admin_for(r.policy_id)
+        ]
 
     def show(self, actor: str, escalation_id_: str) -> str:
         esc = self.visible(actor, escalation_id_)
@@ -547,7 +558,7 @@ class EscalationBot:
         if actor in esc.participants():
             return True
         person = self.store.person(actor)
-        return bool(person and person.admin)
+        return bool(person and person.is_admin_for(esc.policy.id))
 
     def _record(self, esc: Escalation, kind: str, actor: str, data: dict[str, Any]) -> None:
         now = self.clock.now()
@@ -609,7 +620,7 @@ class EscalationBot:
                     self.store.add_question(esc.id, top, "manager", {"side": side, "stage": number})
                     asked.append(outgoing.manager_question(esc, top, side))
         elif stage.people is People.PARTNERSHIP:
-            for admin in self.store.admins():
+            for admin in self.store.admins(esc.policy.id):
                 if admin.id not in esc.participants():
                     self._record(
                         esc,
@@ -660,7 +671,7 @@ class EscalationBot:
             if person and person.manager_id and person.manager_id not in current:
                 above.append(person.manager_id)
         if not above or repeat >= reminders.OVERDUE_TO_PARTNERSHIP_FROM:
-            above += [a.id for a in self.store.admins() if a.id not in current]
+            above += [a.id for a in self.store.admins(esc.policy.id) if a.id not in current]
         above = list(dict.fromkeys(above))
         due = esc.stage.due
         assert due is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -26,10 +27,16 @@ class Person:
     slack_id: str | None = None
     teams_id: str | None = None
     admin: bool = False
+    # The policies (partnerships) this admin is named for; empty means every policy.
+    admin_policies: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """Name with role and agency, as messages show a person."""
         return f"{self.name} ({self.role}, {self.agency})"
+
+    def is_admin_for(self, policy_id: str) -> bool:
+        """True for a partnership admin named for this policy (or for every policy)."""
+        return self.admin and (not self.admin_policies or policy_id in self.admin_policies)
 
     def with_manager(self, manager_id: str) -> Person:
         return replace(self, manager_id=manager_id)
@@ -39,7 +46,9 @@ class DirectoryError(Exception):
     """A directory file that cannot be imported; the message names the line and the problem."""
 
 
-def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()) -> list[Person]:
+def parse_directory_csv(
+    text: str, *, source: str, known_ids: Iterable[str] = (), known_policies: Iterable[str] | None = None
+) -> list[Person]:
     """Read people from CSV text; every problem names `source`, the line and the column."""
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
@@ -63,8 +72,19 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
         if values["id"] in seen:
             raise DirectoryError(f"{source}: line {line}: id {values['id']!r} appears twice")
         admin_text = values.get("admin", "").lower()
-        if admin_text not in _TRUE | _FALSE:
-            raise DirectoryError(f"{source}: line {line}: admin must be yes or no, not {admin_text!r}")
+        admin_for = tuple(p for p in re.split(r"[;,\s]+", admin_text) if p)
+        policies = set(known_policies) if known_policies is not None else None
+        unknown_policies = [p for p in admin_for if policies is not None and p not in policies]
+        if admin_text not in _TRUE | _FALSE and unknown_policies:
+            raise DirectoryError(
+                f"{source}: line {line}: admin must be yes, no, or the policy ids the person is admin "
+                f"for; {unknown_policies[0]!r} is not a policy ({', '.join(sorted(policies or ()))})"
+            )
+        if admin_text not in _TRUE | _FALSE and not all(re.fullmatch(r"[a-z0-9-]+", p) for p in admin_for):
+            raise DirectoryError(
+                f"{source}: line {line}: admin must be yes, no, or the policy ids the person is admin "
+                f"for (e.g. camden;enfield), not {admin_text!r}"
+            )
         seen.add(values["id"])
         lines[values["id"]] = line
         people.append(
@@ -77,7 +97,8 @@ def parse_directory_csv(text: str, *, source: str, known_ids: Iterable[str] = ()
                 email=values.get("email") or None,
                 slack_id=values.get("slack_id") or None,
                 teams_id=values.get("teams_id") or None,
-                admin=admin_text in _TRUE,
+                admin=admin_text not in _FALSE,
+                admin_policies=() if admin_text in _TRUE | _FALSE else admin_for,
             )
         )
     if not people:

@@ -141,7 +141,12 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["addresses"].create_index(["platform", "address"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2)
+def _v3(db: sqlite_utils.Database) -> None:
+    # Partnership admins are named per policy; empty means every policy.
+    db["people"].add_column("admin_policies", str)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
 
 
 @dataclass(frozen=True)
@@ -263,7 +268,9 @@ class Storage:
 
     def upsert_people(self, people: Iterable[Person]) -> int:
         """Add or update people by id; returns how many."""
-        rows = [{**asdict(p), "admin": int(p.admin)} for p in people]
+        rows = [
+            {**asdict(p), "admin": int(p.admin), "admin_policies": ";".join(p.admin_policies)} for p in people
+        ]
         with self.transaction():
             self.db["people"].upsert_all(rows, pk="id")
         return len(rows)
@@ -290,8 +297,10 @@ class Storage:
         with self.transaction():
             self.db["people"].update(person_id, {"manager_id": manager_id})
 
-    def admins(self) -> list[Person]:
-        return [_person(r) for r in self.db["people"].rows_where("admin = 1", order_by="name")]
+    def admins(self, policy_id: str | None = None) -> list[Person]:
+        """Partnership admins: all of them, or those named for `policy_id`."""
+        everyone = [_person(r) for r in self.db["people"].rows_where("admin = 1", order_by="name")]
+        return [p for p in everyone if policy_id is None or p.is_admin_for(policy_id)]
 
     # -- escalations and their events ----------------------------------------------------------
 
@@ -578,6 +587,7 @@ def _person(row: dict[str, Any]) -> Person:
         slack_id=row["slack_id"],
         teams_id=row["teams_id"],
         admin=bool(row["admin"]),
+        admin_policies=tuple(p for p in (row.get("admin_policies") or "").split(";") if p),
     )
 
 

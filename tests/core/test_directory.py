@@ -28,12 +28,12 @@ def test_the_example_directory_imports_with_its_line_management():
         (HEADER + "a,A,Agency,Role,a\n", "cannot be their own manager"),
         ("id,name,agency,role,colour\na,A,B,C,red\n", "unknown column(s) colour"),
         (HEADER, "no people found"),
-        ("id,name,agency,role,admin\na,A,B,C,maybe\n", "admin must be yes or no"),
+        ("id,name,agency,role,admin\na,A,B,C,maybe\n", "'maybe' is not a policy"),
     ],
 )
 def test_bad_rows_are_refused_with_the_line_and_the_problem(text, problem):
     with pytest.raises(DirectoryError) as info:
-        parse_directory_csv(text, source="people.csv")
+        parse_directory_csv(text, source="people.csv", known_policies=["camden", "enfield"])
     assert str(info.value).startswith("people.csv: ")
     assert problem in str(info.value)
 
@@ -46,3 +46,10 @@ def test_a_manager_already_in_the_directory_is_accepted():
 def test_remembered_managers_survive_in_storage(store):
     store.set_manager("chris", "kim")
     assert store.person("chris").manager_id == "kim"
+
+
+def test_an_admin_can_be_named_for_some_policies_only():
+    text = "id,name,agency,role,admin\nd,Dee,P,Business Manager,camden;enfield\ne,Ed,P,Chair,yes\n"
+    dee, ed = parse_directory_csv(text, source="x", known_policies=["camden", "enfield", "redbridge"])
+    assert dee.is_admin_for("camden") and dee.is_admin_for("enfield") and not dee.is_admin_for("redbridge")
+    assert ed.is_admin_for("redbridge")

@@ -69,3 +69,14 @@ def test_managers_join_the_people_who_may_see_it_when_their_stage_starts(bot, ra
     bot.handle(EscalateStage(actor="alex", escalation_id=raised))
     assert "A confidential concern" in bot.show("jo", raised)
     assert "A confidential concern" in bot.show("priya", raised)
+
+
+def test_an_admin_named_for_another_partnership_cannot_see_it(bot, store, raised):
+    from dataclasses import replace
+
+    store.upsert_people([replace(store.person("dee"), admin_policies=("redbridge",))])
+    with pytest.raises(Refused):
+        bot.show("dee", raised)
+    assert bot.list_for("dee") == []
+    store.upsert_people([replace(store.person("dee"), admin_policies=("camden",))])
+    assert [r.id for r in bot.list_for("dee")] == [raised]
