@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
@@ -10,19 +11,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.directory import Person
 from bot.storage import Storage
 
+PROFILE_TIMEOUT = 1.5  # seconds: a form submission must be answered within Slack's 3
+_profiles: dict[str, dict] = {}
+
 
 async def _profile(client: AsyncWebClient, user_id: str) -> dict:
+    """Name and email from users.info, remembered, and never allowed to hold up a form for long."""
+    if user_id in _profiles:
+        return _profiles[user_id]
     try:
-        response = await client.users_info(user=user_id)
-    except SlackApiError:
+        response = await asyncio.wait_for(client.users_info(user=user_id), PROFILE_TIMEOUT)
+    except (SlackApiError, TimeoutError, OSError):
         return {}
     user = response.get("user") or {}
     profile = user.get("profile") or {}
-    return {
+    found = {
         "name": profile.get("real_name") or user.get("real_name") or user.get("name") or user_id,
         "email": profile.get("email"),
         "is_bot": bool(user.get("is_bot")),
     }
+    if len(_profiles) > 1000:
+        _profiles.clear()
+    _profiles[user_id] = found
+    return found
 
 
 async def find_person(store: Storage, client: AsyncWebClient, user_id: str) -> Person | None:
