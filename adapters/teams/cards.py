@@ -145,6 +145,27 @@ def _choices(
     return element
 
 
+def target_inputs(suggested: datetime) -> list[dict[str, Any]]:
+    """A locally agreed target: date and time inputs, the suggestion filled in."""
+    local = suggested.astimezone(LONDON)
+    return [
+        {
+            "type": "Input.Date",
+            "id": "target_date",
+            "label": "Target date (locally agreed)",
+            "value": local.strftime("%Y-%m-%d"),
+            "isRequired": True,
+        },
+        {
+            "type": "Input.Time",
+            "id": "target_time",
+            "label": "Target time",
+            "value": local.strftime("%H:%M"),
+            "isRequired": True,
+        },
+    ]
+
+
 def with_errors(body: list[dict[str, Any]], errors: dict[str, str]) -> list[dict[str, Any]]:
     """Each error shown right after the input it concerns (or at the top if none matches)."""
     ids = {element.get("id") for element in body}
@@ -257,23 +278,9 @@ def raise_card(
             }
         )
     if not policy.stage(1).standard.given and suggested_target is not None:
-        local = suggested_target.astimezone(LONDON)
         body += [
             plain_text("This policy sets no timescale: agree a target with the other professional."),
-            {
-                "type": "Input.Date",
-                "id": "target_date",
-                "label": "Target date (locally agreed)",
-                "value": local.strftime("%Y-%m-%d"),
-                "isRequired": True,
-            },
-            {
-                "type": "Input.Time",
-                "id": "target_time",
-                "label": "Target time",
-                "value": local.strftime("%H:%M"),
-                "isRequired": True,
-            },
+            *target_inputs(suggested_target),
         ]
     body.append(plain_text(preview))
     if errors:
@@ -318,23 +325,7 @@ def next_stage_card(
         _text_input("reason", "Why it needs to go further", multiline=True, max_length=200, required=False),
     ]
     if suggested_target is not None:
-        local = suggested_target.astimezone(LONDON)
-        body += [
-            {
-                "type": "Input.Date",
-                "id": "target_date",
-                "label": "Target date (locally agreed)",
-                "value": local.strftime("%Y-%m-%d"),
-                "isRequired": True,
-            },
-            {
-                "type": "Input.Time",
-                "id": "target_time",
-                "label": "Target time",
-                "value": local.strftime("%H:%M"),
-                "isRequired": True,
-            },
-        ]
+        body += target_inputs(suggested_target)
     return card(with_errors(body, errors or {}), [submit("Escalate", "escalate_submit", id=escalation_id)])
 
 

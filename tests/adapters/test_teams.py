@@ -7,20 +7,8 @@ from datetime import timedelta
 import pytest
 
 from fakes.bot_connector import Failure, card_text
-from fakes.teams_activities import activity, install
+from fakes.teams_activities import RAISE, activity, install
 from fakes.teams_bot import running_teams_bot
-
-RAISE = {
-    "action": "raise",
-    "policy": "camden",
-    "risk_now": "no",
-    "case_reference": "CIN-20931",
-    "counterpart": "aad-sam",
-    "category": "threshold",
-    "issue": "Health visiting plans to close the case.",
-    "risk": "Baby of 8 months; missed appointments.",
-    "outcome_wanted": "Keep health visiting open until the review.",
-}
 
 
 async def start(teams, *users: str) -> None:

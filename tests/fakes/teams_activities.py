@@ -51,3 +51,17 @@ def activity(
 
 def install(service_url: str, user: str) -> dict[str, Any]:
     return activity(service_url, user, kind="conversationUpdate", members_added=[BOT])
+
+
+# A complete raise form as Teams submits it (Camden, about Sam).
+RAISE = {
+    "action": "raise",
+    "policy": "camden",
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "aad-sam",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}

@@ -3,20 +3,8 @@
 from __future__ import annotations
 
 from fakes.bot_connector import card_text
-from fakes.teams_activities import activity, install
+from fakes.teams_activities import RAISE, activity, install
 from support import london
-
-RAISE = {
-    "action": "raise",
-    "policy": "camden",
-    "risk_now": "no",
-    "case_reference": "CIN-20931",
-    "counterpart": "aad-sam",
-    "category": "threshold",
-    "issue": "Health visiting plans to close the case.",
-    "risk": "Baby of 8 months; missed appointments.",
-    "outcome_wanted": "Keep health visiting open until the review.",
-}
 
 
 def submit(teams, user: str, value: dict, reply_to: str = "card-1") -> dict:
