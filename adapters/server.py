@@ -161,7 +161,7 @@ def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
 
 async def serve_for_tests(services: Services, host: str = "127.0.0.1") -> tuple[web.AppRunner, int]:
     """Start the server on a free port on loopback; returns the runner (clean up) and the port."""
-    runner = web.AppRunner(web_app(services), access_log=None)
+    runner = web.AppRunner(web_app(services), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()
