@@ -107,8 +107,9 @@ class Escalation:
         return self.sides[side][-1]
 
     def current_people(self) -> list[str]:
-        """Who the current stage is with: its own people, or each side's most senior person."""
-        people: list[str] = []
+        """Who the current stage is with: each side's most senior person, the partnership, and at the
+        first stage the two professionals too (Enfield's first stage already involves managers)."""
+        people: list[str] = [self.raiser, self.counterpart] if self.stage.number == 1 else []
         for side in (RAISING, OTHER, PARTNERSHIP):
             if self.sides[side]:
                 if side == PARTNERSHIP:

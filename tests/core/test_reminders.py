@@ -237,3 +237,21 @@ def test_bringing_the_due_time_forward_does_not_resend_a_milestone_reminder(bot,
     clock.set(london(2026, 12, 4, 10))
     bot.handle(SetEarlierDue(actor="sam", escalation_id="E-0001", due=london(2026, 12, 4, 14), reason=""))
     assert not any("Speak to the concerned professional" in m.text for m in bot.run_due())
+
+
+def test_at_enfields_first_stage_the_professionals_are_reminded_as_well_as_their_managers(bot, clock):
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="enfield",
+            case_reference="E-1",
+            counterpart="sam",
+            category=bot.policies.get("enfield").categories[0].id,
+            issue="I",
+            risk="R",
+            outcome_wanted="O",
+        )
+    )
+    clock.set(london(2026, 12, 2, 17))  # stage 1 ("next working day") falls due
+    due_now = {m.to for m in bot.run_due() if "due now" in m.text}
+    assert due_now == {"alex", "sam", "jo", "priya"}
