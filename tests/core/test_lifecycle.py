@@ -186,7 +186,7 @@ def test_copy_in_rule_is_shown_when_the_policy_requires_it(bot, inbox):
     inbox.collect()
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
     texts = [m.text for m in inbox.collect()]
-    assert any("copy in" in t and "LSCB Business Manager" in t and "020 8708 5282" in t for t in texts)
+    assert any("copy in" in t and "LSCB Business Manager" in t and "RedbridgeLSCB.org.uk" in t for t in texts)
 
 
 def test_due_time_can_only_be_brought_forward(bot, clock, inbox):

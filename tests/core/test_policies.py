@@ -177,6 +177,13 @@ PERSONAL_DETAILS = (
     "Charlotte Pennycook",
     "Lesley.Perry@redbridge.gov.uk",
     "07814 883194",  # the Redbridge LSCB Business Manager's mobile
+    "020 8708 5282",  # ... and direct line
+    "07388 226574",  # Kingston & Richmond: numbers listed under named designated leads
+    "020 4526 2707",
+    "020 3922 1455",
+    "020 3771 6100",
+    "07384 877047",
+    "0208 547 5750",
     "louise.doherty@swlondon.nhs.uk",
     "sophie.helyer@swlstg.nhs.uk",
     "cpennycook@nhs.net",
