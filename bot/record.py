@@ -68,7 +68,11 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             f"Stage {stage.number} started: {stage.title}",
             form="Escalation bot",
             involved=actor,
-            discussed=f"{stage.involves_raising}; {stage.involves_other}.",
+            discussed=(
+                f"This stage involves {stage.involves_raising}."
+                if stage.involves_raising == stage.involves_other
+                else f"This stage involves: {stage.involves_raising}; and {stage.involves_other}."
+            ),
             outcome=f"Due by {due}{basis}.",
         )
     if event.kind == "participant_added":
