@@ -377,6 +377,8 @@ class EscalationBot:
         if note.author != c.actor:
             raise Refused("Only the person who wrote a note can correct it.")
         latest = note.corrections[-1][1] if note.corrections else note.discussed
+        if c.text is None and note.corrections and latest is None:
+            return []  # already recorded as deleted
         if c.text is not None and c.text.strip() == (latest or "").strip():
             return []
         text = c.text.strip()[:MAX_TEXT] if c.text is not None else None

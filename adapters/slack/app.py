@@ -366,6 +366,15 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
         return
     found = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
     if found is None:
+        if event.get("channel_type") == "im":
+            # A thread the bot can't place (e.g. a duplicate case message after a timed-out send):
+            # say so rather than drop what was said.
+            await ctx.tell(
+                user_id,
+                "I couldn't tell which escalation this reply belongs to, so it was not recorded. "
+                "Please reply under the latest case message, or use its Add note button.",
+                channel,
+            )
         return
     escalation_id = found[1].removeprefix("thread:")
     person = await ctx.person(user_id)

@@ -179,6 +179,58 @@ async def test_someone_not_on_the_escalation_is_told_privately_and_not_recorded(
 # -- delivery --------------------------------------------------------------------------------
 
 
+async def test_retry_after_is_honoured_to_the_second(slack):
+    slack.fake.fail("chat.postMessage", Failure(429, {"Retry-After": "3"}))
+    await raise_(slack)
+    await eventually(lambda: slack.services.bot.store.outbox_counts() == {"delivered": 1, "pending": 1})
+    slack.clock.advance(timedelta(seconds=2))
+    await slack.tick()
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 1, "pending": 1}
+    slack.clock.advance(timedelta(seconds=1))
+    await slack.tick()
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
+
+
+async def test_a_retried_event_is_acted_on_once(slack):
+    home = event({"type": "app_home_opened", "user": "UALEX", "tab": "home"}, "EvRetry")
+    await slack.send(home)
+    await slack.send(home, retry=1)
+    await slack.send(home, retry=2)
+    await slack.fake.wait_for("views.publish")
+    await asyncio.sleep(0.2)
+    assert len(slack.fake.called("views.publish")) == 1
+
+
+async def test_every_form_reports_bad_input_beside_its_field(slack):
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    cases = [
+        ("esc:add_note", {"form": "Phone call", "involved": "Alex", "discussed": "  "}, "discussed"),
+        ("esc:withdraw", {"reason": " "}, "reason"),
+        ("esc:resolve", {"outcome": ""}, "outcome"),
+        ("esc:set_earlier_due", {"due": int(london(2026, 12, 20, 12).timestamp())}, "due"),
+    ]
+    for n, (action, answers, field) in enumerate(cases):
+        trigger = f"t-form-{n}"
+        await slack.send(block_action("UALEX", action, value="E-0001", trigger_id=trigger))
+        (opened,) = await slack.fake.wait_for("views.open", trigger_id=trigger)
+        _, body = await slack.send(view_submission("UALEX", fill(opened.args["view"], **answers)))
+        answer = json.loads(body)
+        assert answer["response_action"] == "errors" and field in answer["errors"], (action, answer)
+    assert slack.services.bot.load("E-0001").is_open and slack.services.bot.load("E-0001").notes == []
+
+
+async def test_show_escapes_user_text_too(slack):
+    await raise_(slack, issue="<!channel> look")
+    _, body = await slack.send(slash("UALEX", "show E-0001"))
+    text = json.loads(body)["text"]
+    assert "&lt;!channel&gt; look" in text and "<!channel>" not in text
+    await slack.send(block_action("UALEX", "esc:show", value="E-0001", trigger_id="t-show"))
+    (modal,) = await slack.fake.wait_for("views.open", trigger_id="t-show")
+    shown = all_text(modal)
+    assert "&lt;!channel&gt; look" in shown and "<!channel>" not in shown
+
+
 async def test_rate_limits_and_outages_delay_a_message_but_never_lose_it(slack):
     slack.fake.fail(
         "chat.postMessage",
@@ -197,15 +249,26 @@ async def test_rate_limits_and_outages_delay_a_message_but_never_lose_it(slack):
     assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
 
 
-async def test_a_timeout_is_retried(slack):
+async def test_a_timeout_is_retried_and_a_reply_under_a_duplicate_is_not_lost_silently(slack):
     slack.services.slack_client.timeout = 0.3
     slack.fake.fail("chat.postMessage", Failure(delay=1.0))
     await raise_(slack)
     await slack.fake.wait_for("chat.postMessage", count=2)
     slack.clock.advance(timedelta(minutes=1))
     await slack.tick()
-    delivered = [c for c in slack.fake.called("chat.postMessage") if c.response.get("ok")]
-    assert sorted(c.args["channel"] for c in delivered).count("UALEX") == 1
+    await asyncio.sleep(1.2)  # let the slow first post land too
+    to_alex = [c for c in slack.fake.called("chat.postMessage", channel="UALEX") if c.response.get("ok")]
+    # Delivery is at least once: Slack took the slow post after the bot had given up on it.
+    assert len(to_alex) == 2
+    known = slack.services.bot.store.address("alex", "slack", "thread:E-0001")
+    orphan = next(c for c in to_alex if f"{c.response['channel']}:{c.response['ts']}" != known)
+    await slack.send(
+        event(
+            reply("UALEX", orphan.response["channel"], orphan.response["ts"], "Note.", "1700000700.1"), "EvO"
+        )
+    )
+    (told,) = await slack.fake.wait_for("chat.postEphemeral", user="UALEX")
+    assert "couldn't tell which escalation" in told.args["text"]
 
 
 async def test_a_message_that_cannot_be_delivered_is_reported_to_whoever_caused_it(slack):
