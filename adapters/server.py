@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
@@ -102,7 +103,13 @@ def web_app(services: Services) -> web.Application:
         # Without an app id every activity is refused, unless the development switch is on.
         if services.teams_adapter is None:
             return web.json_response({"error": "Teams is not configured on this server"}, status=401)
-        response = await services.teams_adapter.process(request, services.teams_bot)
+        try:
+            response = await services.teams_adapter.process(request, services.teams_bot)
+        except (jwt.PyJWTError, KeyError):
+            # A malformed or forged token is an authentication failure, not a server error.
+            return web.json_response({"error": "unauthorized"}, status=401)
+        except ValueError:
+            return web.json_response({"error": "the request body is not a valid activity"}, status=400)
         return response or web.Response(status=201)
 
     app.router.add_get("/healthz", healthz)

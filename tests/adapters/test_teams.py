@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -27,14 +28,20 @@ async def test_without_an_app_id_every_activity_is_refused(tmp_path):
         assert teams.connector.sent == []
 
 
-async def test_with_an_app_id_an_activity_without_a_token_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer garbage", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"],
+    ids=["no token", "malformed token", "wrongly signed token"],
+)
+async def test_with_an_app_id_an_activity_without_a_valid_token_is_refused(tmp_path, authorization):
     async with running_teams_bot(
         tmp_path,
         teams_allow_unauthenticated=False,
         teams_app_id="00000000-0000-0000-0000-000000000001",
         teams_app_password="secret",
     ) as teams:
-        status, _ = await teams.post(activity(teams.connector.service_url, "alex", text="escalate"))
+        headers = {"Authorization": authorization} if authorization else None
+        status, _ = await teams.post(activity(teams.connector.service_url, "alex", text="escalate"), headers)
         assert status == 401
         assert teams.connector.sent == []
 
@@ -156,8 +163,45 @@ async def test_a_slow_connector_is_a_retry_not_a_loss(teams):
     for _ in range(3):
         teams.clock.advance(timedelta(minutes=1))
         await teams.tick()
+    await asyncio.sleep(1.2)  # let the slow first send land too
     assert teams.connector.failures == []
     assert teams.services.bot.store.outbox_counts() == {"delivered": 2}
+    # At least once, never lost: the slow send can land after the retry.
+    assert 1 <= sum("You raised" in card_text(s) for s in teams.connector.cards_to("a:alex")) <= 2
+    assert sum("Alex Morgan" in card_text(s) for s in teams.connector.cards_to("a:sam")) == 1
+
+
+async def test_every_form_reports_bad_input_beside_its_field(teams):
+    await start(teams, "alex", "sam")
+    url = teams.connector.service_url
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    cases = [
+        (
+            {
+                "action": "note_submit",
+                "id": "E-0001",
+                "form": "Phone call",
+                "involved": "x",
+                "discussed": " ",
+            },
+            "discussed",
+        ),
+        ({"action": "withdraw_submit", "id": "E-0001", "reason": ""}, "reason"),
+        ({"action": "resolve_submit", "id": "E-0001", "outcome": ""}, "outcome"),
+        ({"action": "due_submit", "id": "E-0001", "due_date": "2026-12-20", "due_time": "12:00"}, "due_date"),
+    ]
+    for n, (value, field) in enumerate(cases):
+        await teams.post(activity(url, "alex", value=value, reply_to_id=f"card-{n}"))
+        await teams.connector.wait_until(
+            lambda n=n: any(s.verb == "update" and s.activity_id == f"card-{n}" for s in teams.connector.sent)
+        )
+        (update,) = [s for s in teams.connector.sent if s.verb == "update" and s.activity_id == f"card-{n}"]
+        body = update.body["attachments"][0]["content"]["body"]
+        ids = [element.get("id") for element in body]
+        after = body[ids.index(field) + 1]
+        assert after["type"] == "RichTextBlock" and after["inlines"][0].get("color") == "attention", value
+    esc = teams.services.bot.load("E-0001")
+    assert esc.is_open and esc.notes == [] and esc.stage.due == esc.stage.policy_due
 
 
 # -- commands and threads --------------------------------------------------------------------
