@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -90,7 +91,10 @@ def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     policy = _policy(settings, args.policy)
     start = parse_start(args.start)
-    stages = plan_timeline(policy, start, urgent=args.urgent, calendar=WorkingCalendar())
+    try:
+        stages = plan_timeline(policy, start, urgent=args.urgent, calendar=WorkingCalendar())
+    except OverflowError:
+        raise UsageError(f"--start: {args.start!r} is too far in the future to plan a timeline") from None
     if args.json:
         doc = {
             "policy": policy.id,
@@ -173,6 +177,20 @@ def _known_ids(settings: Settings) -> list[str]:
     return [p.id for p in store.people()]
 
 
+def _keep_learned(store: Storage, person):
+    """A blank cell keeps what the bot learned in chat (a named manager, a linked Slack or Teams id)."""
+    known = store.person(person.id)
+    if known is None:
+        return person
+    return replace(
+        person,
+        manager_id=person.manager_id or known.manager_id,
+        email=person.email or known.email,
+        slack_id=person.slack_id or known.slack_id,
+        teams_id=person.teams_id or known.teams_id,
+    )
+
+
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     try:
@@ -188,7 +206,7 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
     store = _store(settings, create=True)
-    count = store.upsert_people(people)
+    count = store.upsert_people([_keep_learned(store, p) for p in people])
     print(f"Imported {count} {'person' if count == 1 else 'people'} into {settings.database_url}.")
     return 0
 
@@ -200,12 +218,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         return run(settings)
     except (SettingsError, PolicyError) as exc:
         raise UsageError(str(exc)) from None
+    except OSError as exc:
+        raise UsageError(f"cannot listen on port {settings.port}: {exc.strerror or exc}") from None
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import run_demo
 
-    return run_demo(auto=args.auto, policies_dir=settings.policies_dir)
+    try:
+        return run_demo(
+            auto=args.auto, policies_dir=settings.policies_dir, default_policy=settings.default_policy
+        )
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -81,6 +81,7 @@ class ConsoleDemo:
     clock: ManualClock
     out: TextIO
     me: str = "alex"
+    default_policy: str = DEFAULT_POLICY
     current: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -264,7 +265,7 @@ class ConsoleDemo:
 
     def cmd_policy(self, rest: str, read) -> None:
         try:
-            policy = self.bot.policies.get(rest.strip() or DEFAULT_POLICY)
+            policy = self.bot.policies.get(rest.strip() or self.default_policy)
         except KeyError as exc:
             self.say(f"  ! {exc.args[0]}")
             return
@@ -283,13 +284,15 @@ class ConsoleDemo:
             self.say("  Tell your designated safeguarding lead straight away.")
             self.say("  We'll still record the difference, as urgent. Carry on when you can.")
         ids = self.bot.policies.ids()
-        policy_id = ask.text(f"Which policy? ({', '.join(ids)}) [{DEFAULT_POLICY}]", DEFAULT_POLICY)
+        policy_id = ask.text(f"Which policy? ({', '.join(ids)}) [{self.default_policy}]", self.default_policy)
         if policy_id is None:
             return
         policy = self.bot.policies.policies.get(policy_id)
         if policy is None:
             self.say(f"  ! Unknown policy {policy_id!r}. Start again with /raise.")
             return
+        if risk_now:
+            self.say(_indent(self.bot.emergency_guidance(policy.id)))
         case_reference = ask.text("The agency's case reference (never the child's name)")
         others = [p for p in self.store.people() if p.id != self.me and not p.admin]
         self.say("  The other professional: " + ", ".join(f"{p.id} ({p.name})" for p in others))
@@ -443,6 +446,7 @@ def run_demo(
     *,
     auto: bool,
     policies_dir: Path | None = None,
+    default_policy: str = DEFAULT_POLICY,
     out: TextIO | None = None,
     lines: Iterator[str] | None = None,
 ) -> int:
@@ -457,7 +461,7 @@ def run_demo(
         start = AUTO_START if auto else SystemClock().now().astimezone(LONDON).replace(microsecond=0)
         clock = ManualClock(start)
         bot = EscalationBot(store=store, policies=PolicyLibrary.load(policies_dir), clock=clock)
-        demo = ConsoleDemo(bot=bot, clock=clock, out=out)
+        demo = ConsoleDemo(bot=bot, clock=clock, out=out, default_policy=default_policy)
         if auto or lines is not None:
             script = iter(lines if lines is not None else AUTO_SCRIPT)
 

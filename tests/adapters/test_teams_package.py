@@ -74,6 +74,7 @@ def test_the_package_has_the_three_files_at_its_root(tmp_path):
 
 
 def test_make_teams_package_builds_the_zip():
+    (REPO / "build/escalation-bot-teams.zip").unlink(missing_ok=True)  # never pass on a stale zip
     result = subprocess.run(["make", "-s", "teams-package"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     with zipfile.ZipFile(REPO / "build/escalation-bot-teams.zip") as package:

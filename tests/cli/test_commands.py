@@ -557,3 +557,42 @@ def test_a_real_process_exits_2_without_a_traceback(tmp_path, args):
     assert len(done.stderr.splitlines()) == 1
     assert done.stderr.startswith(ERROR_PREFIX)
     assert not (tmp_path / "escalations.db").exists()
+
+
+def test_demo_with_a_policies_folder_that_does_not_exist_is_one_line(cli, tmp_path):
+    assert_usage_error(
+        cli("--policies-dir", str(tmp_path / "nope"), "demo", "--auto"), "no such policy folder"
+    )
+
+
+def test_a_start_too_far_in_the_future_is_one_line(cli):
+    assert_usage_error(
+        cli("timeline", "--policy", "camden", "--start", "9999-12-30T10:00"), "too far in the future"
+    )
+
+
+def test_serve_on_a_port_in_use_is_one_line(cli, monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        monkeypatch.setenv("PORT", str(taken.getsockname()[1]))
+        monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+        assert_usage_error(cli("serve"), "cannot listen on port")
+
+
+def test_reimporting_the_directory_keeps_what_the_bot_learned_in_chat(cli, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    url = url_for(tmp_path / "x.db")
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli("directory", "import", str(EXAMPLE_DIRECTORY)).code == 0
+    store = Storage.open(url)
+    store.upsert_people([replace(store.person("chris"), manager_id="ravi", slack_id="UCHRIS")])
+    store.close()
+    assert cli("directory", "import", str(EXAMPLE_DIRECTORY)).code == 0
+    store = Storage.open(url)
+    chris = store.person("chris")
+    store.close()
+    assert (chris.manager_id, chris.slack_id) == ("ravi", "UCHRIS")

@@ -285,5 +285,8 @@ def test_immediate_risk_under_another_policy_never_shows_camdens_numbers(tmp_pat
         _, body = first_message(t, f"to {SAM} · case message")
         assert "Redbridge policy · URGENT" in body
         assert "020 7974 3369" not in t
+        # Redbridge's own guidance is shown as soon as the policy is chosen, before the form.
+        own = position_of(t, "must be escalated to a manager and/or safeguarding lead immediately")
+        assert own < position_of(t, "The agency's case reference")
     finally:
         demo.store.close()

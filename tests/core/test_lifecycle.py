@@ -338,3 +338,25 @@ def test_enfield_stage_three_after_the_overall_five_days_says_it_is_already_due(
     assert any(
         "Already due: the policy's time for this, counted from the start of stage 1" in t for t in texts
     )
+
+
+def test_editing_a_policy_file_never_moves_a_running_escalations_deadline(store, clock, tmp_path):
+    import shutil
+
+    from bot.core import EscalationBot
+    from bot.policy_loader import PolicyLibrary
+    from support import REPO
+
+    folder = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", folder, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    first = EscalationBot(store=store, policies=PolicyLibrary.load(folder), clock=clock)
+    raise_(first)
+    camden = folder / "camden.yaml"
+    camden.write_text(
+        camden.read_text(encoding="utf-8").replace("1 working week", "2 working days"), encoding="utf-8"
+    )
+    edited = EscalationBot(store=store, policies=PolicyLibrary.load(folder), clock=clock)
+    assert edited.policies.get("camden").stage(1).standard.amount == 2
+    assert edited.load("E-0001").stage.due == london(2026, 12, 8, 17)  # still 1 working week
+    edited.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    assert edited.load("E-0001").stage.due == london(2026, 12, 8, 17)  # stage 2 by the snapshot too
