@@ -83,11 +83,6 @@ class WorkingCalendar:
             return self.hours_after(when, timescale.amount)
         return None
 
-    def morning_of(self, when: datetime) -> datetime:
-        """09:00 Europe/London on `when`'s London date: when a same-day heads-up goes out."""
-        local = _aware(when).astimezone(LONDON)
-        return datetime.combine(local.date(), time(9, 0), tzinfo=LONDON)
-
 
 def _aware(when: datetime) -> datetime:
     if when.tzinfo is None:

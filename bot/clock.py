@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -37,10 +37,3 @@ class ManualClock:
         if when.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self.current = when
-
-
-def utc(when: datetime) -> datetime:
-    """Normalise an aware datetime to UTC, refusing naive ones."""
-    if when.tzinfo is None:
-        raise ValueError("naive datetime given where an aware one is required")
-    return when.astimezone(UTC)

@@ -6,7 +6,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin")
 REQUIRED = ("id", "name", "agency", "role")
@@ -37,9 +37,6 @@ class Person:
     def is_admin_for(self, policy_id: str) -> bool:
         """True for a partnership admin named for this policy (or for every policy)."""
         return self.admin and (not self.admin_policies or policy_id in self.admin_policies)
-
-    def with_manager(self, manager_id: str) -> Person:
-        return replace(self, manager_id=manager_id)
 
 
 class DirectoryError(Exception):
