@@ -74,11 +74,8 @@ class EscalationBot(ReminderSending):
         if message.data.get("undelivered_report"):
             return []
         cause = message.data.get("caused_by")
-        policy_id = (
-            self.store.escalation_row(message.escalation_id).policy_id
-            if message.escalation_id and self.store.escalation_row(message.escalation_id)
-            else None
-        )
+        row = self.store.escalation_row(message.escalation_id) if message.escalation_id else None
+        policy_id = row.policy_id if row else None
         tell = [cause] if cause and cause != "bot" else [a.id for a in self.store.admins(policy_id)]
         tell = [p for p in tell if p != message.to]
         lookup = self.store.person

@@ -80,7 +80,7 @@ class ReminderSending:
                     text=(
                         f"{esc.id} · {esc.policy.short_name} policy\nOVERDUE: stage {esc.stage.number} of a "
                         f"professional difference was due by {when(due)} and has not moved on. Please ask "
-                        f"{', '.join(team)} about it: they can bring you in."
+                        f"{', '.join(team)} about it. Moving it to the next stage brings you in."
                     ),
                     kind=MessageKind.REMINDER,
                     escalation_id=esc.id,

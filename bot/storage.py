@@ -408,10 +408,7 @@ class Storage:
             " ORDER BY due_at, id LIMIT ?) RETURNING id, escalation_id, stage, kind, due_at, data",
             [_iso(now), _iso(now), limit],
         )
-        rows = [
-            ReminderRow(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]), json.loads(r[5]))
-            for r in cursor.fetchall()
-        ]
+        rows = [_reminder(*r) for r in cursor.fetchall()]
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
@@ -423,17 +420,9 @@ class Storage:
         if escalation_id:
             where += " AND escalation_id = ?"
             args.append(escalation_id)
-        return [
-            ReminderRow(
-                r["id"],
-                r["escalation_id"],
-                r["stage"],
-                r["kind"],
-                datetime.fromisoformat(r["due_at"]),
-                json.loads(r["data"]),
-            )
-            for r in self.db["reminders"].rows_where(where, args, order_by="due_at, id")
-        ]
+        columns = "id, escalation_id, stage, kind, due_at, data"
+        rows = self.db["reminders"].rows_where(where, args, order_by="due_at, id", select=columns)
+        return [_reminder(*r.values()) for r in rows]
 
     def next_reminder_at(self) -> datetime | None:
         row = self.db.execute("SELECT MIN(due_at) FROM reminders WHERE status = 'pending'").fetchone()
@@ -574,6 +563,14 @@ class Storage:
     def close_question(self, question_id: int) -> None:
         with self.transaction():
             self.db["questions"].update(question_id, {"status": "answered"})
+
+
+def _reminder(
+    reminder_id: int, escalation_id: str, stage: int, kind: str, due_at: str, data: str
+) -> ReminderRow:
+    return ReminderRow(
+        reminder_id, escalation_id, stage, kind, datetime.fromisoformat(due_at), json.loads(data)
+    )
 
 
 def _person(row: dict[str, Any]) -> Person:
