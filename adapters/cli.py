@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.calendar import LONDON, WorkingCalendar
-from bot.directory import DirectoryError, parse_directory_csv
-from bot.policy_loader import PolicyError, PolicyLibrary, load_policy_file
-from bot.policy_text import describe_policy, describe_stage_timescale
+from bot.people import DirectoryError, parse_directory_csv
+from bot.policy import PolicyError, PolicyLibrary, load_policy_file
+from bot.policy.text import describe_policy, describe_stage_timescale
 from bot.record import export_markdown
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage, StorageError

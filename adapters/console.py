@@ -30,13 +30,13 @@ from bot.commands import (
     Withdraw,
 )
 from bot.core import EscalationBot
-from bot.directory import parse_directory_csv
 from bot.errors import InvalidInput, Refused
 from bot.messages import Message, MessageKind
 from bot.notices import timeline_preview
 from bot.outbox import deliver
-from bot.policy_loader import PolicyLibrary
-from bot.policy_text import describe_policy
+from bot.people import parse_directory_csv
+from bot.policy import PolicyLibrary
+from bot.policy.text import describe_policy
 from bot.storage import Storage
 from bot.timeline import plan_timeline
 from bot.wording import when, who

@@ -21,7 +21,7 @@ from adapters.slack.sender import SlackSender
 from adapters.system_clock import SystemClock
 from bot.clock import Clock
 from bot.core import EscalationBot
-from bot.policy_loader import PolicyLibrary
+from bot.policy import PolicyLibrary
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 

@@ -19,8 +19,8 @@ from bot.calendar import LONDON
 from bot.clock import ManualClock
 from bot.commands import AddNote, RaiseEscalation
 from bot.core import EscalationBot
-from bot.directory import Person
-from bot.policy_loader import PolicyLibrary
+from bot.people import Person
+from bot.policy import PolicyLibrary
 from bot.storage import Storage
 
 ESCALATIONS = 500

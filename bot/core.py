@@ -22,7 +22,6 @@ from bot.commands import (
     SetEarlierDue,
     Withdraw,
 )
-from bot.directory import Person
 from bot.errors import InvalidInput, Refused
 from bot.escalation import (
     PARTNERSHIP,
@@ -32,13 +31,14 @@ from bot.escalation import (
     escalation_id,
 )
 from bot.messages import Message, MessageKind
-from bot.policy import Anchor, People, Policy
-from bot.policy_loader import PolicyLibrary
+from bot.people import Person
+from bot.policy import Anchor, People, Policy, PolicyLibrary
+from bot.policy.text import emergency_text
 from bot.record import export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.storage import EscalationRow, Storage, StoredEvent
 from bot.timeline import MilestoneTime, milestone_due, stage_due, stage_milestones
-from bot.wording import MAX_SHORT, MAX_TEXT, clip, emergency_text, name, when, who
+from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
 DEFAULT_LOCAL_TARGET_DAYS = 5

@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlite_utils
 
-from bot.directory import Person
 from bot.messages import Message
+from bot.people import Person
 
 DEFAULT_DATABASE_URL = "sqlite:///escalations.db"
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot.calendar import LONDON
-from bot.directory import Person
+from bot.people import Person
 from bot.policy import Policy, Stage
 
 MAX_TEXT = 3000
@@ -68,20 +68,3 @@ def due_phrase(due: datetime | None, basis: str) -> str:
         "locally agreed": " (locally agreed target, not a policy timescale)",
     }.get(basis, "")
     return f"Due by {when(due)}{label}."
-
-
-def emergency_text(policy: Policy) -> str:
-    """The immediate-risk guidance: 999 always, then the policy's own words and numbers."""
-    lines = [
-        "If a child is in immediate danger, call 999 now.",
-        "Tell your designated safeguarding lead straight away.",
-        "",
-        f"What the {policy.short_name} policy says:",
-    ]
-    lines += [f"• {g}" for g in policy.emergency_guidance]
-    contacts = [c for c in policy.emergency_contacts if c.phone != "999"]
-    if contacts:
-        lines += ["", "Numbers:"] + [f"• {c.describe()}" for c in contacts]
-    if policy.out_of_hours:
-        lines += ["", "Out of hours:"] + [f"• {c.describe()}" for c in policy.out_of_hours]
-    return "\n".join(lines)

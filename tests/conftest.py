@@ -9,7 +9,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.core import EscalationBot
-from bot.policy_loader import PolicyLibrary
+from bot.policy import PolicyLibrary
 from bot.storage import Storage
 from support import PEOPLE, london
 

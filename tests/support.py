@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from bot.calendar import LONDON
-from bot.directory import Person
+from bot.people import Person
 
 REPO = Path(__file__).resolve().parent.parent
 

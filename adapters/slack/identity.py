@@ -8,7 +8,7 @@ from dataclasses import replace
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.directory import Person
+from bot.people import Person
 from bot.storage import Storage
 
 PROFILE_TIMEOUT = 1.5  # seconds: a form submission must be answered within Slack's 3

@@ -26,11 +26,11 @@ from bot.commands import (
     Withdraw,
 )
 from bot.core import EscalationBot
-from bot.directory import Person
 from bot.errors import InvalidInput, Refused
 from bot.messages import Message
 from bot.notices import timeline_preview
-from bot.policy_text import describe_policy
+from bot.people import Person
+from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
 from bot.wording import when
 

@@ -16,8 +16,8 @@ from adapters.cli import main
 from bot.clock import ManualClock
 from bot.commands import AddNote, RaiseEscalation, Resolve
 from bot.core import EscalationBot
-from bot.directory import parse_directory_csv
-from bot.policy_loader import PolicyLibrary
+from bot.people import parse_directory_csv
+from bot.policy import PolicyLibrary
 from bot.storage import Storage
 from support import REPO, london
 

@@ -15,8 +15,8 @@ from adapters.cli import main
 from adapters.console import ConsoleDemo, run_demo
 from bot.clock import ManualClock
 from bot.core import EscalationBot
-from bot.directory import parse_directory_csv
-from bot.policy_loader import PolicyLibrary
+from bot.people import parse_directory_csv
+from bot.policy import PolicyLibrary
 from bot.storage import Storage
 from support import REPO, london
 

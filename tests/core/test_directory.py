@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.directory import DirectoryError, parse_directory_csv
+from bot.people import DirectoryError, parse_directory_csv
 from support import REPO
 
 HEADER = "id,name,agency,role,manager_id\n"

@@ -307,7 +307,7 @@ def test_redbridge_raising_in_time_says_nothing_about_lateness(bot, inbox):
 
 
 def test_enfield_says_who_the_equivalent_is_at_each_level(bot, store, inbox):
-    from bot.directory import Person
+    from bot.people import Person
 
     store.upsert_people(
         [
@@ -344,7 +344,7 @@ def test_editing_a_policy_file_never_moves_a_running_escalations_deadline(store,
     import shutil
 
     from bot.core import EscalationBot
-    from bot.policy_loader import PolicyLibrary
+    from bot.policy import PolicyLibrary
     from support import REPO
 
     folder = tmp_path / "policies"

@@ -29,8 +29,15 @@ import pytest
 import yaml
 
 from bot.calendar import LONDON, WorkingCalendar
-from bot.policy import Anchor, People, Policy
-from bot.policy_loader import PolicyError, PolicyLibrary, bundled_policy_dir, load_policy_file
+from bot.policy import (
+    Anchor,
+    People,
+    Policy,
+    PolicyError,
+    PolicyLibrary,
+    bundled_policy_dir,
+    load_policy_file,
+)
 from bot.timeline import StageTime, plan_timeline, stage_due
 
 POLICY_IDS = ("cambridgeshire-peterborough", "camden", "enfield", "kingston-richmond", "redbridge")

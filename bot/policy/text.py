@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.policy import People, Policy
-from bot.wording import emergency_text
+from bot.policy.model import People, Policy
 
 
 def describe_stage_timescale(policy: Policy, number: int) -> str:
@@ -64,4 +63,21 @@ def describe_policy(policy: Policy) -> str:
         ]
         for level, roles in policy.seniority_ladder:
             lines.append(f"Level {level}: " + "; ".join(f"{a}: {r}" for a, r in roles.items()))
+    return "\n".join(lines)
+
+
+def emergency_text(policy: Policy) -> str:
+    """The immediate-risk guidance: 999 always, then the policy's own words and numbers."""
+    lines = [
+        "If a child is in immediate danger, call 999 now.",
+        "Tell your designated safeguarding lead straight away.",
+        "",
+        f"What the {policy.short_name} policy says:",
+    ]
+    lines += [f"• {g}" for g in policy.emergency_guidance]
+    contacts = [c for c in policy.emergency_contacts if c.phone != "999"]
+    if contacts:
+        lines += ["", "Numbers:"] + [f"• {c.describe()}" for c in contacts]
+    if policy.out_of_hours:
+        lines += ["", "Out of hours:"] + [f"• {c.describe()}" for c in policy.out_of_hours]
     return "\n".join(lines)

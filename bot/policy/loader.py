@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from bot.policy import Policy
+from bot.policy.model import Policy
 
 
 class PolicyError(Exception):
