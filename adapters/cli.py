@@ -81,10 +81,15 @@ def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
         print(describe_policy(_policy(settings, args.id)))
     else:
         try:
-            policy = load_policy_file(Path(args.file))
+            policy = load_policy_file(Path(args.file), require_source=True)
         except PolicyError as exc:
-            raise UsageError(str(exc)) from None
-        print(f"{args.file}: OK ({policy.id}, {len(policy.stages)} stages)")
+            for problem in exc.problems[:-1]:
+                print(f"escalation-bot: error: {problem}", file=sys.stderr)
+            raise UsageError(exc.problems[-1]) from None
+        print(
+            f"{args.file}: OK ({policy.id}, {len(policy.stages)} stages; every quote, number and "
+            "address is in its source)"
+        )
     return 0
 
 

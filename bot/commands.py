@@ -90,6 +90,23 @@ class NameManager:
     manager: str
 
 
+@dataclass(frozen=True)
+class NameRoleHolder:
+    """`actor` answers question `question_id` ("who is the named lead for …?") with `person`."""
+
+    actor: str
+    question_id: int
+    person: str
+
+
 Command = (
-    RaiseEscalation | AddNote | CorrectNote | Resolve | EscalateStage | Withdraw | SetEarlierDue | NameManager
+    RaiseEscalation
+    | AddNote
+    | CorrectNote
+    | Resolve
+    | EscalateStage
+    | Withdraw
+    | SetEarlierDue
+    | NameManager
+    | NameRoleHolder
 )

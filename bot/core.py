@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import notices, outgoing, reminders
+from bot import naming, notices, outgoing, reminders
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -17,6 +17,7 @@ from bot.commands import (
     CorrectNote,
     EscalateStage,
     NameManager,
+    NameRoleHolder,
     RaiseEscalation,
     Resolve,
     SetEarlierDue,
@@ -24,20 +25,20 @@ from bot.commands import (
 )
 from bot.errors import InvalidInput, Refused
 from bot.escalation import (
-    PARTNERSHIP,
     RAISING,
-    SIDES,
     Escalation,
     escalation_id,
 )
+from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
 from bot.people import Person
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
 from bot.record import export_markdown
 from bot.reminder_sending import ReminderSending
+from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Storage, StoredEvent
-from bot.timeline import MilestoneTime, milestone_due, stage_due, stage_milestones
+from bot.timeline import MilestoneTime, milestone_due
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
@@ -56,6 +57,9 @@ class EscalationBot(ReminderSending):
     policies: PolicyLibrary
     clock: Clock
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    def __post_init__(self) -> None:
+        self.ledger = Ledger(self.store, self.clock)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -124,8 +128,7 @@ class EscalationBot(ReminderSending):
         return self.store.person(person_id)
 
     def load(self, escalation_id_: str) -> Escalation | None:
-        events = self.store.events(escalation_id_)
-        return Escalation.from_events(events) if events else None
+        return self.ledger.load(escalation_id_)
 
     def visible(self, actor: str, escalation_id_: str) -> Escalation:
         """The escalation, if `actor` is on it or a partnership admin; Refused otherwise."""
@@ -202,36 +205,46 @@ class EscalationBot(ReminderSending):
                     data={"emergency": True},
                 )
             )
-        new_people, asked = self._enter_stage(esc, 1, actor=raiser.id, target_due=c.target_due)
+        started = self._enter_stage(esc, 1, actor=raiser.id, target_due=c.target_due)
         lookup = self.store.person
         stage = policy.stage(1)
+        route = notices.stage_route(esc, lookup)
+        urgent_route = notices.urgent_route(esc, self.ledger.directory) if urgent else None
+        told = _and([counterpart.name, *(name(p, lookup) for p in started.new_people)])
         raiser_text = "\n".join(
-            [
+            line
+            for line in [
                 notices.heading(esc),
                 f"You raised a professional difference with {who(counterpart.id, lookup)}.",
                 notices.stage_block(esc),
-                f"We've messaged {_and([counterpart.name, *(name(p, lookup) for p in new_people)])}. "
+                route,
+                f"We've messaged {told}. "
                 f"Talk to {counterpart.name}, then reply in this thread to record what was said.",
+                urgent_route,
                 *self._urgent_without_timescale(policy, urgent),
                 *self._late_raise_lines(policy, c, now),
             ]
+            if line
         )
         messages.append(outgoing.case_message(esc, raiser.id, raiser_text))
         counterpart_text = "\n\n".join(
-            [
+            part
+            for part in [
                 notices.heading(esc),
                 f"{who(raiser.id, lookup)} has raised a professional difference with you "
                 f"under the {policy.short_name} policy.",
                 notices.summary(esc, lookup),
-                notices.stage_block(esc),
+                notices.stage_block(esc) + (f"\n{route}" if route else ""),
+                urgent_route,
                 f"Please talk to {raiser.name} before then, and reply in this thread to record "
                 "what was discussed.",
             ]
+            if part
         )
         messages.append(outgoing.case_message(esc, counterpart.id, counterpart_text))
         if stage.people is not People.PRACTITIONERS:
-            messages += outgoing.welcome(esc, new_people, self.store.person)
-        messages += asked
+            messages += outgoing.welcome(esc, started.new_people, self.store.person)
+        messages += started.questions
         self._save(esc, now)
         return messages
 
@@ -440,22 +453,26 @@ class EscalationBot(ReminderSending):
             problem = self._target_problem(c.target_due, now, esc.policy, number)
             if problem:
                 raise InvalidInput({"target_due": problem})
-        new_people, asked = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due)
+        started = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due)
         self._save(esc, now)
+        lookup = self.store.person
         reason = f"\nWhy: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
-        ladder = notices.equivalents(esc, self.store.person)
-        moved = (
-            f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} moved this to the next "
-            f"stage.{reason}\n{notices.stage_block(esc)}" + (f"\n{ladder}" if ladder else "")
+        extra = [line for line in (notices.equivalents(esc), notices.stage_route(esc, lookup)) if line]
+        moved = "\n".join(
+            [
+                f"{notices.heading(esc)}\n{name(c.actor, lookup)} moved this to the next stage.{reason}",
+                notices.stage_block(esc),
+                *extra,
+            ]
         )
         messages = [
             Message(to=p, text=moved, escalation_id=esc.id, in_thread=True)
             for p in esc.participants()
-            if p not in new_people
+            if p not in started.new_people
         ]
-        messages += outgoing.welcome(esc, new_people, self.store.person)
-        messages += asked
-        messages += outgoing.copy_in_notice(esc)
+        messages += outgoing.welcome(esc, started.new_people, lookup)
+        messages += started.questions
+        messages += outgoing.copy_in(esc, self.ledger.directory)
         return messages
 
     def _on_Withdraw(self, c: Withdraw) -> list[Message]:
@@ -504,47 +521,10 @@ class EscalationBot(ReminderSending):
         return outgoing.to_everyone(esc, text)
 
     def _on_NameManager(self, c: NameManager) -> list[Message]:
-        actor = self.store.person(c.actor)
-        if actor is None or (c.actor != c.person and not actor.admin):
-            raise Refused("You can only name your own line manager.")
-        manager = self.store.person(c.manager)
-        if manager is None:
-            raise InvalidInput({"manager": "We can't find that person in the directory."})
-        if manager.id == c.person:
-            raise InvalidInput({"manager": "Name someone other than yourself."})
-        self.store.set_manager(c.person, manager.id)
-        now = self.clock.now()
-        messages = [
-            Message(
-                to=c.actor,
-                text=f"Thanks: {manager.name} is noted as the line manager.",
-                kind=MessageKind.REPLY,
-            )
-        ]
-        for question_id, esc_id, _, kind, data in self.store.open_questions(person_id=c.person):
-            if kind != "manager":
-                continue
-            self.store.close_question(question_id)
-            esc = self.load(esc_id)
-            if esc is None or not esc.is_open or esc.stage.number != data["stage"]:
-                continue
-            if manager.id in esc.participants():
-                continue
-            self._record(
-                esc,
-                "participant_added",
-                c.actor,
-                {"side": data["side"], "person": manager.id, "stage": data["stage"]},
-            )
-            self._save(esc, now)
-            messages += outgoing.welcome(esc, [manager.id], self.store.person)
-            joined = f"{notices.heading(esc)}\n{who(manager.id, self.store.person)} has joined."
-            messages += [
-                Message(to=p, text=joined, escalation_id=esc.id, in_thread=True)
-                for p in esc.participants()
-                if p != manager.id
-            ]
-        return messages
+        return naming.name_manager(c, self.ledger)
+
+    def _on_NameRoleHolder(self, c: NameRoleHolder) -> list[Message]:
+        return naming.name_role_holder(c, self.ledger)
 
     # -- shared steps ------------------------------------------------------------------------
 
@@ -561,73 +541,14 @@ class EscalationBot(ReminderSending):
         return bool(person and person.is_admin_for(esc.policy.id))
 
     def _record(self, esc: Escalation, kind: str, actor: str, data: dict[str, Any]) -> None:
-        now = self.clock.now()
-        seq = self.store.append_event(esc.id, at=now, kind=kind, actor=actor, data=data)
-        esc.apply(StoredEvent(seq, esc.id, now, kind, actor, data))
+        self.ledger.record(esc, kind, actor, data)
 
     def _save(self, esc: Escalation, now: datetime) -> None:
         self.store.save_escalation(esc.row(now))
 
     def _enter_stage(
         self, esc: Escalation, number: int, *, actor: str, target_due: datetime | None
-    ) -> tuple[list[str], list[Message]]:
-        """Start a stage: its due time, its people (asking for unknown managers), its reminders."""
-        now = self.clock.now()
-        stage = esc.policy.stage(number)
-        policy_due = stage_due(
-            stage,
-            stage_start=now,
-            escalation_start=esc.opened_at,
-            urgent=esc.urgent,
-            calendar=self.calendar,
+    ) -> StageStart:
+        return enter_stage(
+            esc, number, actor=actor, target_due=target_due, ledger=self.ledger, calendar=self.calendar
         )
-        if policy_due is None:
-            due, basis = target_due, "locally agreed"
-        elif target_due is not None and now < target_due < policy_due:
-            due, basis = target_due, "brought forward"
-        else:
-            due, basis = policy_due, "policy"
-        milestones = stage_milestones(stage, stage_start=now, calendar=self.calendar)
-        self._record(
-            esc,
-            "stage_started",
-            actor,
-            {
-                "number": number,
-                "policy_due": policy_due.isoformat() if policy_due else None,
-                "due": due.isoformat() if due else None,
-                "due_basis": basis,
-                "milestones": [{"id": m.id, "name": m.name, "due": m.due.isoformat()} for m in milestones],
-            },
-        )
-        new_people: list[str] = []
-        asked: list[Message] = []
-        if stage.people is People.NEXT_UP:
-            for side in SIDES:
-                top = esc.top(side)
-                person = self.store.person(top)
-                manager = person.manager_id if person else None
-                if manager and manager not in esc.participants():
-                    self._record(
-                        esc,
-                        "participant_added",
-                        actor,
-                        {"side": side, "person": manager, "stage": number},
-                    )
-                    new_people.append(manager)
-                elif not manager:
-                    self._record(esc, "manager_requested", actor, {"side": side, "asked": top})
-                    self.store.add_question(esc.id, top, "manager", {"side": side, "stage": number})
-                    asked.append(outgoing.manager_question(esc, top, side))
-        elif stage.people is People.PARTNERSHIP:
-            for admin in self.store.admins(esc.policy.id):
-                if admin.id not in esc.participants():
-                    self._record(
-                        esc,
-                        "participant_added",
-                        actor,
-                        {"side": PARTNERSHIP, "person": admin.id, "stage": number},
-                    )
-                    new_people.append(admin.id)
-        self.store.replace_reminders(esc.id, reminders.plan_stage(esc, self.calendar))
-        return new_people, asked

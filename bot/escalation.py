@@ -73,7 +73,7 @@ class Escalation:
     status: str = OPEN
     stages: list[StageState] = field(default_factory=list)
     sides: dict[str, list[str]] = field(default_factory=lambda: {RAISING: [], OTHER: [], PARTNERSHIP: []})
-    awaiting_manager: dict[str, str] = field(default_factory=dict)
+    awaiting: dict[str, str] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     outcome: str | None = None
     agreed_actions: tuple[str, ...] = ()
@@ -102,20 +102,31 @@ class Escalation:
                 return side
         return None
 
+    def handling(self, side: str) -> list[str]:
+        """Who handles a side now: the people the latest stage to reach that side brought in (or
+        found already on it); before any, the professional who started that side."""
+        for stage in reversed(self.stages):
+            if stage.people.get(side):
+                return list(stage.people[side])
+        return list(self.sides[side][:1])
+
     def top(self, side: str) -> str:
-        """The most senior person on a side so far (the last one added)."""
-        return self.sides[side][-1]
+        """The most senior person handling a side now (the last the latest stage reached)."""
+        return self.handling(side)[-1]
+
+    def agency_of(self, side: str, lookup) -> str | None:
+        """The agency a side speaks for: that of the professional who started it."""
+        person = lookup(self.sides[side][0]) if self.sides[side] else None
+        return person.agency if person else None
 
     def current_people(self) -> list[str]:
-        """Who the current stage is with: each side's most senior person, the partnership, and at the
+        """Who the current stage is with: the people handling each side, the partnership, and at the
         first stage the two professionals too (Enfield's first stage already involves managers)."""
         people: list[str] = [self.raiser, self.counterpart] if self.stage.number == 1 else []
-        for side in (RAISING, OTHER, PARTNERSHIP):
+        for side in SIDES:
             if self.sides[side]:
-                if side == PARTNERSHIP:
-                    people.extend(self.sides[side])
-                else:
-                    people.append(self.top(side))
+                people.extend(self.handling(side))
+        people.extend(self.sides[PARTNERSHIP])
         return list(dict.fromkeys(people))
 
     def note_by_ref(self, platform_ref: str) -> Note | None:
@@ -178,6 +189,7 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _stage_started(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.awaiting.clear()  # a question for an earlier stage no longer holds this one up
     if esc.stages:
         esc.stage.ended_at = event.at
         esc.stage.ended_by = "escalated"
@@ -201,12 +213,12 @@ def _participant_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -
     if person not in esc.sides[side]:
         esc.sides[side].append(person)
     esc.stage.people.setdefault(side, []).append(person)
-    if esc.awaiting_manager.get(side):
-        del esc.awaiting_manager[side]
+    if esc.awaiting.get(side):
+        del esc.awaiting[side]
 
 
-def _manager_requested(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
-    esc.awaiting_manager[d["side"]] = d["asked"]
+def _person_requested(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.awaiting[d["side"]] = d["asked"]
 
 
 def _note_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
@@ -250,7 +262,8 @@ def _ended(status: str):
 _APPLY = {
     "stage_started": _stage_started,
     "participant_added": _participant_added,
-    "manager_requested": _manager_requested,
+    "manager_requested": _person_requested,
+    "role_requested": _person_requested,
     "note_added": _note_added,
     "note_corrected": _note_corrected,
     "due_brought_forward": _due_changed,

@@ -16,6 +16,7 @@ class ActionKind(Enum):
     WITHDRAW = "withdraw"
     SET_EARLIER_DUE = "set_earlier_due"
     NAME_MANAGER = "name_manager"
+    NAME_ROLE_HOLDER = "name_role_holder"
     SHOW = "show"
 
 
@@ -26,6 +27,7 @@ ACTION_LABELS = {
     ActionKind.WITHDRAW: "Withdraw",
     ActionKind.SET_EARLIER_DUE: "Set an earlier due time",
     ActionKind.NAME_MANAGER: "Name them",
+    ActionKind.NAME_ROLE_HOLDER: "Name them",
     ActionKind.SHOW: "Show the case",
 }
 
@@ -34,6 +36,7 @@ ACTION_LABELS = {
 class Action:
     kind: ActionKind
     escalation_id: str
+    ref: str | None = None  # what the action answers, e.g. a question's id
 
     @property
     def label(self) -> str:
@@ -66,7 +69,7 @@ class Message:
             "text": self.text,
             "kind": self.kind.value,
             "escalation_id": self.escalation_id,
-            "actions": [[a.kind.value, a.escalation_id] for a in self.actions],
+            "actions": [[a.kind.value, a.escalation_id, a.ref] for a in self.actions],
             "in_thread": self.in_thread,
             "data": self.data,
         }
@@ -78,7 +81,7 @@ class Message:
             text=data["text"],
             kind=MessageKind(data["kind"]),
             escalation_id=data.get("escalation_id"),
-            actions=tuple(Action(ActionKind(k), e) for k, e in data.get("actions", ())),
+            actions=tuple(Action(ActionKind(a[0]), a[1], *a[2:]) for a in data.get("actions", ())),
             in_thread=bool(data.get("in_thread")),
             data=dict(data.get("data") or {}),
         )

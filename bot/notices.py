@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.escalation import Escalation, StageState
+from bot.escalation import SIDES, Escalation, StageState
+from bot.policy.text import describe_contacts, urgent_route_lines
+from bot.stage_people import Directory, role_holders_named
 from bot.timeline import StageTime
 from bot.wording import PersonLookup, clip, due_phrase, name, next_stage_line, stamp, when, who
 
@@ -39,6 +41,39 @@ def stage_block(esc: Escalation, stage: StageState | None = None) -> str:
     return "\n".join(lines)
 
 
+def stage_route(esc: Escalation, lookup: PersonLookup) -> str:
+    """What the stage is, in the policy's words, who handles each side now, and whom to contact."""
+    stage = esc.policy.stage(esc.stage.number)
+    lines = []
+    if esc.stage.number > 1:
+        lines.append("With: " + "; ".join(_side_people(esc, side, lookup) for side in SIDES) + ".")
+    if stage.summary:
+        lines.append(f"What the policy says for this stage: {stage.summary}")
+    lines += describe_contacts(stage.contacts, "Contact ")
+    lines += [f"{a.applies_to}: {a.instead}" for a in stage.alternatives]
+    return "\n".join(lines)
+
+
+def _side_people(esc: Escalation, side: str, lookup: PersonLookup) -> str:
+    names = ", ".join(who(p, lookup) for p in esc.handling(side))
+    waiting = esc.awaiting.get(side)
+    if waiting:
+        names += f" (we've asked {name(waiting, lookup)} who should join for this side)"
+    return names
+
+
+def urgent_route(esc: Escalation, directory: Directory) -> str | None:
+    """The policy's route for an urgent difference, naming who holds its roles where known."""
+    lines = urgent_route_lines(esc.policy)
+    route = esc.policy.urgent_route
+    if not lines or route is None:
+        return None
+    named = role_holders_named(esc, route.roles, directory)
+    if named:
+        lines.append("In the directory: " + "; ".join(named) + ".")
+    return "\n".join(lines)
+
+
 def summary(esc: Escalation, lookup: PersonLookup) -> str:
     """What the difference is about, in the raiser's words (bounded)."""
     return "\n".join(
@@ -56,7 +91,13 @@ def summary(esc: Escalation, lookup: PersonLookup) -> str:
 def history(esc: Escalation, lookup: PersonLookup, limit: int = HISTORY_LINES) -> str:
     """The latest entries of the record, one line each, so nobody starts from scratch."""
     lines: list[str] = []
+    seen: set[str] = set()
     for event in esc.events:
+        if event.kind == "participant_added":
+            # A later stage that reaches someone already on it is not a joining.
+            if event.data["person"] in seen:
+                continue
+            seen.add(event.data["person"])
         text = _history_line(event.kind, event.actor, event.data, lookup)
         if text:
             lines.append(f"• {stamp(event.at)} — {text}")
@@ -91,30 +132,29 @@ def when_iso(text: str | None) -> str:
     return when(datetime.fromisoformat(text)) if text else "no due time"
 
 
-def equivalents(esc: Escalation, lookup: PersonLookup) -> str | None:
-    """Who each side's equivalent is at this stage, where the policy has a seniority ladder."""
+def equivalents(esc: Escalation) -> str | None:
+    """Each agency's equivalent role at this stage, where the policy has a seniority ladder.
+
+    The whole level is shown: matching a directory agency to a ladder column by name would pair,
+    say, any health provider with a commissioner's director.
+    """
     level = esc.policy.stage(esc.stage.number).seniority_level
-    if level is None or not esc.policy.seniority_ladder:
+    roles = esc.policy.equivalent_roles(level) if level is not None else {}
+    if not roles:
         return None
-    found = []
-    for person_id in (esc.raiser, esc.counterpart):
-        person = lookup(person_id)
-        role = esc.policy.equivalent_role(level, person.agency) if person else None
-        if person and role:
-            found.append(f"{person.agency}: {role}")
-    if not found:
-        found = [f"{agency}: {role}" for agency, role in esc.policy.equivalent_roles(level).items()]
-    if not found:
-        return None
-    return f"Equivalent roles at level {level} (indicative): " + "; ".join(dict.fromkeys(found)) + "."
+    found = "; ".join(f"{agency}: {role}" for agency, role in roles.items())
+    return f"Equivalent roles at level {level} (indicative): {found}."
 
 
 def briefing(esc: Escalation, lookup: PersonLookup) -> str:
     """Everything a newcomer needs in one message: summary, stage, history."""
     block = stage_block(esc)
-    ladder = equivalents(esc, lookup)
+    ladder = equivalents(esc)
     if ladder:
         block += "\n" + ladder
+    route = stage_route(esc, lookup)
+    if route:
+        block += "\n" + route
     return "\n\n".join(
         [heading(esc), summary(esc, lookup), block, "History so far:\n" + history(esc, lookup)]
     )

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from bot import notices
-from bot.escalation import PARTNERSHIP, RAISING, Escalation
+from bot.escalation import PARTNERSHIP, RAISING, SIDES, Escalation
 from bot.messages import Action, ActionKind, Message, MessageKind, case_actions
+from bot.people import Role
+from bot.policy import CopyRole, People
+from bot.policy.text import describe_contacts
+from bot.stage_people import Directory, Unknown
 from bot.wording import PersonLookup, name
 
 
@@ -41,42 +45,103 @@ def manager_question(esc: Escalation, person_id: str, side: str) -> Message:
     )
 
 
-def welcome(esc: Escalation, people: list[str], lookup: PersonLookup) -> list[Message]:
-    """The case message for people joining at this stage: summary and history in one."""
-    messages = []
+def role_question(esc: Escalation, gap: Unknown, question_id: int) -> Message:
+    """Ask the person handling a side who holds the role the stage names, in their agency."""
     stage = esc.policy.stage(esc.stage.number)
-    for person_id in people:
-        side = esc.side_of(person_id)
-        if side == PARTNERSHIP:
-            intro = (
-                f"This difference has reached stage {stage.number}, the partnership stage, "
-                f"of the {esc.policy.short_name} policy."
-            )
-        else:
-            colleague = esc.sides[side][-2] if side and len(esc.sides[side]) > 1 else None
-            via = f" as {name(colleague, lookup)}'s manager" if colleague else ""
-            intro = f"You've been brought into this professional difference{via}."
-        text = "\n\n".join([intro, notices.briefing(esc, lookup)])
-        if stage.named_roles:
-            text += (
-                "\n\nThe policy names the lead for each agency at this stage; ask the "
-                "partnership if you are unsure who yours is."
-            )
-        messages.append(case_message(esc, person_id, text))
-    return messages
+    assert gap.role is not None
+    agency = gap.agency or "your agency"
+    lines = [
+        notices.heading(esc),
+        f"Stage {stage.number} ({stage.title}) goes to the {gap.role.label} for {agency}, and we don't "
+        "know who that is yet. Who is it? We'll message them with the summary and history, and "
+        "remember them for next time.",
+    ]
+    lines += describe_contacts(stage.contacts, "Contact ")
+    lines += [f"({a.applies_to}: {a.instead})" for a in stage.alternatives]
+    return Message(
+        to=gap.ask,
+        text="\n".join(lines),
+        kind=MessageKind.QUESTION,
+        escalation_id=esc.id,
+        actions=(Action(ActionKind.NAME_ROLE_HOLDER, esc.id, str(question_id)),),
+        data={"question": "role", "person": gap.ask, "question_id": question_id},
+    )
 
 
-def copy_in_notice(esc: Escalation) -> list[Message]:
-    """Tell the current people whom the policy says to copy in at this stage."""
+def welcome(esc: Escalation, people: list[str], lookup: PersonLookup) -> list[Message]:
+    """The case message for people joining at this stage: why them, then summary and history."""
+    return [
+        case_message(esc, p, "\n\n".join([_why_you(esc, p, lookup), notices.briefing(esc, lookup)]))
+        for p in people
+    ]
+
+
+def _why_you(esc: Escalation, person_id: str, lookup: PersonLookup) -> str:
+    stage = esc.policy.stage(esc.stage.number)
+    side = esc.side_of(person_id)
+    if side == PARTNERSHIP:
+        return (
+            f"This difference has reached stage {stage.number}, the partnership stage, "
+            f"of the {esc.policy.short_name} policy."
+        )
+    if side and stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
+        agency = esc.agency_of(side, lookup) or "your agency"
+        return (
+            f"You've been brought into this professional difference as the {stage.role.label} for {agency}."
+        )
+    team = esc.sides[side] if side else []
+    at = team.index(person_id) if person_id in team else 0
+    via = f" as {name(team[at - 1], lookup)}'s manager" if at > 0 else ""
+    return f"You've been brought into this professional difference{via}."
+
+
+def copy_in(esc: Escalation, directory: Directory) -> list[Message]:
+    """The copy-ins the policy asks for at this stage: the bot tells role holders itself, and tells
+    the stage's people about the rest (a mailbox they should include)."""
     stage = esc.policy.stage(esc.stage.number)
     if not stage.copy_to:
         return []
-    contacts = "\n".join(f"• {c.describe()}" for c in stage.copy_to)
+    lookup = directory.person
+    to_include: list[str] = []
+    messages: list[Message] = []
+    for item in stage.copy_to:
+        if not isinstance(item, CopyRole):
+            to_include.append(f"• {item.describe()}")
+            continue
+        holders = _copy_holders(esc, item, directory)
+        if not holders:
+            where = next((c.describe() for c in esc.policy.contacts if c.label == item.label), None)
+            to_include.append(
+                f"• {item.label}: the bot knows no {item.role.label} for this policy, so please copy "
+                "them in yourself" + (f" ({where})" if where else "") + "."
+            )
+            continue
+        note = (
+            f"You're copied in on this professional difference as the {item.label}, as the "
+            f"{esc.policy.short_name} policy asks: \u201c{item.quote}\u201d Nothing is needed from you "
+            "unless you choose to act."
+        )
+        text = "\n\n".join([notices.heading(esc), note, notices.briefing(esc, lookup)])
+        messages += [Message(to=p, text=text, escalation_id=esc.id, data={"copy": True}) for p in holders]
+        names = ", ".join(name(p, lookup) for p in holders)
+        to_include.append(f"• {item.label}: {names}, copied in by the bot.")
     text = (
-        f"{notices.heading(esc)}\nAt stage {stage.number} the {esc.policy.short_name} policy says "
-        f"to copy in:\n{contacts}"
+        f"{notices.heading(esc)}\nAt stage {stage.number} the {esc.policy.short_name} policy says to "
+        "copy in:\n" + "\n".join(to_include)
     )
-    return [Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in esc.current_people()]
+    messages += [Message(to=p, text=text, escalation_id=esc.id, in_thread=True) for p in esc.current_people()]
+    return messages
+
+
+def _copy_holders(esc: Escalation, item: CopyRole, directory: Directory) -> list[str]:
+    if item.role is Role.PARTNERSHIP_ADMIN:
+        found = [a.id for a in directory.admins(esc.policy.id)]
+    else:
+        found = []
+        for side in SIDES:
+            agency = esc.agency_of(side, directory.person)
+            found += [p.id for p in directory.role_holders(item.role, agency)] if agency else []
+    return [p for p in dict.fromkeys(found) if p not in esc.participants()]
 
 
 def to_everyone(esc: Escalation, text: str) -> list[Message]:

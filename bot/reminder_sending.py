@@ -7,6 +7,7 @@ from datetime import datetime
 from bot import notices, outgoing, reminders
 from bot.calendar import WorkingCalendar
 from bot.escalation import SIDES, Escalation
+from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
 from bot.storage import ReminderRow, Storage
 from bot.wording import when, who
@@ -20,6 +21,7 @@ class ReminderSending:
 
     store: Storage
     calendar: WorkingCalendar
+    ledger: Ledger
 
     def _reminder_messages(self, reminder: ReminderRow, now: datetime) -> tuple[list[Message], str]:
         esc = self.load(reminder.escalation_id)
@@ -45,6 +47,10 @@ class ReminderSending:
                 else "Is it resolved? This is the final stage of the policy."
             )
             text = f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
+            # An urgent difference is offered the policy's urgent route again as its time runs out.
+            route = notices.urgent_route(esc, self.ledger.directory) if esc.urgent else None
+            if route:
+                text += f"\n{route}"
             return outgoing.reminder_to_current(esc, text), "sent"
         return self._overdue(esc, reminder, now), "sent"
 

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.messages import Message
-from bot.people import Person
+from bot.people import Person, Role, agency_key
 
 DEFAULT_DATABASE_URL = "sqlite:///escalations.db"
 
@@ -146,7 +146,21 @@ def _v3(db: sqlite_utils.Database) -> None:
     db["people"].add_column("admin_policies", str)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3)
+def _v4(db: sqlite_utils.Database) -> None:
+    # Safeguarding roles by (role, agency), so a stage that names a role finds its holders through
+    # the primary key. `source` keeps what the directory CSV says apart from what people told the
+    # bot in chat, so a re-import replaces the one and keeps the other.
+    db["role_holders"].create(
+        {"role": str, "agency_key": str, "person_id": str, "source": str},
+        pk=("role", "agency_key", "person_id"),
+    )
+    db["role_holders"].create_index(["person_id"])
+    # Open questions are found by who was asked, and by kind (every escalation waiting on a role).
+    db["questions"].create_index(["person_id", "status"])
+    db["questions"].create_index(["status", "kind"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
 
 
 @dataclass(frozen=True)
@@ -182,6 +196,18 @@ class ReminderRow:
     kind: str
     due_at: datetime
     data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Question:
+    """Something the bot asked a person (e.g. who their line manager is) for an escalation."""
+
+    id: int
+    escalation_id: str
+    person_id: str
+    kind: str
+    data: dict[str, Any]
+    status: str
 
 
 @dataclass(frozen=True)
@@ -267,20 +293,35 @@ class Storage:
     # -- people ------------------------------------------------------------------------------
 
     def upsert_people(self, people: Iterable[Person]) -> int:
-        """Add or update people by id; returns how many."""
-        rows = [
-            {**asdict(p), "admin": int(p.admin), "admin_policies": ";".join(p.admin_policies)} for p in people
-        ]
+        """Add or update people by id, with the roles the directory gives them; returns how many.
+
+        Roles someone was named for in chat are kept.
+        """
+        people = list(people)
+        rows = []
+        for p in people:
+            row = {**asdict(p), "admin": int(p.admin), "admin_policies": ";".join(p.admin_policies)}
+            del row["roles"]
+            rows.append(row)
         with self.transaction():
             self.db["people"].upsert_all(rows, pk="id")
+            for p in people:
+                self.db.execute(
+                    "DELETE FROM role_holders WHERE person_id = ? AND source = 'directory'", [p.id]
+                )
+                self.db.conn.executemany(
+                    "INSERT OR IGNORE INTO role_holders (role, agency_key, person_id, source)"
+                    " VALUES (?, ?, ?, 'directory')",
+                    [(r.value, agency_key(p.agency), p.id) for r in p.roles],
+                )
         return len(rows)
 
     def person(self, person_id: str) -> Person | None:
-        rows = list(self.db["people"].rows_where("id = ?", [person_id]))
-        return _person(rows[0]) if rows else None
+        found = self._people("p.id = ?", [person_id])
+        return found[0] if found else None
 
     def people(self) -> list[Person]:
-        return [_person(r) for r in self.db["people"].rows_where(order_by="name")]
+        return self._people()
 
     def person_by(
         self, *, slack_id: str | None = None, email: str | None = None, teams_id: str | None = None
@@ -288,10 +329,36 @@ class Storage:
         """Find a person by a platform id or email (case-insensitive)."""
         for column, value in (("slack_id", slack_id), ("teams_id", teams_id), ("email", email)):
             if value:
-                rows = list(self.db["people"].rows_where(f"lower({column}) = lower(?)", [value]))
-                if rows:
-                    return _person(rows[0])
+                found = self._people(f"lower(p.{column}) = lower(?)", [value])
+                if found:
+                    return found[0]
         return None
+
+    def role_holders(self, role: Role, agency: str) -> list[Person]:
+        """Who holds `role` in `agency`, by the directory or as named in chat."""
+        return self._people(
+            "p.id IN (SELECT person_id FROM role_holders WHERE role = ? AND agency_key = ?)",
+            [role.value, agency_key(agency)],
+        )
+
+    def name_role_holder(self, role: Role, agency: str, person_id: str) -> None:
+        """Remember that `person_id` holds `role` for `agency`, as someone on an escalation said."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO role_holders (role, agency_key, person_id, source)"
+                " VALUES (?, ?, ?, 'named')",
+                [role.value, agency_key(agency), person_id],
+            )
+
+    def _people(self, where: str = "1", args: list[Any] | None = None) -> list[Person]:
+        """People matching `where` (on `people p`), each with their roles, by name."""
+        cursor = self.db.execute(
+            "SELECT p.*, (SELECT group_concat(DISTINCT r.role) FROM role_holders r"
+            f" WHERE r.person_id = p.id) AS roles FROM people p WHERE {where} ORDER BY p.name, p.id",
+            args or [],
+        )
+        columns = [d[0] for d in cursor.description]
+        return [_person(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
 
     def set_manager(self, person_id: str, manager_id: str) -> None:
         with self.transaction():
@@ -299,7 +366,7 @@ class Storage:
 
     def admins(self, policy_id: str | None = None) -> list[Person]:
         """Partnership admins: all of them, or those named for `policy_id`."""
-        everyone = [_person(r) for r in self.db["people"].rows_where("admin = 1", order_by="name")]
+        everyone = self._people("p.admin = 1")
         return [p for p in everyone if policy_id is None or p.is_admin_for(policy_id)]
 
     # -- escalations and their events ----------------------------------------------------------
@@ -544,21 +611,21 @@ class Storage:
             )
             return int(table.last_pk)
 
+    def question(self, question_id: int) -> Question | None:
+        rows = list(self.db["questions"].rows_where("id = ?", [question_id]))
+        return _question(rows[0]) if rows else None
+
     def open_questions(
-        self, *, person_id: str | None = None, escalation_id: str | None = None
-    ) -> list[tuple[int, str, str, str, dict[str, Any]]]:
-        """Open questions as (id, escalation_id, person_id, kind, data)."""
+        self, *, person_id: str | None = None, escalation_id: str | None = None, kind: str | None = None
+    ) -> list[Question]:
+        """Open questions, oldest first: those asked of `person_id`, about `escalation_id`, of `kind`."""
         where, args = ["status = 'open'"], []
-        if person_id:
-            where.append("person_id = ?")
-            args.append(person_id)
-        if escalation_id:
-            where.append("escalation_id = ?")
-            args.append(escalation_id)
-        return [
-            (r["id"], r["escalation_id"], r["person_id"], r["kind"], json.loads(r["data"]))
-            for r in self.db["questions"].rows_where(" AND ".join(where), args, order_by="id")
-        ]
+        for column, value in (("person_id", person_id), ("escalation_id", escalation_id), ("kind", kind)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        rows = self.db["questions"].rows_where(" AND ".join(where), args, order_by="id")
+        return [_question(r) for r in rows]
 
     def close_question(self, question_id: int) -> None:
         with self.transaction():
@@ -570,6 +637,17 @@ def _reminder(
 ) -> ReminderRow:
     return ReminderRow(
         reminder_id, escalation_id, stage, kind, datetime.fromisoformat(due_at), json.loads(data)
+    )
+
+
+def _question(row: dict[str, Any]) -> Question:
+    return Question(
+        id=row["id"],
+        escalation_id=row["escalation_id"],
+        person_id=row["person_id"],
+        kind=row["kind"],
+        data=json.loads(row["data"]),
+        status=row["status"],
     )
 
 
@@ -585,6 +663,7 @@ def _person(row: dict[str, Any]) -> Person:
         teams_id=row["teams_id"],
         admin=bool(row["admin"]),
         admin_policies=tuple(p for p in (row.get("admin_policies") or "").split(";") if p),
+        roles=tuple(Role(r) for r in sorted((row.get("roles") or "").split(",")) if r),
     )
 
 

@@ -36,6 +36,46 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, broken between lines where it can and between
+    words where a line is too long: never inside a word, and nothing left out."""
+    pieces: list[str] = []
+    lines: list[str] = []
+    size = 0
+    for line in text.split("\n"):
+        for part in _split_line(line, limit):
+            extra = len(part) + (1 if lines else 0)
+            if lines and size + extra > limit:
+                pieces.append("\n".join(lines))
+                lines, size = [part], len(part)
+            else:
+                lines.append(part)
+                size += extra
+    pieces.append("\n".join(lines))
+    return pieces
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    if len(line) <= limit:
+        return [line]
+    parts: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        while len(word) > limit:  # one "word" longer than a whole piece: a long address
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(word[:limit])
+            word = word[limit:]
+        if current and len(current) + 1 + len(word) > limit:
+            parts.append(current)
+            current = word
+        else:
+            current = f"{current} {word}" if current else word
+    parts.append(current)
+    return parts
+
+
 PersonLookup = Callable[[str], Person | None]
 
 

@@ -19,6 +19,7 @@ from bot.commands import (
     CorrectNote,
     EscalateStage,
     NameManager,
+    NameRoleHolder,
     RaiseEscalation,
     Resolve,
     SetEarlierDue,
@@ -111,7 +112,7 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         return await next()
 
     @app.command(re.compile(r"^/escalate"))
-    async def escalate_command(ack, body, client) -> None:
+    async def escalate_command(ack, body, client, respond) -> None:
         text = " ".join((body.get("text") or "").split())
         sub, _, rest = text.partition(" ")
         user_id = body["user_id"]
@@ -122,7 +123,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
         reply = await subcommand(ctx, user_id, sub.lower(), rest)
-        await ack(text=reply, response_type="ephemeral")
+        # A long answer goes as several private messages: the first as the acknowledgement, the rest
+        # through the command's response URL. Nothing is cut.
+        first, *more = blocks.reply_payloads(reply, mrkdwn=True)
+        await ack(response_type="ephemeral", **first)
+        for payload in more:
+            await respond(response_type="ephemeral", **payload)
 
     @app.action("risk_now")
     @app.action("policy")
@@ -204,11 +210,17 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         kind = action["action_id"].split(":", 1)[1]
         if kind == "show":
             text = ctx.bot.show(person.id, esc.id)
+            shown = blocks.sections(text)
+            if len(shown) > blocks.MODAL_BLOCKS:
+                # Longer than a modal holds: send it to the person's chat with the bot instead.
+                for payload in blocks.reply_payloads(text):
+                    await client.chat_postMessage(channel=user_id, **payload)
+                return
             view = {
                 "type": "modal",
                 "title": blocks.plain(esc.id, 24),
                 "close": blocks.plain("Close", 24),
-                "blocks": blocks.sections(text),
+                "blocks": shown,
             }
         elif not esc.is_open and kind != "add_note":
             await ctx.tell(user_id, f"{esc.id} is already {esc.status}.", channel)
@@ -252,6 +264,32 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             )
         try:
             ctx.handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
+        except (Refused, InvalidInput) as exc:
+            await ctx.tell(user_id, str(exc), channel)
+
+    @app.action("esc:name_role_holder")
+    async def role_holder_named(ack, body, client, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        person = await ctx.person(user_id)
+        chosen = action.get("selected_user")
+        block_id = action.get("block_id") or ""
+        if person is None or not chosen or not block_id.startswith("question:"):
+            await ctx.tell(
+                user_id, NOT_IN_DIRECTORY if person is None else "Choose someone in the picker.", channel
+            )
+            return
+        question_id = int(block_id.removeprefix("question:"))
+        holder = await ctx.person(chosen)
+        if holder is None:
+            question = ctx.store.question(question_id)
+            agency = question.data.get("agency") if question else None
+            holder = await add_person(
+                ctx.store, client, chosen, agency=agency or person.agency, role="Professional"
+            )
+        try:
+            ctx.handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
@@ -442,7 +480,7 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
             policy = ctx.bot.policies.get(rest.strip().lower() or ctx.default_policy)
         except KeyError as exc:
             return blocks.escape(exc.args[0])
-        return blocks.escape(describe_policy(policy))[:3900]
+        return blocks.escape(describe_policy(policy))
     if sub not in {"list", "show", "export"}:
         return f"I don't know `{blocks.escape(sub)}`. Here is what I can do:\n{HELP}"
     person = await ctx.person(user_id)
@@ -452,17 +490,13 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
         rows = ctx.bot.list_for(person.id)
         if not rows:
             return "You are not on any escalations."
-        return "\n".join(
-            f"*{r.id}* · case {blocks.escape(r.case_reference)} · {r.policy_id} · stage {r.stage} · "
-            + (f"due {when(r.due)}" if r.due else r.status)
-            for r in rows[:30]
-        )
+        return list_page(rows, rest)
     escalation_id = rest.strip().upper()
     if not escalation_id:
         return f"Which escalation? For example `/escalate {sub} E-0001`."
     try:
         if sub == "show":
-            return blocks.escape(ctx.bot.show(person.id, escalation_id))[:3900]
+            return blocks.escape(ctx.bot.show(person.id, escalation_id))
         record = ctx.bot.export(person.id, escalation_id)
     except Refused as exc:
         return blocks.escape(str(exc))
@@ -480,3 +514,27 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
     )
     ctx.on_queued()
     return f"The case record of {escalation_id} is on its way to you as a file."
+
+
+LIST_PAGE = 50
+
+
+def list_page(rows: list, page_text: str) -> str:
+    """One page of `/escalate list`, saying how many there are and how to see the next page."""
+    page = int(page_text) if page_text.strip().isdigit() and int(page_text) > 0 else 1
+    pages = (len(rows) + LIST_PAGE - 1) // LIST_PAGE
+    page = min(page, pages)
+    shown = rows[(page - 1) * LIST_PAGE : page * LIST_PAGE]
+    lines = [
+        f"*{r.id}* · case {blocks.escape(r.case_reference)} · {r.policy_id} · stage {r.stage} · "
+        + (f"due {when(r.due)}" if r.due else r.status)
+        for r in shown
+    ]
+    if pages > 1:
+        first = (page - 1) * LIST_PAGE + 1
+        lines.append(f"Showing {first} to {first + len(shown) - 1} of {len(rows)}.")
+        if page < pages:
+            lines[-1] += (
+                f" `/escalate list {page + 1}` shows the next {min(LIST_PAGE, len(rows) - page * LIST_PAGE)}."
+            )
+    return "\n".join(lines)

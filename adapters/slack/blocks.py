@@ -12,14 +12,19 @@ from datetime import datetime
 from typing import Any
 
 from bot.messages import Action, ActionKind, Message
+from bot.phones import PHONE, tel_uri
 from bot.policy import Policy
 from bot.storage import EscalationRow
-from bot.wording import when
+from bot.wording import split_text, when
 
-SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
-MAX_SECTIONS = 40  # of Slack's 50 blocks, leaving room for buttons
+SECTION_LIMIT = 3000  # Slack's limit on a section's text
+SECTION_TARGET = 2600  # what we fill a section to, leaving room for tel: links
+SECTIONS_PER_MESSAGE = 10  # a long answer goes as several messages, each readable on a phone
+MODAL_BLOCKS = 100  # Slack's limit on a modal's blocks
+HOME_ROWS = 25  # per group on App Home, so three full groups stay within its 100 blocks
 FORMS = ("Phone call", "Meeting", "Email", "Message", "Letter", "Other")
 BUTTON_STYLE = {ActionKind.RESOLVE: "primary", ActionKind.WITHDRAW: "danger"}
+PICKERS = {ActionKind.NAME_MANAGER: "Choose your line manager", ActionKind.NAME_ROLE_HOLDER: "Choose them"}
 
 
 def escape(text: str) -> str:
@@ -32,48 +37,54 @@ def plain(text: str, limit: int = 75) -> dict[str, Any]:
     return {"type": "plain_text", "text": text, "emoji": True}
 
 
-def chunks(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Split text at line ends into pieces Slack accepts (long lines are cut)."""
-    pieces: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        line = line if len(line) <= limit else line[: limit - 1] + "…"
-        if len(current) + len(line) + 1 > limit:
-            pieces.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        pieces.append(current)
-    return pieces or [""]
+def tel_links(mrkdwn: str) -> str:
+    """Phone numbers as links a phone can dial, shown as the document prints them."""
+    return PHONE.sub(lambda m: f"<{tel_uri(m.group())}|{m.group()}>", mrkdwn)
 
 
-def sections(text: str) -> list[dict[str, Any]]:
-    """Escaped mrkdwn sections; the first line (the escalation heading) in bold."""
-    escaped = escape(text)
+def _pieces(mrkdwn: str, limit: int = SECTION_TARGET) -> list[str]:
+    """Section texts: split between lines or words (never inside one), numbers made tappable."""
+    pieces = []
+    for piece in split_text(mrkdwn, limit):
+        linked = tel_links(piece)
+        pieces += [linked] if len(linked) <= SECTION_LIMIT else _pieces(piece, limit // 2)
+    return pieces
+
+
+def sections(text: str, *, mrkdwn: bool = False) -> list[dict[str, Any]]:
+    """Text as mrkdwn sections, all of it: escaped (unless it is our own mrkdwn already), the first
+    line (the escalation heading) in bold."""
+    escaped = text if mrkdwn else escape(text)
     first, _, rest = escaped.partition("\n")
     if first and rest and first.startswith("E-"):
         escaped = f"*{first}*\n{rest}"
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in chunks(escaped)]
-    if len(blocks) > MAX_SECTIONS:
-        blocks = [
-            *blocks[: MAX_SECTIONS - 1],
-            {
-                "type": "context",
-                "elements": [{"type": "mrkdwn", "text": "… (shortened: see the full record)"}],
-            },
-        ]
-    return blocks
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in _pieces(escaped)]
+
+
+def _fallback(text: str) -> str:
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:300]
+
+
+def reply_payloads(text: str, *, mrkdwn: bool = False) -> list[dict[str, Any]]:
+    """A long answer as several messages (text and blocks each), in order; nothing is cut."""
+    blocks = sections(text, mrkdwn=mrkdwn)
+    groups = [blocks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(blocks), SECTIONS_PER_MESSAGE)]
+    return [
+        {"text": _fallback(group[0]["text"]["text"]), "blocks": group, "unfurl_links": False}
+        for group in groups
+    ]
 
 
 def action_elements(actions: Iterable[Action]) -> list[dict[str, Any]]:
     elements: list[dict[str, Any]] = []
     for action in actions:
-        if action.kind is ActionKind.NAME_MANAGER:
+        if action.kind in PICKERS:
             elements.append(
                 {
                     "type": "users_select",
-                    "action_id": "esc:name_manager",
-                    "placeholder": plain("Choose your line manager"),
+                    "action_id": f"esc:{action.kind.value}",
+                    "placeholder": plain(PICKERS[action.kind]),
                 }
             )
             continue
@@ -89,14 +100,23 @@ def action_elements(actions: Iterable[Action]) -> list[dict[str, Any]]:
     return elements
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    """chat.postMessage arguments (less channel and thread) for a core message."""
-    blocks = sections(message.text)
+def message_payloads(message: Message) -> list[dict[str, Any]]:
+    """chat.postMessage arguments (less channel and thread) for a core message: one message, or
+    several in order when it is too long for one; the buttons go on the first."""
+    payloads = [{**p, "unfurl_media": False} for p in reply_payloads(message.text)]
+    payloads[0]["text"] = escape(_fallback(message.text))
     elements = action_elements(message.actions)
     if elements:
-        blocks.append({"type": "actions", "block_id": f"case:{message.escalation_id}", "elements": elements})
-    fallback = escape(message.text.splitlines()[0] if message.text else "")
-    return {"text": fallback[:300], "blocks": blocks, "unfurl_links": False, "unfurl_media": False}
+        payloads[0]["blocks"].append(
+            {"type": "actions", "block_id": _actions_block_id(message), "elements": elements}
+        )
+    return payloads
+
+
+def _actions_block_id(message: Message) -> str:
+    # A question's buttons say which question they answer: a people picker has no value of its own.
+    refs = [a.ref for a in message.actions if a.ref]
+    return f"question:{refs[0]}" if refs else f"case:{message.escalation_id}"
 
 
 # -- modals --------------------------------------------------------------------------------------
@@ -333,7 +353,7 @@ def home_view(rows: list[EscalationRow], now: datetime, *, due_soon_before: date
     ]
     for title, group in (("Overdue", overdue), ("Due soon", soon), ("Open", other)):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}* ({len(group)})"}})
-        for row in group[:30]:
+        for row in group[:HOME_ROWS]:
             due = f"due {when(row.due)}" if row.due else "no due time"
             blocks.append(
                 {
@@ -351,5 +371,8 @@ def home_view(rows: list[EscalationRow], now: datetime, *, due_soon_before: date
                     },
                 }
             )
+        if len(group) > HOME_ROWS:
+            more = f"…and {len(group) - HOME_ROWS} more {title.lower()}: `/escalate list` shows them all."
+            blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
         blocks.append({"type": "divider"})
-    return {"type": "home", "blocks": blocks[:100]}
+    return {"type": "home", "blocks": blocks}

@@ -6,7 +6,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import message_payload
+from adapters.slack.blocks import message_payloads
 from adapters.slack.identity import slack_user_id
 from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
@@ -77,7 +77,7 @@ class SlackSender:
                 initial_comment=f"The case record of {message.escalation_id}, for the child's file.",
             )
             return
-        payload = message_payload(message)
+        first, *rest = message_payloads(message)
         thread = (
             self.store.address(person.id, PLATFORM, thread_kind(message.escalation_id))
             if message.escalation_id and message.in_thread
@@ -85,17 +85,22 @@ class SlackSender:
         )
         if thread:
             channel, ts = split_ref(thread)
-            await self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=ts,
-                reply_broadcast=message.kind is MessageKind.REMINDER,
-                **payload,
-            )
+            for payload in (first, *rest):
+                await self.client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=ts,
+                    reply_broadcast=message.kind is MessageKind.REMINDER and payload is first,
+                    **payload,
+                )
             return
-        response = await self.client.chat_postMessage(channel=user_id, **payload)
+        response = await self.client.chat_postMessage(channel=user_id, **first)
         if message.kind is MessageKind.CASE and message.escalation_id:
             address = f"{response['channel']}:{response['ts']}"
             self.store.set_address(person.id, PLATFORM, address, kind=thread_kind(message.escalation_id))
+        # The rest of a long message follows: under a case message, in its thread.
+        under = response["ts"] if message.kind is MessageKind.CASE else None
+        for payload in rest:
+            await self.client.chat_postMessage(channel=response["channel"], thread_ts=under, **payload)
 
 
 def _failure(exc: SlackApiError) -> DeliveryFailed:

@@ -12,9 +12,12 @@ from typing import Any
 
 from bot.calendar import LONDON
 from bot.messages import Action, ActionKind
+from bot.phones import PHONE, tel_uri
 from bot.policy import Policy
+from bot.wording import split_text
 
 CARD_TEXT_LIMIT = 12000
+CARD_TEXT = 8000  # what one card carries of a long message; the rest follows in further cards
 FORMS = ("Phone call", "Meeting", "Email", "Teams message", "Letter", "Other")
 CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
@@ -46,13 +49,41 @@ def plain_text(text: str, *, weight: str | None = None, color: str | None = None
     return {"type": "RichTextBlock", "inlines": [run]}
 
 
+def rich_text(text: str, *, weight: str | None = None) -> dict[str, Any]:
+    """Text exactly as given, with each phone number a run a phone can dial (a tel: link)."""
+    style = {"weight": weight} if weight else {}
+    inlines: list[dict[str, Any]] = []
+    at = 0
+    for match in PHONE.finditer(text):
+        if match.start() > at:
+            inlines.append({"type": "TextRun", "text": text[at : match.start()], **style})
+        inlines.append(
+            {
+                "type": "TextRun",
+                "text": match.group(),
+                "color": "accent",
+                "selectAction": {"type": "Action.OpenUrl", "url": tel_uri(match.group())},
+                **style,
+            }
+        )
+        at = match.end()
+    if at < len(text) or not inlines:
+        inlines.append({"type": "TextRun", "text": text[at:], **style})
+    return {"type": "RichTextBlock", "inlines": inlines}
+
+
 def text_body(text: str) -> list[dict[str, Any]]:
     """A message's text: the first line (the escalation heading) bold, the rest plain."""
     first, _, rest = text.partition("\n")
-    body = [plain_text(first, weight="bolder")]
+    body = [rich_text(first, weight="bolder")]
     if rest.strip():
-        body.append(plain_text(rest))
+        body.append(rich_text(rest))
     return body
+
+
+def text_parts(text: str) -> list[str]:
+    """A long message in the pieces its cards carry, in order: split between lines or words."""
+    return split_text(text, CARD_TEXT)
 
 
 def submit(title: str, action: str, **data: Any) -> dict[str, Any]:
@@ -69,12 +100,31 @@ ACTION_KINDS = {
 }
 
 
+def message_cards(text: str, actions: tuple[Action, ...] = ()) -> list[dict[str, Any]]:
+    """A core message as one card, or several in order when it is long; the actions go on the first."""
+    first, *rest = text_parts(text)
+    return [message_card(first, actions), *(card(text_body(part)) for part in rest)]
+
+
 def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
     """A core message as a card, with its one-tap actions."""
     body = text_body(text)
     buttons = []
     for action in actions:
-        if action.kind is ActionKind.NAME_MANAGER:
+        if action.kind is ActionKind.NAME_ROLE_HOLDER:
+            body += [
+                people_picker("person", "Who is it?"),
+                _text_input(
+                    "person_name",
+                    "Their name (if the bot doesn't know them yet)",
+                    max_length=100,
+                    required=False,
+                ),
+            ]
+            buttons.append(
+                submit("Name them", "name_role_holder", id=action.escalation_id, question=action.ref)
+            )
+        elif action.kind is ActionKind.NAME_MANAGER:
             body += [
                 people_picker("manager", "Your line manager"),
                 _text_input(

@@ -20,6 +20,7 @@ from bot.commands import (
     AddNote,
     EscalateStage,
     NameManager,
+    NameRoleHolder,
     RaiseEscalation,
     Resolve,
     SetEarlierDue,
@@ -36,7 +37,6 @@ from bot.wording import when
 
 log = logging.getLogger("escalation_bot.teams")
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
-EXPORT_CHUNK = 12000
 
 HELP = (
     "escalate: raise a professional difference (a form opens)\n"
@@ -172,9 +172,7 @@ class TeamsBot(ActivityHandler):
         except Refused as exc:
             await self._say(turn, str(exc))
             return
-        await self._private(
-            turn, person, [text[i : i + EXPORT_CHUNK] for i in range(0, len(text), EXPORT_CHUNK)]
-        )
+        await self._private(turn, person, cards.text_parts(text))
 
     async def _private(self, turn: TurnContext, person: Person, texts: list[str]) -> None:
         """Case content only ever goes to the person's own chat with the bot, never a channel."""
@@ -206,6 +204,9 @@ class TeamsBot(ActivityHandler):
         escalation_id = str(value.get("id") or "")
         if action == "name_manager":
             await self._name_manager(turn, person, value)
+            return
+        if action == "name_role_holder":
+            await self._name_role_holder(turn, person, value)
             return
         try:
             esc = self.core.visible(person.id, escalation_id)
@@ -394,6 +395,30 @@ class TeamsBot(ActivityHandler):
         except (Refused, InvalidInput) as exc:
             await self._say(turn, str(exc))
 
+    async def _name_role_holder(self, turn: TurnContext, person: Person, value: dict[str, Any]) -> None:
+        """The answer to "who is the named lead for …?": from the picker, or a name for someone new."""
+        chosen = str(value.get("person") or "").strip()
+        question_id = int(value["question"]) if str(value.get("question") or "").isdigit() else 0
+        holder = self.core.store.person_by(teams_id=chosen) if chosen else None
+        if chosen and holder is None:
+            given = str(value.get("person_name") or "").strip()
+            if not given:
+                await self._say(turn, "We don't know that person yet: please give their name too.")
+                return
+            question = self.core.store.question(question_id)
+            agency = (question.data.get("agency") if question else None) or person.agency
+            holder = Person(
+                id=f"teams-{chosen}", name=given[:100], agency=agency, role="Professional", teams_id=chosen
+            )
+            self.core.store.upsert_people([holder])
+        if holder is None:
+            await self._say(turn, "Choose them in the picker.")
+            return
+        try:
+            self._handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
+        except (Refused, InvalidInput) as exc:
+            await self._say(turn, str(exc))
+
     # -- channel threads ---------------------------------------------------------------------
 
     async def _thread_reply(self, turn: TurnContext, person: Person | None, text: str) -> bool:
@@ -443,7 +468,9 @@ class TeamsBot(ActivityHandler):
         return messages
 
     async def _say(self, turn: TurnContext, text: str) -> None:
-        await self._reply(turn, cards.card(cards.text_body(text)))
+        """Text as one card, or several in order when long: nothing is cut."""
+        for part in cards.text_parts(text):
+            await self._reply(turn, cards.card(cards.text_body(part)))
 
     async def _reply(self, turn: TurnContext, content: dict[str, Any]) -> None:
         await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))

@@ -19,7 +19,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.teams.cards import message_card
+from adapters.teams.cards import message_card, message_cards, text_parts
 from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
@@ -74,7 +74,7 @@ class TeamsSender:
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         reference = load_reference(self.bot, person.id) or await self._new_conversation(person)
-        content = message_card(message.text, message.actions)
+        contents = message_cards(message.text, message.actions)
 
         failure: list[BaseException] = []
 
@@ -82,7 +82,11 @@ class TeamsSender:
             # The adapter's turn-error handler would swallow a failure (and tell the recipient
             # "something went wrong"): keep it here and raise it after, so the outbox retries.
             try:
-                sent = await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))
+                sent = await turn.send_activity(
+                    MessageFactory.attachment(CardFactory.adaptive_card(contents[0]))
+                )
+                for more in contents[1:]:
+                    await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(more)))
             except Exception as exc:
                 failure.append(exc)
                 return
@@ -114,7 +118,10 @@ class TeamsSender:
             else ()
         )
         status = "" if esc.is_open else f"\nStatus: {esc.status}."
-        fresh = message_card(self.bot.show(person_id, esc.id) + status, actions)
+        text = self.bot.show(person_id, esc.id) + status
+        if len(text_parts(text)) > 1:
+            return  # too long for one card: a stale card beats a cut one (show sends it all)
+        fresh = message_card(text, actions)
         update = Activity(
             id=card_id,
             type=ActivityTypes.message,

@@ -1,4 +1,5 @@
-"""The people directory: who each person is, their agency and role, and their line manager."""
+"""The people directory: who each person is, their agency and role, their line manager, and the
+safeguarding roles they hold in their agency."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin")
+from bot.people.roles import Role, UnknownRole, parse_roles
+
+COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin", "roles")
 REQUIRED = ("id", "name", "agency", "role")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"", "no", "n", "false", "0"}
@@ -29,10 +32,16 @@ class Person:
     admin: bool = False
     # The policies (partnerships) this admin is named for; empty means every policy.
     admin_policies: tuple[str, ...] = ()
+    # Safeguarding roles held within `agency` (a partnership admin is marked by `admin`).
+    roles: tuple[Role, ...] = ()
 
     def describe(self) -> str:
         """Name with role and agency, as messages show a person."""
         return f"{self.name} ({self.role}, {self.agency})"
+
+    def has_role(self, role: Role) -> bool:
+        """True when the person holds `role` in their agency (partnership admin: `admin`)."""
+        return self.admin if role is Role.PARTNERSHIP_ADMIN else role in self.roles
 
     def is_admin_for(self, policy_id: str) -> bool:
         """True for a partnership admin named for this policy (or for every policy)."""
@@ -82,6 +91,11 @@ def parse_directory_csv(
                 f"{source}: line {line}: admin must be yes, no, or the policy ids the person is admin "
                 f"for (e.g. camden;enfield), not {admin_text!r}"
             )
+        try:
+            roles = parse_roles(values.get("roles", ""))
+        except UnknownRole as exc:
+            raise DirectoryError(f"{source}: line {line}: roles: {exc}") from None
+        is_admin = admin_text not in _FALSE or Role.PARTNERSHIP_ADMIN in roles
         seen.add(values["id"])
         lines[values["id"]] = line
         people.append(
@@ -94,8 +108,9 @@ def parse_directory_csv(
                 email=values.get("email") or None,
                 slack_id=values.get("slack_id") or None,
                 teams_id=values.get("teams_id") or None,
-                admin=admin_text not in _FALSE,
+                admin=is_admin,
                 admin_policies=() if admin_text in _TRUE | _FALSE else admin_for,
+                roles=tuple(r for r in roles if r is not Role.PARTNERSHIP_ADMIN),
             )
         )
     if not people:

@@ -10,11 +10,13 @@ from bot.policy.model import (
     Anchor,
     Category,
     Contact,
+    CopyRole,
     Milestone,
     OutOfScope,
     People,
     Policy,
     Stage,
+    UrgentRoute,
 )
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "Anchor",
     "Category",
     "Contact",
+    "CopyRole",
     "Milestone",
     "OutOfScope",
     "People",
@@ -29,6 +32,7 @@ __all__ = [
     "PolicyError",
     "PolicyLibrary",
     "Stage",
+    "UrgentRoute",
     "bundled_policy_dir",
     "load_policy_file",
     "parse_policy",

@@ -13,10 +13,18 @@ import jsonschema
 import yaml
 
 from bot.policy.model import Policy
+from bot.policy.sources import problems, read_source, source_path
 
 
 class PolicyError(Exception):
-    """A policy file that cannot be used; the message names the file, the field and what is wrong."""
+    """A policy file that cannot be used; the message names the file, the field and what is wrong.
+
+    `problems` holds every fault found, one line each, where a check finds more than one.
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or (message,)
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -103,8 +111,12 @@ def _semantic_problems(data: Mapping[str, Any]) -> Iterator[str]:
             yield f"stages[{i}].timescale.urgent: an urgent timescale needs a standard one too"
 
 
-def load_policy_file(path: Path) -> Policy:
-    """Read, validate and build one policy file; PolicyError says exactly what is wrong."""
+def load_policy_file(path: Path, *, require_source: bool = False) -> Policy:
+    """Read, validate and build one policy file; PolicyError says exactly what is wrong.
+
+    Where its source document is beside it (`sources/ID.txt`) the file is proved against it; with
+    `require_source` a missing source is itself an error.
+    """
     name = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -129,6 +141,18 @@ def load_policy_file(path: Path) -> Policy:
     policy = parse_policy(data, source=name)
     if path.suffix in {".yaml", ".yml"} and path.stem != policy.id:
         raise PolicyError(f"{name}: id: {policy.id!r} must match the file name {path.stem!r}")
+    source = read_source(source_path(path, policy.id))
+    if source is None:
+        if require_source:
+            raise PolicyError(
+                f"{name}: no source document at {source_path(path, policy.id)}; copy the text of the "
+                "published policy there so its quotes, numbers and addresses can be checked"
+            )
+        return policy
+    found = [f"{name}: {problem}" for problem in problems(data, source)]
+    if found:
+        more = f" (and {len(found) - 1} more: policies check {name} lists them)" if len(found) > 1 else ""
+        raise PolicyError(found[0] + more, tuple(found))
     return policy
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from bot.people.roles import Role
 from bot.timescale import NO_TIMESCALE, Timescale
 
 
@@ -14,8 +15,9 @@ class People(Enum):
     """Who a stage brings in on each side."""
 
     PRACTITIONERS = "practitioners"
-    NEXT_UP = "next_up"
-    PARTNERSHIP = "partnership"
+    NEXT_UP = "next_up"  # each side's next person up the line-management chain
+    ROLE = "role"  # whoever holds the stage's role in each side's agency
+    PARTNERSHIP = "partnership"  # the partnership's admins (and each side's role holder, if named)
 
 
 class Anchor(Enum):
@@ -34,12 +36,42 @@ class Contact:
     email: str | None = None
     url: str | None = None
     when: str | None = None
+    note: str | None = None
 
     def describe(self) -> str:
-        """One line: label, then how to reach them."""
+        """One line: label, then how to reach them, when, and what to say."""
         ways = [w for w in (self.phone, self.email, self.url) if w]
         text = f"{self.label}: {', '.join(ways)}"
-        return f"{text} ({self.when})" if self.when else text
+        if self.when:
+            text += f" ({self.when})"
+        return f"{text}. {self.note}" if self.note else text
+
+
+@dataclass(frozen=True)
+class CopyRole:
+    """A copy-in the bot makes itself: whoever holds `role` is told."""
+
+    label: str
+    role: Role
+    quote: str
+
+
+@dataclass(frozen=True)
+class UrgentRoute:
+    """Where an urgent difference goes besides the stages, as the document names it."""
+
+    who: str
+    decides: str
+    quote: str
+    when: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    roles: tuple[Role, ...] = ()
+
+    def describe(self) -> str:
+        """'Who (phone, email): what they decide.'"""
+        ways = ", ".join(w for w in (self.phone, self.email) if w)
+        return f"{self.who}{f' ({ways})' if ways else ''}: {self.decides}"
 
 
 @dataclass(frozen=True)
@@ -72,9 +104,12 @@ class Stage:
     quote: str | None = None
     seniority_level: int | None = None
     milestones: tuple[Milestone, ...] = ()
-    copy_to: tuple[Contact, ...] = ()
+    copy_to: tuple[Contact | CopyRole, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
     named_roles: Mapping[str, str] | None = None
+    role: Role | None = None
+    people_quote: str | None = None
+    contacts: tuple[Contact, ...] = ()
 
     def timescale(self, *, urgent: bool) -> Timescale:
         """The timescale that applies: the urgent one when urgent and the policy gives one."""
@@ -121,6 +156,9 @@ class Policy:
     seniority_ladder: tuple[tuple[int, Mapping[str, str]], ...]
     ladder_note: str | None
     raw: Mapping[str, Any]
+    urgent_route: UrgentRoute | None = None
+    source_note: str | None = None
+    corrections: tuple[Mapping[str, str], ...] = ()
 
     def stage(self, number: int) -> Stage:
         """The stage with this number; KeyError if the policy has none."""
@@ -140,14 +178,6 @@ class Policy:
     def equivalent_roles(self, level: int) -> Mapping[str, str]:
         """Enfield-style seniority ladder: each agency's role at `level` (empty if none given)."""
         return next((roles for ladder_level, roles in self.seniority_ladder if ladder_level == level), {})
-
-    def equivalent_role(self, level: int, agency: str) -> str | None:
-        """The role the ladder gives an agency at `level`, matching the agency name loosely."""
-        wanted = agency.lower()
-        for column, role in self.equivalent_roles(level).items():
-            if column.lower() in wanted or wanted in column.lower():
-                return role
-        return None
 
     @property
     def has_urgent_timescales(self) -> bool:
@@ -186,6 +216,9 @@ class Policy:
             ),
             ladder_note=ladder.get("note"),
             raw=data,
+            urgent_route=_urgent_route(data.get("urgent_route")),
+            source_note=source.get("note"),
+            corrections=tuple(source.get("corrections", ())),
         )
 
 
@@ -196,6 +229,27 @@ def _contact(data: Mapping[str, Any]) -> Contact:
         email=data.get("email"),
         url=data.get("url"),
         when=data.get("when"),
+        note=data.get("note"),
+    )
+
+
+def _copy(data: Mapping[str, Any]) -> Contact | CopyRole:
+    if "role" in data:
+        return CopyRole(data["label"], Role(data["role"]), data["quote"])
+    return _contact(data)
+
+
+def _urgent_route(data: Any) -> UrgentRoute | None:
+    if not isinstance(data, Mapping):
+        return None  # "none", or a snapshot from before urgent routes
+    return UrgentRoute(
+        who=data["who"],
+        decides=data["decides"],
+        quote=data["quote"],
+        when=data.get("when"),
+        phone=data.get("phone"),
+        email=data.get("email"),
+        roles=tuple(Role(r) for r in data.get("roles", ())),
     )
 
 
@@ -225,7 +279,10 @@ def _stage(data: Mapping[str, Any]) -> Stage:
             )
             for m in data.get("milestones", ())
         ),
-        copy_to=tuple(_contact(c) for c in data.get("copy_to", ())),
+        copy_to=tuple(_copy(c) for c in data.get("copy_to", ())),
         alternatives=tuple(Alternative(a["applies_to"], a["instead"]) for a in data.get("alternatives", ())),
         named_roles=dict(data["named_roles"]) if data.get("named_roles") else None,
+        role=Role(data["role"]) if data.get("role") else None,
+        people_quote=data.get("people_quote"),
+        contacts=tuple(_contact(c) for c in data.get("contacts", ())),
     )

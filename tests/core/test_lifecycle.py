@@ -180,13 +180,36 @@ def test_partnership_stage_brings_in_the_partnership_admins(bot, clock, inbox):
     assert "Stage 4 started" in record
 
 
-def test_copy_in_rule_is_shown_when_the_policy_requires_it(bot, inbox):
+def test_the_bot_copies_in_the_business_manager_where_the_policy_says_to(bot, inbox):
+    # Redbridge 4.6: "The LSCB Business Manager should be copied into disagreements that have
+    # escalated to this level." Dee is the partnership admin the directory names.
+    raise_(bot, policy_id="redbridge", category="threshold")
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    inbox.collect()
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    messages = inbox.collect()
+    (to_dee,) = inbox.to(messages, "dee")
+    assert "copied in on this professional difference as the LSCB Business Manager" in to_dee.text
+    assert "should be copied into disagreements that have escalated to this level" in to_dee.text
+    assert "Baby of 8 months" in to_dee.text  # the summary, so the copy is worth having
+    told = [m.text for m in messages if m.to != "dee" and "copy in" in m.text]
+    assert told and all("LSCB Business Manager: Dee Okafor, copied in by the bot." in t for t in told)
+
+
+def test_without_a_business_manager_people_are_told_to_copy_them_in(bot, store, inbox):
+    from dataclasses import replace
+
+    store.upsert_people([replace(store.person("dee"), admin=False)])
     raise_(bot, policy_id="redbridge", category="threshold")
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
     inbox.collect()
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
     texts = [m.text for m in inbox.collect()]
-    assert any("copy in" in t and "LSCB Business Manager" in t and "RedbridgeLSCB.org.uk" in t for t in texts)
+    assert any(
+        "LSCB Business Manager: the bot knows no partnership admin for this policy, so please copy them "
+        "in yourself (LSCB Business Manager: http://www.RedbridgeLSCB.org.uk)" in t
+        for t in texts
+    )
 
 
 def test_due_time_can_only_be_brought_forward(bot, clock, inbox):
@@ -303,7 +326,7 @@ def test_redbridge_raising_in_time_says_nothing_about_lateness(bot, inbox):
     from datetime import date
 
     raise_(bot, policy_id="redbridge", category="threshold", disagreement_on=date(2026, 11, 30))
-    assert "of the disagreement" not in inbox.to(inbox.collect(), "alex")[0].text
+    assert "That has passed" not in inbox.to(inbox.collect(), "alex")[0].text
 
 
 def test_enfield_says_who_the_equivalent_is_at_each_level(bot, store, inbox):
@@ -353,7 +376,8 @@ def test_editing_a_policy_file_never_moves_a_running_escalations_deadline(store,
     raise_(first)
     camden = folder / "camden.yaml"
     camden.write_text(
-        camden.read_text(encoding="utf-8").replace("1 working week", "2 working days"), encoding="utf-8"
+        camden.read_text(encoding="utf-8").replace("standard: 1 working week", "standard: 2 working days"),
+        encoding="utf-8",
     )
     edited = EscalationBot(store=store, policies=PolicyLibrary.load(folder), clock=clock)
     assert edited.policies.get("camden").stage(1).standard.amount == 2

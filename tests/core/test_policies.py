@@ -148,7 +148,8 @@ def test_the_emergency_guidance_gives_the_documents_numbers(policies: PolicyLibr
     # Camden 4: "If you believe a child is at immediate risk of harm call the police on 999."
     camden = policies.get("camden")
     assert any("999" in g for g in camden.emergency_guidance)
-    assert any(c.phone == "020 7974 3369" for c in camden.emergency_contacts)  # Head of Children QA
+    # Camden's urgent route: "the Head of Children Quality Assurance on 020 7974 3369".
+    assert camden.urgent_route is not None and camden.urgent_route.phone == "020 7974 3369"
     # Enfield: 999, MASH 0208 379 5555, out of hours 020 8379 1000 (5pm-9am weekdays, weekends).
     enfield = policies.get("enfield")
     assert any("999" in g for g in enfield.emergency_guidance)

@@ -130,6 +130,10 @@ def card_text(sent: Sent) -> str:
     parts: list[str] = [sent.body.get("text") or ""]
 
     def walk(node: Any) -> None:
+        if isinstance(node, dict) and node.get("type") == "RichTextBlock":
+            # One paragraph, however many runs (a phone number is a run of its own).
+            parts.append("".join(run.get("text", "") for run in node.get("inlines", [])))
+            return
         if isinstance(node, dict):
             for key in ("text", "title", "label"):
                 if isinstance(node.get(key), str):

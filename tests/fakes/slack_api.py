@@ -83,6 +83,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/response/{key}", self._response)
         app.router.add_get("/socket", self._socket)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -107,6 +108,20 @@ class FakeSlack:
                 self.socket_replies.append(json.loads(frame.data))
                 self._changed.set()
         return ws
+
+    @property
+    def response_url(self) -> str:
+        """Where a slash command's later answers go (Slack's response_url)."""
+        return self.base_url.replace("/api/", "/response/1")
+
+    def responses(self) -> list[dict[str, Any]]:
+        """What the bot posted to response URLs, in order."""
+        return [c.args for c in self.called("response_url")]
+
+    async def _response(self, request: web.Request) -> web.Response:
+        self.calls.append(Call("response_url", await request.json()))
+        self._changed.set()
+        return web.Response(text="ok")
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()

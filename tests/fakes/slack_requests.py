@@ -38,7 +38,12 @@ async def post(
         return response.status, await response.text()
 
 
-def slash(user_id: str, text: str = "", trigger_id: str = "trigger-1") -> tuple[str, str]:
+def slash(
+    user_id: str,
+    text: str = "",
+    trigger_id: str = "trigger-1",
+    response_url: str = "http://127.0.0.1:9/response",
+) -> tuple[str, str]:
     body = urlencode(
         {
             "token": "x",
@@ -48,7 +53,7 @@ def slash(user_id: str, text: str = "", trigger_id: str = "trigger-1") -> tuple[
             "command": "/escalate",
             "text": text,
             "trigger_id": trigger_id,
-            "response_url": "http://127.0.0.1:9/response",
+            "response_url": response_url,
         }
     )
     return body, "application/x-www-form-urlencoded"

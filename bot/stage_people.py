@@ -1,0 +1,79 @@
+"""Who a stage reaches on each side: the line-management chain, the holder of a named role in each
+side's agency, or the partnership, as the policy says; and whom to ask when the directory can't say."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.escalation import PARTNERSHIP, SIDES, Escalation
+from bot.people import Person, Role
+from bot.policy import People, Stage
+
+MANAGER = "manager"
+ROLE = "role"
+
+
+@dataclass(frozen=True)
+class Reached:
+    """A person the stage reaches for a side (already on the escalation or not)."""
+
+    side: str
+    person: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A side whose person the directory can't name: `ask` is asked to name them."""
+
+    side: str
+    ask: str
+    kind: str  # MANAGER or ROLE
+    role: Role | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The look-ups stage people need, so this stays free of storage."""
+
+    person: Callable[[str], Person | None]
+    role_holders: Callable[[Role, str], list[Person]]
+    admins: Callable[[str], list[Person]]
+
+
+def stage_people(esc: Escalation, stage: Stage, directory: Directory) -> tuple[list[Reached], list[Unknown]]:
+    """Everyone `stage` reaches on `esc`, in order, and the sides the directory can't fill."""
+    reached: list[Reached] = []
+    unknown: list[Unknown] = []
+    if stage.people is People.NEXT_UP:
+        for side in SIDES:
+            asked = esc.top(side)
+            person = directory.person(asked)
+            if person and person.manager_id:
+                reached.append(Reached(side, person.manager_id))
+            else:
+                unknown.append(Unknown(side, asked, MANAGER))
+    if stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
+        for side in SIDES:
+            agency = esc.agency_of(side, directory.person)
+            holders = directory.role_holders(stage.role, agency) if agency else []
+            if holders:
+                reached += [Reached(side, p.id) for p in holders]
+            else:
+                unknown.append(Unknown(side, esc.top(side), ROLE, stage.role, agency))
+    if stage.people is People.PARTNERSHIP:
+        reached += [Reached(PARTNERSHIP, a.id) for a in directory.admins(esc.policy.id)]
+    return reached, unknown
+
+
+def role_holders_named(esc: Escalation, roles: tuple[Role, ...], directory: Directory) -> list[str]:
+    """'head of service for Camden Children's Services: Ravi Shah' for each role and side's agency."""
+    lines = []
+    for role in roles:
+        for side in SIDES:
+            agency = esc.agency_of(side, directory.person)
+            holders = directory.role_holders(role, agency) if agency else []
+            if holders:
+                lines.append(f"{role.label} for {agency}: {', '.join(p.name for p in holders)}")
+    return list(dict.fromkeys(lines))
