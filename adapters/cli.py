@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -211,7 +213,10 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
     store = _store(settings, create=True)
-    count = store.upsert_people([_keep_learned(store, p) for p in people])
+    # A file without a roles column (an older export, say) leaves everyone's roles as they are.
+    header = next(csv.reader(io.StringIO(text)), [])
+    with_roles = "roles" in {h.strip() for h in header}
+    count = store.upsert_people([_keep_learned(store, p) for p in people], with_roles=with_roles)
     print(f"Imported {count} {'person' if count == 1 else 'people'} into {settings.database_url}.")
     return 0
 

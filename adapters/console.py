@@ -24,6 +24,7 @@ from bot.commands import (
     Command,
     EscalateStage,
     NameManager,
+    NameRoleHolder,
     RaiseEscalation,
     Resolve,
     SetEarlierDue,
@@ -63,6 +64,7 @@ HELP = """Commands (you act as one person at a time; plain text is a reply in th
   /withdraw [ID] WHY    withdraw the difference (raising side only)
   /due [ID] DATE-TIME   bring the due time forward, e.g. /due 2026-12-03T12:00
   /manager PERSON       name your line manager when the bot asks
+  /name PERSON          answer the bot's question "who is the named lead (or head of service) for …?"
   /wait 3d | 4h | 30m | 1w   move time on: reminders go out as they fall due
   /list                 your escalations
   /show [ID]            the summary and history
@@ -173,7 +175,8 @@ class ConsoleDemo:
         for person in self.store.people():
             admin = " · partnership admin" if person.admin else ""
             manager = f" · manager: {person.manager_id}" if person.manager_id else ""
-            self.say(f"  {person.id:<6} {person.describe()}{manager}{admin}")
+            roles = "".join(f" · {role.label}" for role in person.roles)
+            self.say(f"  {person.id:<6} {person.describe()}{manager}{roles}{admin}")
 
     def cmd_as(self, rest: str, read) -> None:
         person = self.store.person(rest.strip().lower())
@@ -230,6 +233,13 @@ class ConsoleDemo:
 
     def cmd_manager(self, rest: str, read) -> None:
         self.bot.handle(NameManager(actor=self.me, person=self.me, manager=rest.strip().lower()))
+
+    def cmd_name(self, rest: str, read) -> None:
+        asked = self.store.open_questions(person_id=self.me, kind="role")
+        if not asked:
+            self.say("  ! The bot hasn't asked you who holds a role. (/manager names your line manager.)")
+            return
+        self.bot.handle(NameRoleHolder(actor=self.me, question_id=asked[0].id, person=rest.strip().lower()))
 
     def cmd_wait(self, rest: str, read) -> None:
         match = WAIT.match(rest.strip().lower())

@@ -75,15 +75,16 @@ def urgent_route(esc: Escalation, directory: Directory) -> str | None:
 
 
 def summary(esc: Escalation, lookup: PersonLookup) -> str:
-    """What the difference is about, in the raiser's words (bounded)."""
+    """What the difference is about, in the raiser's words."""
     return "\n".join(
         [
             f"Raised by: {who(esc.raiser, lookup)}",
             f"With: {who(esc.counterpart, lookup)}",
             f"About: {category_label(esc)}",
-            f"The concern: {clip(esc.issue, 600)}",
-            f"Risk to the child: {clip(esc.risk, 400)}",
-            f"Outcome wanted: {clip(esc.outcome_wanted, 300)}",
+            # In full (each is bounded when raised): whoever reads this starts from what was said.
+            f"The concern: {esc.issue}",
+            f"Risk to the child: {esc.risk}",
+            f"Outcome wanted: {esc.outcome_wanted}",
         ]
     )
 
@@ -102,7 +103,8 @@ def history(esc: Escalation, lookup: PersonLookup, limit: int = HISTORY_LINES) -
         if text:
             lines.append(f"• {stamp(event.at)} — {text}")
     if len(lines) > limit:
-        lines = [f"• … {len(lines) - limit} earlier entries in the full record", *lines[-limit:]]
+        earlier = len(lines) - limit
+        lines = [f"• … {earlier} earlier entries are in the full record (export {esc.id})", *lines[-limit:]]
     return "\n".join(lines)
 
 

@@ -292,11 +292,10 @@ class Storage:
 
     # -- people ------------------------------------------------------------------------------
 
-    def upsert_people(self, people: Iterable[Person]) -> int:
-        """Add or update people by id, with the roles the directory gives them; returns how many.
-
-        Roles someone was named for in chat are kept.
-        """
+    def upsert_people(self, people: Iterable[Person], *, with_roles: bool = True) -> int:
+        """Add or update people by id; returns how many. With `with_roles`, each person's roles
+        become what the directory says they hold (roles someone was named for in chat are kept);
+        without, their roles are left as they are (linking a platform account, say)."""
         people = list(people)
         rows = []
         for p in people:
@@ -305,7 +304,7 @@ class Storage:
             rows.append(row)
         with self.transaction():
             self.db["people"].upsert_all(rows, pk="id")
-            for p in people:
+            for p in people if with_roles else ():
                 self.db.execute(
                     "DELETE FROM role_holders WHERE person_id = ? AND source = 'directory'", [p.id]
                 )

@@ -19,7 +19,7 @@ from bot.wording import split_text, when
 
 SECTION_LIMIT = 3000  # Slack's limit on a section's text
 SECTION_TARGET = 2600  # what we fill a section to, leaving room for tel: links
-SECTIONS_PER_MESSAGE = 10  # a long answer goes as several messages, each readable on a phone
+SECTIONS_PER_MESSAGE = 4  # about 10,000 characters: a longer answer goes as several messages
 MODAL_BLOCKS = 100  # Slack's limit on a modal's blocks
 HOME_ROWS = 25  # per group on App Home, so three full groups stay within its 100 blocks
 FORMS = ("Phone call", "Meeting", "Email", "Message", "Letter", "Other")

@@ -46,7 +46,7 @@ async def find_person(store: Storage, client: AsyncWebClient, user_id: str) -> P
         person = store.person_by(email=profile["email"])
         if person:
             linked = replace(person, slack_id=user_id)
-            store.upsert_people([linked])
+            store.upsert_people([linked], with_roles=False)
             return linked
     return None
 
@@ -80,5 +80,5 @@ async def slack_user_id(store: Storage, client: AsyncWebClient, person: Person) 
         return None
     user_id = (response.get("user") or {}).get("id")
     if user_id:
-        store.upsert_people([replace(person, slack_id=user_id)])
+        store.upsert_people([replace(person, slack_id=user_id)], with_roles=False)
     return user_id

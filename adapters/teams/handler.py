@@ -90,7 +90,7 @@ class TeamsBot(ActivityHandler):
         found = store.person_by(email=email) if email else None
         if found:
             linked = replace(found, teams_id=sender.aad_object_id or sender.id)
-            store.upsert_people([linked])
+            store.upsert_people([linked], with_roles=False)
             return linked
         return None
 

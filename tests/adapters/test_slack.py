@@ -320,6 +320,45 @@ async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
     assert slack.services.bot.store.person("chris").manager_id == "kim"
 
 
+async def test_an_unknown_named_lead_is_asked_for_and_the_answer_brings_them_in(slack):
+    # Camden stage 3 goes to "the relevant named safeguarding lead officer for the agencies
+    # involved"; the directory knows none for Whittington Health, so Priya (handling Sam's side) is
+    # asked, picks someone the bot has never met, and they join as that agency's named lead.
+    from bot.commands import EscalateStage
+    from bot.people import Role
+
+    await raise_(slack)
+    bot = slack.services.bot
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    question = None
+    for _ in range(20):
+        found = [
+            c
+            for c in slack.fake.called("chat.postMessage", channel="UPRIYA")
+            if "users_select" in all_text(c)
+        ]
+        if found:
+            question = found[0]
+            break
+        await slack.tick()
+    assert question is not None
+    assert "goes to the named safeguarding lead for Whittington Health" in all_text(question)
+    (picker_block,) = [b for b in question.args["blocks"] if b["type"] == "actions"]
+    assert picker_block["block_id"].startswith("question:")
+    assert picker_block["elements"][0]["action_id"] == "esc:name_role_holder"
+    await slack.send(
+        block_action(
+            "UPRIYA", "esc:name_role_holder", selected_user="UNEW", block_id=picker_block["block_id"]
+        )
+    )
+    await eventually(lambda: bool(slack.fake.called("chat.postMessage", channel="UNEW")))
+    (welcome,) = slack.fake.called("chat.postMessage", channel="UNEW")
+    assert "as the named safeguarding lead for Whittington Health" in all_text(welcome)
+    (nia,) = bot.store.role_holders(Role.NAMED_LEAD, "Whittington Health")
+    assert (nia.name, nia.agency) == ("Nia Newcomer", "Whittington Health")
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

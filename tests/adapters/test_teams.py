@@ -293,6 +293,47 @@ async def test_a_double_tap_on_the_raise_form_raises_once(teams):
     assert [r.id for r in teams.services.bot.store.escalation_rows()] == ["E-0001"]
 
 
+async def test_a_named_lead_is_chosen_from_the_question_card(teams):
+    # Camden stage 3: nobody is recorded as Whittington Health's named safeguarding lead, so Priya
+    # is asked on a card with a people picker; her answer brings Kim in and is remembered.
+    from bot.commands import EscalateStage, RaiseEscalation
+    from bot.people import Role
+
+    await start(teams, "priya", "kim")
+    bot = teams.services.bot
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="camden",
+            case_reference="CIN-1",
+            counterpart="sam",
+            category="threshold",
+            issue="x",
+            risk="y",
+            outcome_wanted="z",
+        )
+    )
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    await teams.tick()
+    question = next(
+        c for c in teams.connector.cards_to("a:priya") if "we don't know who that is yet" in card_text(c)
+    )
+    content = question.body["attachments"][0]["content"]
+    (submit,) = content["actions"]
+    assert submit["data"]["action"] == "name_role_holder" and submit["data"]["question"]
+    assert any(e.get("id") == "person" and e.get("type") == "Input.ChoiceSet" for e in content["body"])
+    before = len(teams.connector.cards_to("a:kim"))
+    await teams.post(
+        activity(teams.connector.service_url, "priya", value={**submit["data"], "person": "aad-kim"})
+    )
+    await teams.tick()
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:kim")) > before)
+    welcome = card_text(teams.connector.cards_to("a:kim")[before])
+    assert "as the named safeguarding lead for Whittington Health" in welcome
+    assert [p.id for p in bot.store.role_holders(Role.NAMED_LEAD, "Whittington Health")] == ["kim"]
+
+
 async def test_naming_an_unknown_manager_asks_for_their_name(teams):
     await start(teams, "chris")
     url = teams.connector.service_url

@@ -316,12 +316,12 @@ def test_directory_import_of_the_example_and_again_is_idempotent(cli, monkeypatc
     first = cli("directory", "import", str(EXAMPLE_DIRECTORY))
     assert first.code == 0, first.err
     assert first.err == ""
-    assert "Imported 7 people" in first.out
+    assert "Imported 10 people" in first.out
     again = cli("directory", "import", str(EXAMPLE_DIRECTORY))
     assert again.code == 0
-    assert "Imported 7 people" in again.out
+    assert "Imported 10 people" in again.out
     people = {p.id: p for p in count_people(url)}
-    assert len(people) == 7
+    assert len(people) == 10
     assert people["alex"].manager_id == "jo"
     assert people["dee"].admin is True
 
@@ -340,7 +340,7 @@ def test_directory_reimport_updates_a_person_in_place(cli, monkeypatch, tmp_path
     result = cli("directory", "import", str(update))
     assert result.code == 0, result.err
     people = {p.id: p for p in count_people(url)}
-    assert len(people) == 8
+    assert len(people) == 11
     assert people["sam"].role == "Senior Health Visitor"
     assert people["eve"].manager_id == "jo"  # a manager already in the database is accepted
 
@@ -535,7 +535,7 @@ def test_a_real_process_imports_then_lists(tmp_path):
     env = {"DATABASE_URL": url_for(tmp_path / "x.db")}
     done = run_process(tmp_path, "directory", "import", str(EXAMPLE_DIRECTORY), env=env)
     assert done.returncode == 0, done.stderr
-    assert "Imported 7 people" in done.stdout
+    assert "Imported 10 people" in done.stdout
     listed = run_process(tmp_path, "list", "--json", env=env)
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []

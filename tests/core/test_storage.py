@@ -120,3 +120,28 @@ def test_a_crashed_sender_does_not_lose_the_message(store):
     assert store.claim_outbox(now + timedelta(seconds=10)) == []
     (again,) = store.claim_outbox(now + timedelta(minutes=3))  # the lease ran out
     assert again.message.text == "hi"
+
+
+def test_a_version_3_database_gains_roles_and_keeps_its_people(tmp_path):
+    from bot.people import Role
+    from bot.storage import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    import sqlite_utils
+
+    old = sqlite_utils.Database(conn)
+    for migration in MIGRATIONS[:3]:
+        migration(old)
+    conn.execute("PRAGMA user_version = 3")
+    old["people"].insert({"id": "nina", "name": "Nina", "agency": "Camden CS", "role": "NSLO", "admin": 0})
+    conn.close()
+    store = Storage.open(f"sqlite:///{path}")
+    assert store.schema_version == len(MIGRATIONS) >= 4
+    assert store.person("nina").roles == ()
+    store.name_role_holder(Role.NAMED_LEAD, "Camden CS", "nina")
+    assert [p.id for p in store.role_holders(Role.NAMED_LEAD, "Camden CS")] == ["nina"]
+    plan = store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT person_id FROM role_holders WHERE role = ? AND agency_key = ?", ["a", "b"]
+    ).fetchall()
+    assert "USING" in str(plan) and "INDEX" in str(plan)  # found by key, not by reading every row

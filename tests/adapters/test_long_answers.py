@@ -1,0 +1,178 @@
+"""Nothing is cut: the longest policy and the longest case arrive whole in Slack and in Teams, over
+real HTTP, and a capped list says how many more there are and how to see them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+
+from adapters.slack.blocks import home_view, message_payloads, reply_payloads
+from bot.commands import AddNote, RaiseEscalation
+from bot.messages import Message, MessageKind
+from bot.policy.text import describe_policy
+from bot.storage import EscalationRow
+from bot.wording import MAX_TEXT
+from fakes.bot_connector import card_text
+from fakes.slack_requests import slash
+from fakes.teams_activities import activity, install
+from support import london
+
+LINK = re.compile(r"<(?:tel|https?|mailto):[^|>]*\|([^>]*)>")
+
+
+def words(text: str) -> list[str]:
+    return text.split()
+
+
+def slack_shown(answer: dict) -> str:
+    """What a Slack message shows, as a reader sees it: links by their label, entities unescaped."""
+    text = "\n".join(b["text"]["text"] for b in answer.get("blocks") or [] if b.get("type") == "section")
+    return html.unescape(LINK.sub(r"\1", text))
+
+
+def longest_policy(services):
+    return max(services.bot.policies.policies.values(), key=lambda p: len(describe_policy(p)))
+
+
+def long_case(bot) -> str:
+    """A difference with every field at its limit and a long thread of long notes."""
+    long = ("The health visitor says the threshold is not met, and we disagree because " * 60)[:MAX_TEXT]
+    bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="camden",
+            case_reference="CIN-20931",
+            counterpart="sam",
+            category="threshold",
+            issue=long,
+            risk=long,
+            outcome_wanted=long,
+        )
+    )
+    for i in range(12):
+        bot.handle(
+            AddNote(
+                actor="sam" if i % 2 else "alex", escalation_id="E-0001", discussed=f"Note {i}. {long[:2900]}"
+            )
+        )
+    return bot.show("alex", "E-0001")
+
+
+# -- Slack -------------------------------------------------------------------------------------------
+
+
+async def slack_answers(slack, text: str) -> list[dict]:
+    status, body = await slack.send(slash("UALEX", text, response_url=slack.fake.response_url))
+    assert status == 200
+    first = json.loads(body)
+    assert first["response_type"] == "ephemeral"
+    return first
+
+
+async def test_the_longest_policy_arrives_whole_in_slack(slack) -> None:
+    policy = longest_policy(slack.services)
+    expected = describe_policy(policy)
+    assert len(expected) > 10000  # what used to be cut at 3,900 characters
+    first = await slack_answers(slack, f"policy {policy.id}")
+    parts = len(reply_payloads(expected))
+    assert parts > 1  # the rest follows through the command's response URL
+    await slack.fake.wait_for("response_url", count=parts - 1)
+    answers = [first, *slack.fake.responses()]
+    assert all(a["response_type"] == "ephemeral" for a in answers)
+    shown = "\n".join(slack_shown(a) for a in answers)
+    assert words(shown) == words(expected)
+    for line in expected.splitlines():
+        assert " ".join(line.split()) in " ".join(shown.split()), line
+
+
+async def test_the_longest_case_arrives_whole_in_slack(slack) -> None:
+    expected = long_case(slack.services.bot)
+    assert len(expected) > 10000
+    first = await slack_answers(slack, "show E-0001")
+    parts = len(reply_payloads(expected))
+    assert parts > 1
+    await slack.fake.wait_for("response_url", count=parts - 1)
+    shown = "\n".join(slack_shown(a) for a in [first, *slack.fake.responses()])
+    assert words(shown.replace("*", "")) == words(expected)
+
+
+def test_a_core_message_too_long_for_one_slack_message_goes_as_several() -> None:
+    text = "E-0001 · case X · Camden policy\n" + "\n".join(f"Line {i}: " + "word " * 400 for i in range(40))
+    payloads = message_payloads(
+        Message(to="alex", text=text, kind=MessageKind.NOTICE, escalation_id="E-0001")
+    )
+    assert len(payloads) > 1
+    assert all(len(p["blocks"]) <= 50 for p in payloads)
+    assert all(len(b["text"]["text"]) <= 3000 for p in payloads for b in p["blocks"])
+    assert words("\n".join(slack_shown(p) for p in payloads).replace("*", "")) == words(text)
+
+
+def test_app_home_says_how_many_more_and_where_to_see_them() -> None:
+    now = london(2026, 12, 10, 12)
+    rows = [
+        EscalationRow(
+            f"E-{i:04d}", "camden", f"CIN-{i}", "open", 1, now - timedelta(days=1), now, now, ("alex",)
+        )
+        for i in range(1, 46)
+    ]
+    view = home_view(rows, now, due_soon_before=now + timedelta(days=1))
+    text = json.dumps(view, ensure_ascii=False)
+    assert "*Overdue* (45)" in text
+    assert "…and 20 more overdue: `/escalate list` shows them all." in text
+    assert len(view["blocks"]) <= 100
+
+
+async def test_a_long_list_is_paged_and_says_how_to_see_the_next_page(slack) -> None:
+    bot = slack.services.bot
+    store = bot.store
+    store.upsert_people([replace(store.person("dee"), admin=True)])
+    for i in range(60):
+        bot.handle(
+            RaiseEscalation(
+                actor="alex",
+                policy_id="camden",
+                case_reference=f"CIN-{i}",
+                counterpart="sam",
+                category="threshold",
+                issue="x",
+                risk="y",
+                outcome_wanted="z",
+            )
+        )
+    first = await slack_answers(slack, "list")
+    shown = slack_shown(first)
+    assert shown.count("E-00") == 50
+    assert "Showing 1 to 50 of 60. `/escalate list 2` shows the next 10." in shown
+    second = slack_shown(await slack_answers(slack, "list 2"))
+    assert second.count("E-00") == 10 and "E-0001" in second and "Showing 51 to 60 of 60." in second
+
+
+# -- Teams -------------------------------------------------------------------------------------------
+
+
+async def teams_answer(teams, text: str) -> str:
+    url = teams.connector.service_url
+    await teams.post(install(url, "alex"))
+    await teams.connector.wait_until(lambda: teams.connector.cards_to("a:alex"))
+    before = len(teams.connector.cards_to("a:alex"))
+    status, _ = await teams.post(activity(url, "alex", text=text))
+    assert status in (200, 201)
+    cards = teams.connector.cards_to("a:alex")[before:]
+    # Each card's text: its RichTextBlocks, in order (card_text joins a card's paragraphs by lines).
+    return "\n".join(card_text(c) for c in cards)
+
+
+async def test_the_longest_policy_arrives_whole_in_teams(teams) -> None:
+    policy = longest_policy(teams.services)
+    expected = describe_policy(policy)
+    shown = await teams_answer(teams, f"escalate policy {policy.id}")
+    assert words(shown) == words(expected)
+
+
+async def test_the_longest_case_arrives_whole_in_teams(teams) -> None:
+    expected = long_case(teams.services.bot)
+    shown = await teams_answer(teams, "escalate show E-0001")
+    assert words(shown) == words(expected)
