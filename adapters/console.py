@@ -23,6 +23,7 @@ from bot.commands import (
     AddNote,
     Command,
     EscalateStage,
+    MarkUrgent,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -63,6 +64,7 @@ HELP = """Commands (you act as one person at a time; plain text is a reply in th
   /escalate [ID] [WHY]  move to the next stage (managers are told)
   /withdraw [ID] WHY    withdraw the difference (raising side only)
   /due [ID] DATE-TIME   bring the due time forward, e.g. /due 2026-12-03T12:00
+  /urgent [ID] WHY      mark it urgent: the child may now be at increased risk
   /manager PERSON       name your line manager when the bot asks
   /name PERSON          answer the bot's question "who is the named lead (or head of service) for …?"
   /wait 3d | 4h | 30m | 1w   move time on: reminders go out as they fall due
@@ -230,6 +232,10 @@ class ConsoleDemo:
             lambda e: SetEarlierDue(actor=self.me, escalation_id=e, due=moment, reason=""),
             esc_id or "",
         )
+
+    def cmd_urgent(self, rest: str, read) -> None:
+        esc_id, reason = self._split_id(rest)
+        self._act(lambda e: MarkUrgent(actor=self.me, escalation_id=e, reason=reason), esc_id or "")
 
     def cmd_manager(self, rest: str, read) -> None:
         self.bot.handle(NameManager(actor=self.me, person=self.me, manager=rest.strip().lower()))

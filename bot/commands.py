@@ -82,6 +82,15 @@ class SetEarlierDue:
 
 
 @dataclass(frozen=True)
+class MarkUrgent:
+    """A participant judges that the child may now be at increased risk: the difference is urgent."""
+
+    actor: str
+    escalation_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class NameManager:
     """`actor` names `manager` as the line manager of `person` (usually themselves)."""
 
@@ -107,6 +116,7 @@ Command = (
     | EscalateStage
     | Withdraw
     | SetEarlierDue
+    | MarkUrgent
     | NameManager
     | NameRoleHolder
 )

@@ -16,6 +16,7 @@ from bot.commands import (
     Command,
     CorrectNote,
     EscalateStage,
+    MarkUrgent,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -39,6 +40,7 @@ from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Storage, StoredEvent
 from bot.timeline import MilestoneTime, milestone_due
+from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
@@ -519,6 +521,9 @@ class EscalationBot(ReminderSending):
             f"{esc.stage.number} forward: now due by {when(c.due)}.{reason}"
         )
         return outgoing.to_everyone(esc, text)
+
+    def _on_MarkUrgent(self, c: MarkUrgent) -> list[Message]:
+        return mark_urgent(self._actionable(c.actor, c.escalation_id), c, self.ledger, self.calendar)
 
     def _on_NameManager(self, c: NameManager) -> list[Message]:
         return naming.name_manager(c, self.ledger)

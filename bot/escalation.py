@@ -247,6 +247,13 @@ def _due_changed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None
     esc.stage.due_basis = d["due_basis"]
 
 
+def _marked_urgent(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.urgent = True
+    if d.get("due"):
+        esc.stage.due = _time(d["due"])
+        esc.stage.due_basis = d.get("due_basis", "policy")
+
+
 def _ended(status: str):
     def apply(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
         esc.status = status
@@ -267,6 +274,7 @@ _APPLY = {
     "note_added": _note_added,
     "note_corrected": _note_corrected,
     "due_brought_forward": _due_changed,
+    "marked_urgent": _marked_urgent,
     "resolved": _ended(RESOLVED),
     "withdrawn": _ended(WITHDRAWN),
     "closed": _ended(CLOSED),

@@ -15,6 +15,7 @@ class ActionKind(Enum):
     ESCALATE = "escalate"
     WITHDRAW = "withdraw"
     SET_EARLIER_DUE = "set_earlier_due"
+    MARK_URGENT = "mark_urgent"
     NAME_MANAGER = "name_manager"
     NAME_ROLE_HOLDER = "name_role_holder"
     SHOW = "show"
@@ -26,6 +27,7 @@ ACTION_LABELS = {
     ActionKind.ESCALATE: "Escalate to next stage",
     ActionKind.WITHDRAW: "Withdraw",
     ActionKind.SET_EARLIER_DUE: "Set an earlier due time",
+    ActionKind.MARK_URGENT: "Mark urgent",
     ActionKind.NAME_MANAGER: "Name them",
     ActionKind.NAME_ROLE_HOLDER: "Name them",
     ActionKind.SHOW: "Show the case",
@@ -87,7 +89,9 @@ class Message:
         )
 
 
-def case_actions(escalation_id: str, *, final_stage: bool, raiser: bool) -> tuple[Action, ...]:
+def case_actions(
+    escalation_id: str, *, final_stage: bool, raiser: bool, may_mark_urgent: bool = False
+) -> tuple[Action, ...]:
     """The buttons a participant gets on a case message."""
     kinds = [ActionKind.ADD_NOTE, ActionKind.RESOLVE]
     if not final_stage:
@@ -95,4 +99,6 @@ def case_actions(escalation_id: str, *, final_stage: bool, raiser: bool) -> tupl
     if raiser:
         kinds.append(ActionKind.WITHDRAW)
     kinds.append(ActionKind.SET_EARLIER_DUE)
+    if may_mark_urgent:
+        kinds.append(ActionKind.MARK_URGENT)
     return tuple(Action(k, escalation_id) for k in kinds)

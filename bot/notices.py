@@ -119,6 +119,8 @@ def _history_line(kind: str, actor: str, data: dict, lookup: PersonLookup) -> st
         return f"{name(actor, lookup)}: {clip(data['discussed'], 160)}"
     if kind == "note_corrected":
         return f"{name(actor, lookup)} corrected a note"
+    if kind == "marked_urgent":
+        return f"marked urgent by {name(actor, lookup)}: {clip(data['reason'], 160)}"
     if kind == "due_brought_forward":
         return f"{name(actor, lookup)} brought the due time forward to {when_iso(data['due'])}"
     if kind == "overdue_notified":

@@ -20,9 +20,17 @@ def case_message(esc: Escalation, person_id: str, text: str) -> Message:
         kind=MessageKind.CASE,
         escalation_id=esc.id,
         actions=case_actions(
-            esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(person_id) == RAISING
+            esc.id,
+            final_stage=esc.at_final_stage,
+            raiser=esc.side_of(person_id) == RAISING,
+            may_mark_urgent=may_mark_urgent(esc),
         ),
     )
+
+
+def may_mark_urgent(esc: Escalation) -> bool:
+    """An open difference not yet urgent, under a policy that says when a difference is urgent."""
+    return esc.is_open and not esc.urgent and esc.policy.urgent_when is not None
 
 
 def manager_question(esc: Escalation, person_id: str, side: str) -> Message:

@@ -93,6 +93,16 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             discussed=d.get("reason") or "No reason given.",
             outcome=f"Now due by {when(datetime.fromisoformat(d['due']))}.",
         )
+    if event.kind == "marked_urgent":
+        due = f"Stage due by {when(datetime.fromisoformat(d['due']))}." if d.get("due") else ""
+        return _fields(
+            event,
+            "Marked urgent",
+            form="Recorded through the escalation bot",
+            involved=actor,
+            discussed=d.get("reason") or "No reason given.",
+            outcome=f"Urgent from now on. {due}".strip(),
+        )
     if event.kind == "overdue_notified":
         return _fields(
             event,
@@ -191,7 +201,12 @@ def export_markdown(esc: Escalation, lookup: PersonLookup) -> str:
         "## Entries",
         "",
     ]
+    joined: set[str] = set()
     for event in esc.events:
+        if event.kind == "participant_added":
+            if event.data["person"] in joined:
+                continue  # reached again at a later stage: already on the record as joining
+            joined.add(event.data["person"])
         entry = _entry(esc, event, lookup)
         if entry:
             lines += entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.calendar import LONDON
@@ -74,6 +75,36 @@ def _split_line(line: str, limit: int) -> list[str]:
             current = f"{current} {word}" if current else word
     parts.append(current)
     return parts
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a long list: which items, and where it stands among them all."""
+
+    items: list
+    number: int
+    pages: int
+    first: int  # 1-based position of the first item shown
+    total: int
+
+    def footer(self, next_command: str) -> str | None:
+        """'Showing 1 to 50 of 120. `next_command` shows the next 50.' (None when all are shown)."""
+        if self.pages <= 1:
+            return None
+        text = f"Showing {self.first} to {self.first + len(self.items) - 1} of {self.total}."
+        if self.number < self.pages:
+            following = min(len(self.items), self.total - self.number * len(self.items))
+            text += f" {next_command.format(page=self.number + 1)} shows the next {following}."
+        return text
+
+
+def page_of(items: list, page_text: str, size: int) -> Page:
+    """The page `page_text` asks for (1 when it is not a page number), never past the last."""
+    pages = max(1, (len(items) + size - 1) // size)
+    number = int(page_text) if page_text.strip().isdigit() and int(page_text) > 0 else 1
+    number = min(number, pages)
+    start = (number - 1) * size
+    return Page(items[start : start + size], number, pages, start + 1, len(items))
 
 
 PersonLookup = Callable[[str], Person | None]

@@ -18,6 +18,7 @@ from bot.commands import (
     AddNote,
     CorrectNote,
     EscalateStage,
+    MarkUrgent,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -32,7 +33,7 @@ from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import when
+from bot.wording import page_of, when
 
 log = logging.getLogger("escalation_bot.slack")
 
@@ -193,7 +194,7 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             return
         await ack()
 
-    @app.action(re.compile(r"^esc:(add_note|resolve|escalate|withdraw|set_earlier_due|show)$"))
+    @app.action(re.compile(r"^esc:(add_note|resolve|escalate|withdraw|set_earlier_due|mark_urgent|show)$"))
     async def case_button(ack, body, client, action) -> None:
         await ack()
         user_id = body["user"]["id"]
@@ -242,6 +243,8 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             )
         elif kind == "withdraw":
             view = blocks.withdraw_modal(esc.id)
+        elif kind == "mark_urgent":
+            view = blocks.urgent_modal(esc.id, esc.policy.urgent_when)
         else:
             view = blocks.due_modal(esc.id, esc.stage.due)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
@@ -344,6 +347,10 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
     _submitted(
         "escalate_withdraw",
         lambda actor, esc, v: Withdraw(actor=actor, escalation_id=esc, reason=v.get("reason") or ""),
+    )
+    _submitted(
+        "escalate_urgent",
+        lambda actor, esc, v: MarkUrgent(actor=actor, escalation_id=esc, reason=v.get("reason") or ""),
     )
     _submitted(
         "escalate_due",
@@ -521,20 +528,11 @@ LIST_PAGE = 50
 
 def list_page(rows: list, page_text: str) -> str:
     """One page of `/escalate list`, saying how many there are and how to see the next page."""
-    page = int(page_text) if page_text.strip().isdigit() and int(page_text) > 0 else 1
-    pages = (len(rows) + LIST_PAGE - 1) // LIST_PAGE
-    page = min(page, pages)
-    shown = rows[(page - 1) * LIST_PAGE : page * LIST_PAGE]
+    page = page_of(rows, page_text, LIST_PAGE)
     lines = [
         f"*{r.id}* · case {blocks.escape(r.case_reference)} · {r.policy_id} · stage {r.stage} · "
         + (f"due {when(r.due)}" if r.due else r.status)
-        for r in shown
+        for r in page.items
     ]
-    if pages > 1:
-        first = (page - 1) * LIST_PAGE + 1
-        lines.append(f"Showing {first} to {first + len(shown) - 1} of {len(rows)}.")
-        if page < pages:
-            lines[-1] += (
-                f" `/escalate list {page + 1}` shows the next {min(LIST_PAGE, len(rows) - page * LIST_PAGE)}."
-            )
-    return "\n".join(lines)
+    footer = page.footer("`/escalate list {page}`")
+    return "\n".join([*lines, footer] if footer else lines)

@@ -122,8 +122,15 @@ def _actions_block_id(message: Message) -> str:
 # -- modals --------------------------------------------------------------------------------------
 
 
+OPTION_TEXT = 75  # Slack's limit on an option's text
+
+
 def _option(value: str, label: str) -> dict[str, Any]:
-    return {"text": plain(label), "value": value}
+    return {"text": plain(label, OPTION_TEXT), "value": value}
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _input(
@@ -233,7 +240,15 @@ def raise_modal(
         )
     )
     categories = [_option(c.id, c.label) for c in policy.categories] + [_option("other", "Other")]
-    blocks.append(_input("category", "What is it about?", {"type": "static_select", "options": categories}))
+    # A menu option holds 75 characters: where the policy's words are longer, they are given in
+    # full beneath the menu rather than lost.
+    long = [c.label for c in policy.categories if len(c.label) > OPTION_TEXT]
+    in_full = "In full: " + " / ".join(c.label for c in policy.categories) if long else None
+    blocks.append(
+        _input(
+            "category", "What is it about?", {"type": "static_select", "options": categories}, hint=in_full
+        )
+    )
     blocks.append(_input("issue", "The issue, in your words", _text(multiline=True)))
     blocks.append(_input("risk", "The risk to the child", _text(multiline=True)))
     blocks.append(_input("outcome_wanted", "The outcome you want", _text(multiline=True, max_length=1000)))
@@ -242,11 +257,9 @@ def raise_modal(
             _input(
                 "urgent",
                 "Urgent?",
-                {
-                    "type": "checkboxes",
-                    "options": [_option("urgent", f"Yes: {policy.urgent_when}")],
-                },
+                {"type": "checkboxes", "options": [_option("urgent", "Yes, it is urgent")]},
                 optional=True,
+                hint=f"The {policy.short_name} policy: urgent when {_lower_first(policy.urgent_when)}.",
             )
         )
     if any(m.after.value == "disagreement" for m in policy.stage(1).milestones):
@@ -325,6 +338,15 @@ def next_stage_modal(escalation_id: str, *, next_title: str, suggested_target: d
 def withdraw_modal(escalation_id: str) -> dict[str, Any]:
     blocks = [_input("reason", "Why you are withdrawing it", _text(multiline=True, max_length=1000))]
     return _modal("escalate_withdraw", f"Withdraw {escalation_id}", "Withdraw", blocks, {"id": escalation_id})
+
+
+def urgent_modal(escalation_id: str, urgent_when: str | None) -> dict[str, Any]:
+    """Marking a difference urgent: why, against the policy's own words for when it is urgent."""
+    hint = f"The policy: urgent when {_lower_first(urgent_when)}." if urgent_when else None
+    blocks = [
+        _input("reason", "Why the child may now be at increased risk", _text(multiline=True), hint=hint)
+    ]
+    return _modal("escalate_urgent", f"Urgent {escalation_id}", "Mark urgent", blocks, {"id": escalation_id})
 
 
 def due_modal(escalation_id: str, current_due: datetime | None) -> dict[str, Any]:

@@ -96,6 +96,7 @@ ACTION_KINDS = {
     ActionKind.ESCALATE: "escalate",
     ActionKind.WITHDRAW: "withdraw",
     ActionKind.SET_EARLIER_DUE: "set_earlier_due",
+    ActionKind.MARK_URGENT: "mark_urgent",
     ActionKind.SHOW: "show",
 }
 
@@ -317,6 +318,7 @@ def raise_card(
                 "id": "urgent",
                 "title": f"Urgent: {policy.urgent_when}",
                 "value": "false",
+                "wrap": True,
             }
         )
     if any(m.after.value == "disagreement" for m in policy.stage(1).milestones):
@@ -385,6 +387,17 @@ def withdraw_card(escalation_id: str, errors: dict[str, str] | None = None) -> d
         _text_input("reason", "Why you are withdrawing it", multiline=True, max_length=1000),
     ]
     return card(with_errors(body, errors or {}), [submit("Withdraw", "withdraw_submit", id=escalation_id)])
+
+
+def urgent_card(
+    escalation_id: str, urgent_when: str | None, errors: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Marking a difference urgent: why, against the policy's own words for when it is urgent."""
+    body = [plain_text(f"Mark {escalation_id} urgent", weight="bolder")]
+    if urgent_when:
+        body.append(plain_text(f"The policy: urgent when {urgent_when[0].lower()}{urgent_when[1:]}."))
+    body.append(_text_input("reason", "Why the child may now be at increased risk", multiline=True))
+    return card(with_errors(body, errors or {}), [submit("Mark urgent", "urgent_submit", id=escalation_id)])
 
 
 def due_card(escalation_id: str, current: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from bot.calendar import LONDON
 from bot.commands import (
     AddNote,
     EscalateStage,
+    MarkUrgent,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -33,10 +34,11 @@ from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import when
+from bot.wording import page_of, when
 
 log = logging.getLogger("escalation_bot.teams")
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
+LIST_PAGE = 50
 
 HELP = (
     "escalate: raise a professional difference (a form opens)\n"
@@ -156,13 +158,15 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, NOT_IN_DIRECTORY)
             return
         if sub == "list":
-            rows = self.core.list_for(person.id)
+            page = page_of(self.core.list_for(person.id), arg, LIST_PAGE)
             lines = [
                 f"{r.id} · case {r.case_reference} · {r.policy_id} · stage {r.stage} · "
                 + (f"due {when(r.due)}" if r.due else r.status)
-                for r in rows[:30]
+                for r in page.items
             ]
-            await self._private(turn, person, ["\n".join(lines) or "You are not on any escalations."])
+            footer = page.footer("'escalate list {page}'")
+            text = "\n".join([*lines, footer] if footer else lines)
+            await self._private(turn, person, [text or "You are not on any escalations."])
             return
         if not arg:
             await self._say(turn, f"Which escalation? For example 'escalate {sub} E-0001'.")
@@ -218,6 +222,7 @@ class TeamsBot(ActivityHandler):
             "resolve": lambda: cards.resolve_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
             "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
+            "mark_urgent": lambda: cards.urgent_card(esc.id, esc.policy.urgent_when),
         }
         if action == "show":
             await self._private(turn, person, [self.core.show(person.id, esc.id)])
@@ -557,6 +562,10 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
     "withdraw_submit": (
         lambda actor, esc, v: Withdraw(actor=actor, escalation_id=esc, reason=str(v.get("reason") or "")),
         lambda esc, errors: cards.withdraw_card(esc.id, errors),
+    ),
+    "urgent_submit": (
+        lambda actor, esc, v: MarkUrgent(actor=actor, escalation_id=esc, reason=str(v.get("reason") or "")),
+        lambda esc, errors: cards.urgent_card(esc.id, esc.policy.urgent_when, errors),
     ),
     "due_submit": (
         _earlier,

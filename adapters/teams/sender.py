@@ -23,6 +23,7 @@ from adapters.teams.cards import message_card, message_cards, text_parts
 from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
+from bot.outgoing import may_mark_urgent
 
 log = logging.getLogger("escalation_bot.teams")
 PLATFORM = "teams"
@@ -113,7 +114,12 @@ class TeamsSender:
         if not card_id or esc is None or person_id not in esc.participants():
             return
         actions = (
-            case_actions(esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(person_id) == "raising")
+            case_actions(
+                esc.id,
+                final_stage=esc.at_final_stage,
+                raiser=esc.side_of(person_id) == "raising",
+                may_mark_urgent=may_mark_urgent(esc),
+            )
             if esc.is_open
             else ()
         )

@@ -176,3 +176,43 @@ async def test_the_longest_case_arrives_whole_in_teams(teams) -> None:
     expected = long_case(teams.services.bot)
     shown = await teams_answer(teams, "escalate show E-0001")
     assert words(shown) == words(expected)
+
+
+async def test_a_long_list_is_paged_in_teams_too(teams) -> None:
+    bot = teams.services.bot
+    for i in range(55):
+        bot.handle(
+            RaiseEscalation(
+                actor="alex",
+                policy_id="camden",
+                case_reference=f"CIN-{i}",
+                counterpart="sam",
+                category="threshold",
+                issue="x",
+                risk="y",
+                outcome_wanted="z",
+            )
+        )
+    shown = await teams_answer(teams, "escalate list")
+    assert shown.count("E-00") == 50
+    assert "Showing 1 to 50 of 55. 'escalate list 2' shows the next 5." in shown
+
+
+def test_a_category_too_long_for_a_slack_menu_is_given_in_full_beneath_it(policies) -> None:
+    from adapters.slack.blocks import raise_modal
+
+    enfield = policies.get("enfield")
+    modal = raise_modal(
+        policies=[enfield],
+        policy=enfield,
+        risk_now=False,
+        emergency=None,
+        ask_about_me=False,
+        preview="",
+        suggested_target=None,
+    )
+    (menu,) = [b for b in modal["blocks"] if b.get("block_id") == "category"]
+    assert all(len(o["text"]["text"]) <= 75 for o in menu["element"]["options"])
+    for category in enfield.categories:
+        assert category.label in menu["hint"]["text"]
+    assert len(menu["hint"]["text"]) <= 2000

@@ -217,6 +217,7 @@ async def test_every_form_reports_bad_input_beside_its_field(slack):
         ("esc:withdraw", {"reason": " "}, "reason"),
         ("esc:resolve", {"outcome": ""}, "outcome"),
         ("esc:set_earlier_due", {"due": int(london(2026, 12, 20, 12).timestamp())}, "due"),
+        ("esc:mark_urgent", {"reason": " "}, "reason"),
     ]
     for n, (action, answers, field) in enumerate(cases):
         trigger = f"t-form-{n}"
@@ -226,6 +227,24 @@ async def test_every_form_reports_bad_input_beside_its_field(slack):
         answer = json.loads(body)
         assert answer["response_action"] == "errors" and field in answer["errors"], (action, answer)
     assert slack.services.bot.load("E-0001").is_open and slack.services.bot.load("E-0001").notes == []
+
+
+async def test_marking_urgent_from_its_button_tells_both_sides_the_urgent_route(slack):
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    await slack.send(block_action("USAM", "esc:mark_urgent", value="E-0001", trigger_id="t-urgent"))
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-urgent")
+    assert "increased risk" in all_text(opened)
+    _, body = await slack.send(
+        view_submission("USAM", fill(opened.args["view"], reason="New bruise seen today"))
+    )
+    assert body in ("", "null") or json.loads(body).get("response_action") != "errors"
+    await slack.tick()
+    for user in ("UALEX", "USAM"):
+        told = [c for c in slack.fake.posts_to(user) if "marked this urgent" in all_text(c)]
+        assert told, user
+        assert "<tel:+442079743369|020 7974 3369>" in all_text(told[0])
+    assert slack.services.bot.load("E-0001").urgent
 
 
 async def test_show_escapes_user_text_too(slack):
