@@ -126,3 +126,14 @@ def test_a_csv_without_a_roles_column_leaves_roles_as_they_are(tmp_path, monkeyp
     store = Storage.open(url)
     assert store.person("nina").name == "Nina Park"
     assert store.person("nina").roles == (Role.NAMED_LEAD,)
+
+
+def test_the_readmes_roles_example_imports_as_it_says():
+    from bot.people import Role
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```csv\n", 1)[1].split("```", 1)[0]
+    people = {p.id: p for p in parse_directory_csv(block, source="README.md", known_policies=["camden"])}
+    assert people["nina"].roles == (Role.NAMED_LEAD,) and people["nora"].roles == (Role.NAMED_LEAD,)
+    assert people["hana"].roles == (Role.HEAD_OF_SERVICE, Role.SENIOR_MANAGER)
+    assert people["dee"].is_admin_for("camden") and not people["dee"].is_admin_for("enfield")
