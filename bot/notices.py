@@ -46,7 +46,9 @@ def stage_route(esc: Escalation, lookup: PersonLookup) -> str:
     stage = esc.policy.stage(esc.stage.number)
     lines = []
     if esc.stage.number > 1:
-        lines.append("With: " + "; ".join(_side_people(esc, side, lookup) for side in SIDES) + ".")
+        lines.append(
+            "This stage is with: " + "; ".join(_side_people(esc, side, lookup) for side in SIDES) + "."
+        )
     if stage.summary:
         lines.append(f"What the policy says for this stage: {stage.summary}")
     lines += describe_contacts(stage.contacts, "Contact ")

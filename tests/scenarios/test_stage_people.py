@@ -207,7 +207,10 @@ def test_camden_stage_3_says_where_to_get_named_officers_details(walk, clock) ->
     messages = escalate(bot, "E-0001", clock)
     (to_nina,) = [m for m in messages if m.to == "nina"]
     assert "Contact CSCP: cscp@camden.gov.uk. Ask for the named officer's contact details." in to_nina.text
-    assert "With: Nina Park (Named Safeguarding Lead Officer, Camden Children's Services)" in to_nina.text
+    assert (
+        "This stage is with: Nina Park (Named Safeguarding Lead Officer, Camden Children's Services)"
+        in to_nina.text
+    )
 
 
 # -- with no roles known: the bot asks, remembers, and nothing stalls ------------------------------
