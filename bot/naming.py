@@ -67,11 +67,14 @@ def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
     for waiting in store.open_questions(kind="role"):
         if waiting.data.get("role") == role.value and waiting.data.get("agency") == agency:
             store.close_question(waiting.id)
-            messages += _join(ledger, waiting.escalation_id, waiting.data, holder.id, c.actor)
+            role_words = f"the {role.label} for {agency}"
+            messages += _join(ledger, waiting.escalation_id, waiting.data, holder.id, c.actor, role_words)
     return messages
 
 
-def _join(ledger: Ledger, esc_id: str, data: dict, person_id: str, actor: str) -> list[Message]:
+def _join(
+    ledger: Ledger, esc_id: str, data: dict, person_id: str, actor: str, as_what: str | None = None
+) -> list[Message]:
     """Bring `person_id` into a still-open escalation at the stage that asked for them."""
     esc: Escalation | None = ledger.load(esc_id)
     if esc is None or not esc.is_open or esc.stage.number != data["stage"]:
@@ -87,7 +90,9 @@ def _join(ledger: Ledger, esc_id: str, data: dict, person_id: str, actor: str) -
         return []  # they handle this side now, and were told of each step already
     lookup = ledger.store.person
     messages = outgoing.welcome(esc, [person_id], lookup)
-    joined = f"{notices.heading(esc)}\n{who(person_id, lookup)} has joined."
+    joined = f"{notices.heading(esc)}\n{who(person_id, lookup)} has joined" + (
+        f" as {as_what}." if as_what else "."
+    )
     messages += [
         Message(to=p, text=joined, escalation_id=esc.id, in_thread=True)
         for p in esc.participants()

@@ -47,7 +47,10 @@ def describe_contacts(contacts: tuple[Contact | CopyRole, ...], prefix: str = "�
     lines = []
     for contact in contacts:
         if isinstance(contact, CopyRole):
-            lines.append(f"{prefix}{contact.label}: the bot copies in the {contact.role.label}s it knows.")
+            lines.append(
+                f"{prefix}{contact.label}: the bot copies in the {contact.role.label}s it knows "
+                f"(\u201c{contact.quote}\u201d)."
+            )
         else:
             lines.append(f"{prefix}{contact.describe()}")
     return lines
@@ -81,6 +84,9 @@ def describe_policy(policy: Policy) -> str:
     lines.append("")
     if policy.urgent_when:
         lines.append(f"Urgent when: {policy.urgent_when}")
+        urgent_quote = (policy.raw.get("urgent") or {}).get("quote")
+        if urgent_quote:
+            lines.append(f"The policy: \u201c{urgent_quote}\u201d")
     if not policy.has_urgent_timescales:
         lines.append(
             "The policy gives no separate urgent timescale: set an earlier due time that protects the child."
@@ -88,6 +94,8 @@ def describe_policy(policy: Policy) -> str:
     lines += urgent_route_lines(policy) or [
         f"The {policy.short_name} policy names no separate route for urgent differences."
     ]
+    if policy.urgent_route:
+        lines.append(f"  The policy: \u201c{policy.urgent_route.quote}\u201d")
     lines += ["", "If a child is at immediate risk:", emergency_text(policy)]
     lines += ["", "What a disagreement can be about:"] + [f"• {c.label}" for c in policy.categories]
     lines += ["", "Each record must include:"] + [f"• {r}" for r in policy.record_must_include]
@@ -112,7 +120,9 @@ def describe_policy(policy: Policy) -> str:
 
 def _stage_lines(policy: Policy, stage: Stage) -> list[str]:
     lines = [f"{stage.number}. {stage.title} — {describe_stage_timescale(policy, stage.number)}"]
-    if stage.people is People.PARTNERSHIP:
+    if stage.quote:
+        lines.append(f"   Its time, in the policy's words: \u201c{stage.quote}\u201d")
+    if stage.involves_raising == stage.involves_other:
         lines.append(f"   Who: {stage.involves_raising}")
     else:
         lines.append(f"   Who: {stage.involves_raising} / {stage.involves_other}")
@@ -125,6 +135,7 @@ def _stage_lines(policy: Policy, stage: Stage) -> list[str]:
         lines.append(
             f"   • {milestone.name}: within {milestone.within.describe()} "
             f"of {milestone.after.value.replace('_', ' ')}"
+            + (f" (\u201c{milestone.quote}\u201d)" if milestone.quote else "")
         )
     for alternative in stage.alternatives:
         lines.append(f"   • {alternative.applies_to}: {alternative.instead}")

@@ -107,3 +107,35 @@ def test_teams_makes_every_number_on_the_screen_tappable(policies, policy_id) ->
     assert "\n".join("".join(r["text"] for r in b["inlines"]) for b in body) == emergency_text(
         policies.get(policy_id)
     )
+
+
+# Fields that are codes for the bot (ids, enums, timescales), shown in words rather than as written.
+CODES = {"id", "people", "role", "roles", "within", "after", "who", "standard", "urgent", "anchor"}
+
+
+@pytest.mark.parametrize("policy_id", POLICY_IDS)
+def test_policies_show_holds_every_word_the_file_holds(policies, policy_id) -> None:
+    policy = policies.get(policy_id)
+    shown = " ".join(describe_policy(policy).split())
+
+    def strings(value, path=""):
+        if isinstance(value, str):
+            yield path, value
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from strings(item, f"{path}.{key}" if path else key)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                yield from strings(item, f"{path}[{i}]")
+
+    missing = []
+    for field, text in strings(dict(policy.raw)):
+        if field.rsplit(".", 1)[-1].split("[")[0] in CODES:
+            continue
+        # 999 leads every screen ("call 999 now"); its contact entry is not repeated.
+        nines = [c for c in policy.emergency_contacts if c.phone == "999"]
+        if field.startswith("emergency.contacts") and any(text in (c.label, c.phone, c.when) for c in nines):
+            continue
+        if " ".join(text.split()) not in shown:
+            missing.append(field)
+    assert missing == []

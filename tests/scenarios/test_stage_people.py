@@ -267,11 +267,11 @@ def test_an_answer_brings_the_person_in_and_is_remembered_for_the_next_case(walk
     (welcome,) = [m for m in answered if m.to == "nora"]
     assert welcome.kind is MessageKind.CASE
     assert "as the named safeguarding lead for Whittington Health" in welcome.text
-    joined = {
-        m.to
-        for m in answered
-        if "Nora Finch (Named Nurse Safeguarding Children, Whittington Health) has joined." in m.text
-    }
+    said = (
+        "Nora Finch (Named Nurse Safeguarding Children, Whittington Health) has joined as the named "
+        "safeguarding lead for Whittington Health."
+    )
+    joined = {m.to for m in answered if said in m.text}
     assert {"alex", "sam", "jo", "priya"} <= joined
     assert "nora" in bot.load("E-0001").current_people()
     # A second difference with the same agency reaches Nora at stage 3 without asking.
