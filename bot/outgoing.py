@@ -94,9 +94,9 @@ def _why_you(esc: Escalation, person_id: str, lookup: PersonLookup) -> str:
         )
     if side and stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
         agency = esc.agency_of(side, lookup) or "your agency"
-        return (
-            f"You've been brought into this professional difference as the {stage.role.label} for {agency}."
-        )
+        person = lookup(person_id)
+        role = next((r for r in stage.roles if person and person.has_role(r)), stage.role)
+        return f"You've been brought into this professional difference as the {role.label} for {agency}."
     team = esc.sides[side] if side else []
     at = team.index(person_id) if person_id in team else 0
     via = f" as {name(team[at - 1], lookup)}'s manager" if at > 0 else ""

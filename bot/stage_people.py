@@ -57,7 +57,11 @@ def stage_people(esc: Escalation, stage: Stage, directory: Directory) -> tuple[l
     if stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
         for side in SIDES:
             agency = esc.agency_of(side, directory.person)
-            holders = directory.role_holders(stage.role, agency) if agency else []
+            holders: list[Person] = []
+            for role in stage.roles if agency else ():
+                holders = directory.role_holders(role, agency)
+                if holders:
+                    break
             if holders:
                 reached += [Reached(side, p.id) for p in holders]
             else:

@@ -108,8 +108,14 @@ class Stage:
     alternatives: tuple[Alternative, ...] = ()
     named_roles: Mapping[str, str] | None = None
     role: Role | None = None
+    or_roles: tuple[Role, ...] = ()  # tried in order where an agency has nobody in `role`
     people_quote: str | None = None
     contacts: tuple[Contact, ...] = ()
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """The roles the stage reaches, in the order they are tried."""
+        return (self.role, *self.or_roles) if self.role else ()
 
     def timescale(self, *, urgent: bool) -> Timescale:
         """The timescale that applies: the urgent one when urgent and the policy gives one."""
@@ -283,6 +289,7 @@ def _stage(data: Mapping[str, Any]) -> Stage:
         alternatives=tuple(Alternative(a["applies_to"], a["instead"]) for a in data.get("alternatives", ())),
         named_roles=dict(data["named_roles"]) if data.get("named_roles") else None,
         role=Role(data["role"]) if data.get("role") else None,
+        or_roles=tuple(Role(r) for r in data.get("or_roles", ())),
         people_quote=data.get("people_quote"),
         contacts=tuple(_contact(c) for c in data.get("contacts", ())),
     )

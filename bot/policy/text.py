@@ -32,9 +32,11 @@ def stage_reach(policy: Policy, stage: Stage) -> str:
         )
     role_part = ""
     if stage.role is not None:
+        fallback = "".join(f" (or, where it has none recorded, its {r.label})" for r in stage.or_roles)
         role_part = (
-            f"on each side, the {stage.role.label} for that side's agency, from the directory's "
-            "roles; where none is recorded, the bot asks whoever is handling that side to name them"
+            f"on each side, the {stage.role.label} for that side's agency{fallback}, from the "
+            "directory's roles; where none is recorded, the bot asks whoever is handling that side "
+            "to name them"
         )
     if stage.people is People.ROLE:
         return role_part[0].upper() + role_part[1:] + "."

@@ -110,7 +110,19 @@ def test_teams_makes_every_number_on_the_screen_tappable(policies, policy_id) ->
 
 
 # Fields that are codes for the bot (ids, enums, timescales), shown in words rather than as written.
-CODES = {"id", "people", "role", "roles", "within", "after", "who", "standard", "urgent", "anchor"}
+CODES = {
+    "id",
+    "people",
+    "role",
+    "roles",
+    "or_roles",
+    "within",
+    "after",
+    "who",
+    "standard",
+    "urgent",
+    "anchor",
+}
 
 
 @pytest.mark.parametrize("policy_id", POLICY_IDS)

@@ -121,10 +121,25 @@ def test_the_mark_urgent_button_is_offered_only_where_it_means_something(bot, in
     raise_(bot, urgent=True, case_reference="CIN-2")
     (case,) = [m for m in inbox.to(inbox.collect(), "sam") if m.kind is MessageKind.CASE]
     assert ActionKind.MARK_URGENT not in {a.kind for a in case.actions}
-    # Cambridgeshire & Peterborough says nothing of when a difference is urgent.
-    raise_(bot, "cambridgeshire-peterborough", case_reference="CIN-3", target_due=london(2026, 12, 10, 17))
+    # A closed difference cannot be marked urgent.
+    from bot.commands import Withdraw
+
+    bot.handle(Withdraw(actor="alex", escalation_id="E-0001", reason="Agreed after all."))
+    with pytest.raises(InvalidInput, match="already withdrawn"):
+        bot.handle(MarkUrgent(actor="alex", escalation_id="E-0001", reason="x"))
+
+
+def test_cambridgeshire_and_peterboroughs_imminent_risk_route_is_its_urgent_route(bot, inbox):
+    # "NOTE: If a child is thought to be at imminent risk of harm, the matter should be referred
+    # immediately to the Police/ Social Care to decide what action to take to safeguard/protect the
+    # child whilst the dispute is being resolved."
+    raise_(bot, "cambridgeshire-peterborough", urgent=True, target_due=london(2026, 12, 2, 17))
     (case,) = [m for m in inbox.to(inbox.collect(), "sam") if m.kind is MessageKind.CASE]
-    assert ActionKind.MARK_URGENT not in {a.kind for a in case.actions}
+    assert "Urgent route in the Cambridgeshire & Peterborough policy:" in case.text
+    assert (
+        "Police/ Social Care, referred to immediately: Decide what action to take to safeguard/protect "
+        "the child whilst the dispute is being resolved." in case.text
+    )
 
 
 def test_the_route_is_offered_again_when_an_urgent_stage_falls_due(bot, clock, inbox):
@@ -144,7 +159,9 @@ def test_only_people_on_it_may_mark_it_urgent(bot):
         bot.handle(MarkUrgent(actor="eve", escalation_id="E-0001", reason="x"))
 
 
-@pytest.mark.parametrize("policy_id", ["camden", "enfield", "kingston-richmond", "redbridge"])
+@pytest.mark.parametrize(
+    "policy_id", ["cambridgeshire-peterborough", "camden", "enfield", "kingston-richmond", "redbridge"]
+)
 def test_the_raise_forms_offer_urgent_in_the_policys_words(policies, policy_id, clock):
     policy = policies.get(policy_id)
     modal = raise_modal(

@@ -314,3 +314,20 @@ def test_an_unanswered_question_never_stalls_the_clock(walk, clock, inbox) -> No
     messages = escalate(bot, "E-0001", clock)
     assert bot.load("E-0001").stage.number == 4
     assert {m.to for m in messages if m.kind is MessageKind.QUESTION} == {"jo", "priya"}
+
+
+def test_camden_stage_3_falls_back_to_a_designated_professional(walk, clock) -> None:
+    # "named/ designated safeguarding leads/ operational managers": with no named lead recorded for
+    # Whittington Health, its designated professional is reached instead of asking.
+    bot, store = walk(roles=True)
+    store.upsert_people([replace(store.person("nora"), roles=())])
+    raise_under(bot, "camden", clock)
+    escalate(bot, "E-0001", clock)
+    messages = escalate(bot, "E-0001", clock)
+    assert case_messages(messages) == {"nina", "des"}
+    assert [m for m in messages if m.kind is MessageKind.QUESTION] == []
+    (to_des,) = [m for m in messages if m.to == "des"]
+    assert to_des.text.startswith(
+        "You've been brought into this professional difference as the designated safeguarding "
+        "professional for Whittington Health."
+    )
