@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.calendar import LONDON, WorkingCalendar
-from bot.people import DirectoryError, parse_directory_csv
+from bot.people import DirectoryError, Role, UnknownRole, parse_directory_csv, parse_role
 from bot.policy import PolicyError, PolicyLibrary, load_policy_file
 from bot.policy.text import describe_policy, describe_stage_timescale
 from bot.record import export_markdown
@@ -199,6 +199,10 @@ def _keep_learned(store: Storage, person):
 
 
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "roles":
+        return _list_roles(settings)
+    if args.action == "remove-role":
+        return _remove_role(settings, args.person, args.role)
     path = Path(args.file)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -218,6 +222,35 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     with_roles = "roles" in {h.strip() for h in header}
     count = store.upsert_people([_keep_learned(store, p) for p in people], with_roles=with_roles)
     print(f"Imported {count} {'person' if count == 1 else 'people'} into {settings.database_url}.")
+    return 0
+
+
+def _list_roles(settings: Settings) -> int:
+    """Who holds which role for which agency, and whether the directory or someone in chat said so."""
+    store = _store(settings)
+    rows = store.role_assignments()
+    if not rows:
+        print("No roles recorded.")
+    for role, agency, person_id, source in rows:
+        person = store.person(person_id)
+        name = person.describe() if person else person_id
+        how = "directory" if source == "directory" else "named in chat"
+        print(f"{Role(role).label:<36} {agency:<40} {person_id:<12} {name} [{how}]")
+    return 0
+
+
+def _remove_role(settings: Settings, person_id: str, role_text: str) -> int:
+    try:
+        role = parse_role(role_text)
+    except UnknownRole as exc:
+        raise UsageError(f"directory remove-role: {exc}") from None
+    store = _store(settings)
+    if store.person(person_id) is None:
+        raise UsageError(f"directory remove-role: no one with id {person_id!r} in the directory")
+    removed = store.remove_role(person_id, role)
+    print(
+        f"{person_id} no longer holds the role {role.label}." if removed else f"{person_id} did not hold it."
+    )
     return 0
 
 
@@ -277,6 +310,10 @@ def build_parser() -> argparse.ArgumentParser:
     directory = sub.add_parser("directory", help="the people directory")
     dsub = directory.add_subparsers(dest="action", required=True, parser_class=_Parser)
     dsub.add_parser("import", help="add or update people from a CSV file").add_argument("file")
+    dsub.add_parser("roles", help="who holds which safeguarding role, and who said so")
+    remove = dsub.add_parser("remove-role", help="stop someone holding a role (a leaver, a wrong answer)")
+    remove.add_argument("person")
+    remove.add_argument("role")
     directory.set_defaults(run=cmd_directory)
 
     serve = sub.add_parser("serve", help="run the bot for Slack and Teams on $PORT")

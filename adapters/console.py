@@ -245,7 +245,10 @@ class ConsoleDemo:
         if not asked:
             self.say("  ! The bot hasn't asked you who holds a role. (/manager names your line manager.)")
             return
-        self.bot.handle(NameRoleHolder(actor=self.me, question_id=asked[0].id, person=rest.strip().lower()))
+        # The question about the escalation in hand, else the latest one asked.
+        current = self.current.get(self.me)
+        question = next((q for q in reversed(asked) if q.escalation_id == current), asked[-1])
+        self.bot.handle(NameRoleHolder(actor=self.me, question_id=question.id, person=rest.strip().lower()))
 
     def cmd_wait(self, rest: str, read) -> None:
         match = WAIT.match(rest.strip().lower())

@@ -38,7 +38,7 @@ from bot.policy.text import emergency_text
 from bot.record import export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
-from bot.storage import EscalationRow, Storage, StoredEvent
+from bot.storage import EscalationRow, Question, Storage, StoredEvent
 from bot.timeline import MilestoneTime, milestone_due
 from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
@@ -161,6 +161,11 @@ class EscalationBot(ReminderSending):
     def export(self, actor: str, escalation_id_: str) -> str:
         """The case record for the child's file, as Markdown."""
         return export_markdown(self.visible(actor, escalation_id_), self.store.person)
+
+    def role_question(self, actor: str, question_id: int) -> Question:
+        """The open question "who holds this role?" that `actor` may answer (Refused or InvalidInput
+        otherwise), so an adapter can check before adding anyone new to the directory."""
+        return naming.asked(self.ledger, actor, question_id)
 
     def emergency_guidance(self, policy_id: str) -> str:
         return emergency_text(self.policies.get(policy_id))
@@ -416,6 +421,7 @@ class EscalationBot(ReminderSending):
         now = self.clock.now()
         kind = "closed" if esc.at_final_stage else "resolved"
         self._record(esc, kind, c.actor, {"outcome": outcome[:MAX_TEXT], "agreed_actions": list(actions)})
+        self.store.close_questions(esc.id)
         follow_ups = self._plan_after_resolution(esc, now)
         self.store.replace_reminders(esc.id, follow_ups)
         self._save(esc, now)
@@ -486,6 +492,7 @@ class EscalationBot(ReminderSending):
             raise InvalidInput({"reason": "Please say why you are withdrawing it."})
         now = self.clock.now()
         self._record(esc, "withdrawn", c.actor, {"reason": reason[:MAX_TEXT]})
+        self.store.close_questions(esc.id)
         self.store.replace_reminders(esc.id, [])
         self._save(esc, now)
         text = (

@@ -9,7 +9,8 @@ from bot.errors import InvalidInput, Refused
 from bot.escalation import Escalation
 from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
-from bot.people import Role
+from bot.people import Person, Role, agency_key
+from bot.storage import Question
 from bot.wording import who
 
 
@@ -24,38 +25,55 @@ def name_manager(c: NameManager, ledger: Ledger) -> list[Message]:
         raise InvalidInput({"manager": "We can't find that person in the directory."})
     if manager.id == c.person:
         raise InvalidInput({"manager": "Name someone other than yourself."})
+    waiting = store.open_questions(person_id=c.person, kind="manager")
+    for question in waiting:
+        _refuse_the_other_side(ledger, question, manager)
     store.set_manager(c.person, manager.id)
     messages = [
         Message(
             to=c.actor, text=f"Thanks: {manager.name} is noted as the line manager.", kind=MessageKind.REPLY
         )
     ]
-    for question in store.open_questions(person_id=c.person, kind="manager"):
+    for question in waiting:
         store.close_question(question.id)
         messages += _join(ledger, question.escalation_id, question.data, manager.id, c.actor)
     return messages
 
 
-def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
-    """Someone asked who holds a role in their side's agency answers; the answer is remembered, and
-    every escalation waiting for that role in that agency brings the person in."""
+def asked(ledger: Ledger, actor: str, question_id: int) -> Question:
+    """The open role question `actor` may answer: they were asked it, or they are an admin of its
+    partnership. Checked before anyone new is added to the directory for the answer."""
     store = ledger.store
-    question = store.question(c.question_id)
+    question = store.question(question_id)
     if question is None or question.kind != "role":
         raise InvalidInput(
             {"person": "That question isn't one we asked. Use the latest message from the bot."}
         )
     esc = ledger.load(question.escalation_id)
-    actor = store.person(c.actor)
-    may_answer = c.actor == question.person_id or bool(actor and esc and actor.is_admin_for(esc.policy.id))
-    if not may_answer:
+    person = store.person(actor)
+    if actor != question.person_id and not (person and esc and person.is_admin_for(esc.policy.id)):
         raise Refused("Only the person we asked, or a partnership admin, can answer that.")
     if question.status != "open":
-        raise InvalidInput({"person": "That has been answered already. Thank you."})
+        raise InvalidInput({"person": "That has been answered already, or the difference has moved on."})
+    return question
+
+
+def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
+    """Someone asked who holds a role in their side's agency answers; the answer is remembered for
+    that agency, and every escalation waiting for that role there brings the person in."""
+    store = ledger.store
+    question = asked(ledger, c.actor, c.question_id)
     holder = store.person(c.person)
     if holder is None:
         raise InvalidInput({"person": "We can't find that person in the directory."})
     role, agency = Role(question.data["role"]), question.data["agency"]
+    if agency_key(holder.agency) != agency_key(agency):
+        # What is remembered reaches every later difference with this agency: only someone the
+        # directory places in it can hold its role.
+        raise InvalidInput(
+            {"person": f"{holder.name} is recorded with {holder.agency}. Name the {role.label} for {agency}."}
+        )
+    _refuse_the_other_side(ledger, question, holder)
     store.name_role_holder(role, agency, holder.id)
     messages = [
         Message(
@@ -64,12 +82,21 @@ def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
             kind=MessageKind.REPLY,
         )
     ]
-    for waiting in store.open_questions(kind="role"):
-        if waiting.data.get("role") == role.value and waiting.data.get("agency") == agency:
-            store.close_question(waiting.id)
-            role_words = f"the {role.label} for {agency}"
-            messages += _join(ledger, waiting.escalation_id, waiting.data, holder.id, c.actor, role_words)
+    for waiting in store.open_questions(kind="role", role=role.value, agency=agency):
+        store.close_question(waiting.id)
+        role_words = f"the {role.label} for {agency}"
+        messages += _join(ledger, waiting.escalation_id, waiting.data, holder.id, c.actor, role_words)
     return messages
+
+
+def _refuse_the_other_side(ledger: Ledger, question: Question, person: Person) -> None:
+    """Nobody may be named for one side of a difference who is already on the other."""
+    esc = ledger.load(question.escalation_id)
+    side = esc.side_of(person.id) if esc else None
+    if side not in (None, question.data["side"]):
+        raise InvalidInput(
+            {"person": f"{person.name} is on the other side of {question.escalation_id}. Name someone else."}
+        )
 
 
 def _join(
@@ -79,6 +106,8 @@ def _join(
     esc: Escalation | None = ledger.load(esc_id)
     if esc is None or not esc.is_open or esc.stage.number != data["stage"]:
         return []
+    if esc.side_of(person_id) not in (None, data["side"]):
+        return []  # on the other side of this one: they cannot speak for this side too
     if person_id in esc.stage.people.get(data["side"], []):
         return []
     already = person_id in esc.participants()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.messages import Message
@@ -65,12 +65,18 @@ def _settle(
         report.retrying += 1
 
 
+def _with_id(item: OutboxItem) -> Message:
+    """The message as a sender gets it: carrying its outbox id, so a sender that delivers it in
+    several parts can tell, on a retry, which parts already went."""
+    return replace(item.message, data={**item.message.data, "outbox_id": item.id})
+
+
 def deliver(store: Storage, now: datetime, send: Callable[[Message], None]) -> DeliveryReport:
     """Send every queued message that is ready, synchronously (console)."""
     report = DeliveryReport()
     for item in store.claim_outbox(now):
         try:
-            send(item.message)
+            send(_with_id(item))
             error = None
         except Exception as exc:  # each message settles on its own: one failure blocks no other
             error = _as_failure(exc)
@@ -85,7 +91,7 @@ async def deliver_async(
     report = DeliveryReport()
     for item in store.claim_outbox(now):
         try:
-            await send(item.message)
+            await send(_with_id(item))
             error = None
         except Exception as exc:  # each message settles on its own: one failure blocks no other
             error = _as_failure(exc)

@@ -60,9 +60,10 @@ class ReminderSending:
         current = esc.current_people()
         above: list[str] = []
         for side in SIDES:
-            person = self.store.person(esc.top(side))
-            if person and person.manager_id and person.manager_id not in current:
-                above.append(person.manager_id)
+            for handler in esc.handling(side):
+                person = self.store.person(handler)
+                if person and person.manager_id and person.manager_id not in current:
+                    above.append(person.manager_id)
         if not above or repeat >= reminders.OVERDUE_TO_PARTNERSHIP_FROM:
             above += [a.id for a in self.store.admins(esc.policy.id) if a.id not in current]
         above = list(dict.fromkeys(above))
@@ -120,7 +121,7 @@ class ReminderSending:
             return []
         due = datetime.fromisoformat(reminder.data["due"])
         sides = SIDES if milestone.who == "both" else (milestone.who,)
-        people = [esc.top(side) for side in sides if esc.sides[side]]
+        people = list(dict.fromkeys(p for side in sides if esc.sides[side] for p in esc.handling(side)))
         text = f"{notices.heading(esc)}\nReminder: {milestone.name} by {when(due)}."
         return [
             Message(to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True)

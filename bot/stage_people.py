@@ -48,18 +48,21 @@ def stage_people(esc: Escalation, stage: Stage, directory: Directory) -> tuple[l
     unknown: list[Unknown] = []
     if stage.people is People.NEXT_UP:
         for side in SIDES:
-            asked = esc.top(side)
-            person = directory.person(asked)
-            if person and person.manager_id:
-                reached.append(Reached(side, person.manager_id))
+            # Every person handling the side now (a stage may have reached several holders of a
+            # role): their line managers, each once.
+            handling = esc.handling(side)
+            managers = [p.manager_id for p in map(directory.person, handling) if p and p.manager_id]
+            managers = [m for m in dict.fromkeys(managers) if m not in handling and _may_join(esc, m, side)]
+            if managers:
+                reached += [Reached(side, m) for m in managers]
             else:
-                unknown.append(Unknown(side, asked, MANAGER))
+                unknown.append(Unknown(side, esc.top(side), MANAGER))
     if stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
         for side in SIDES:
             agency = esc.agency_of(side, directory.person)
             holders: list[Person] = []
             for role in stage.roles if agency else ():
-                holders = directory.role_holders(role, agency)
+                holders = [p for p in directory.role_holders(role, agency) if _may_join(esc, p.id, side)]
                 if holders:
                     break
             if holders:
@@ -69,6 +72,11 @@ def stage_people(esc: Escalation, stage: Stage, directory: Directory) -> tuple[l
     if stage.people is People.PARTNERSHIP:
         reached += [Reached(PARTNERSHIP, a.id) for a in directory.admins(esc.policy.id)]
     return reached, unknown
+
+
+def _may_join(esc: Escalation, person_id: str, side: str) -> bool:
+    """Nobody speaks for both sides: someone already on the other side is not reached for this one."""
+    return esc.side_of(person_id) in (None, side)
 
 
 def role_holders_named(esc: Escalation, roles: tuple[Role, ...], directory: Directory) -> list[str]:

@@ -58,6 +58,7 @@ def enter_stage(
         },
     )
     started = StageStart()
+    ledger.store.close_questions(esc.id)  # what an earlier stage asked no longer holds this one up
     reached, unknown = stage_people(esc, stage, ledger.directory)
     already = esc.participants()
     for item in reached:

@@ -349,6 +349,24 @@ class Storage:
                 [role.value, agency_key(agency), person_id],
             )
 
+    def role_assignments(self) -> list[tuple[str, str, str, str]]:
+        """Every (role, agency, person id, source) the bot knows, for an admin to review."""
+        return [
+            tuple(row)
+            for row in self.db.execute(
+                "SELECT r.role, COALESCE(p.agency, r.agency_key), r.person_id, r.source FROM role_holders r"
+                " LEFT JOIN people p ON p.id = r.person_id ORDER BY r.role, r.agency_key, r.person_id"
+            ).fetchall()
+        ]
+
+    def remove_role(self, person_id: str, role: Role) -> int:
+        """Stop `person_id` holding `role` anywhere, however it was recorded; returns how many went."""
+        with self.transaction():
+            cursor = self.db.execute(
+                "DELETE FROM role_holders WHERE person_id = ? AND role = ?", [person_id, role.value]
+            )
+            return cursor.rowcount
+
     def _people(self, where: str = "1", args: list[Any] | None = None) -> list[Person]:
         """People matching `where` (on `people p`), each with their roles, by name."""
         cursor = self.db.execute(
@@ -615,13 +633,25 @@ class Storage:
         return _question(rows[0]) if rows else None
 
     def open_questions(
-        self, *, person_id: str | None = None, escalation_id: str | None = None, kind: str | None = None
+        self,
+        *,
+        person_id: str | None = None,
+        escalation_id: str | None = None,
+        kind: str | None = None,
+        role: str | None = None,
+        agency: str | None = None,
     ) -> list[Question]:
-        """Open questions, oldest first: those asked of `person_id`, about `escalation_id`, of `kind`."""
+        """Open questions, oldest first: those asked of `person_id`, about `escalation_id`, of
+        `kind`, or waiting on `role` in `agency` (questions are closed when their stage ends, so the
+        open ones are few)."""
         where, args = ["status = 'open'"], []
         for column, value in (("person_id", person_id), ("escalation_id", escalation_id), ("kind", kind)):
             if value:
                 where.append(f"{column} = ?")
+                args.append(value)
+        for key, value in (("role", role), ("agency", agency)):
+            if value:
+                where.append(f"json_extract(data, '$.{key}') = ?")
                 args.append(value)
         rows = self.db["questions"].rows_where(" AND ".join(where), args, order_by="id")
         return [_question(r) for r in rows]
@@ -629,6 +659,14 @@ class Storage:
     def close_question(self, question_id: int) -> None:
         with self.transaction():
             self.db["questions"].update(question_id, {"status": "answered"})
+
+    def close_questions(self, escalation_id: str) -> None:
+        """Close an escalation's open questions: its stage has moved on, or it has ended."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE questions SET status = 'closed' WHERE escalation_id = ? AND status = 'open'",
+                [escalation_id],
+            )
 
 
 def _reminder(

@@ -18,6 +18,10 @@ def mark_urgent(esc: Escalation, c: MarkUrgent, ledger: Ledger, calendar: Workin
     urgent time of now, if that is sooner, and everyone is shown the policy's urgent route."""
     if esc.urgent:
         raise InvalidInput({"reason": f"{esc.id} is already urgent."})
+    if esc.policy.urgent_when is None:
+        raise InvalidInput(
+            {"reason": f"The {esc.policy.short_name} policy does not say when a difference is urgent."}
+        )
     reason = c.reason.strip()
     if not reason:
         raise InvalidInput({"reason": "Please say why the child may now be at increased risk."})

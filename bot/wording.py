@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.calendar import LONDON
 from bot.people import Person
+from bot.phones import unbreakable
 from bot.policy import Policy, Stage
 
 MAX_TEXT = 3000
@@ -56,9 +57,16 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
+_KEEP = "\ue000"  # stands in for a space inside a phone number while a line is split
+
+
 def _split_line(line: str, limit: int) -> list[str]:
     if len(line) <= limit:
         return [line]
+    return [part.replace(_KEEP, " ") for part in _split_words(unbreakable(line, _KEEP), limit)]
+
+
+def _split_words(line: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
     for word in line.split(" "):
@@ -101,7 +109,8 @@ class Page:
 def page_of(items: list, page_text: str, size: int) -> Page:
     """The page `page_text` asks for (1 when it is not a page number), never past the last."""
     pages = max(1, (len(items) + size - 1) // size)
-    number = int(page_text) if page_text.strip().isdigit() and int(page_text) > 0 else 1
+    text = page_text.strip()
+    number = int(text) if text.isascii() and text.isdigit() and int(text) > 0 else 1
     number = min(number, pages)
     start = (number - 1) * size
     return Page(items[start : start + size], number, pages, start + 1, len(items))

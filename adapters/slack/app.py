@@ -284,14 +284,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             )
             return
         question_id = int(block_id.removeprefix("question:"))
-        holder = await ctx.person(chosen)
-        if holder is None:
-            question = ctx.store.question(question_id)
-            agency = question.data.get("agency") if question else None
-            holder = await add_person(
-                ctx.store, client, chosen, agency=agency or person.agency, role="Professional"
-            )
         try:
+            question = ctx.bot.role_question(person.id, question_id)  # before anyone is added
+            holder = await ctx.person(chosen)
+            if holder is None:
+                agency = question.data.get("agency") or person.agency
+                holder = await add_person(ctx.store, client, chosen, agency=agency, role="Professional")
             ctx.handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)

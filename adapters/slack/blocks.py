@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.messages import Action, ActionKind, Message
-from bot.phones import PHONE, tel_uri
+from bot.phones import dialable, tel_uri
 from bot.policy import Policy
 from bot.storage import EscalationRow
 from bot.wording import split_text, when
@@ -20,6 +20,7 @@ from bot.wording import split_text, when
 SECTION_LIMIT = 3000  # Slack's limit on a section's text
 SECTION_TARGET = 2600  # what we fill a section to, leaving room for tel: links
 SECTIONS_PER_MESSAGE = 4  # about 10,000 characters: a longer answer goes as several messages
+SECTIONS_PER_CASE_MESSAGE = 12  # a case message keeps its summary and history together
 MODAL_BLOCKS = 100  # Slack's limit on a modal's blocks
 HOME_ROWS = 25  # per group on App Home, so three full groups stay within its 100 blocks
 FORMS = ("Phone call", "Meeting", "Email", "Message", "Letter", "Other")
@@ -39,7 +40,11 @@ def plain(text: str, limit: int = 75) -> dict[str, Any]:
 
 def tel_links(mrkdwn: str) -> str:
     """Phone numbers as links a phone can dial, shown as the document prints them."""
-    return PHONE.sub(lambda m: f"<{tel_uri(m.group())}|{m.group()}>", mrkdwn)
+    pieces, at = [], 0
+    for match in dialable(mrkdwn):
+        pieces += [mrkdwn[at : match.start()], f"<{tel_uri(match.group())}|{match.group()}>"]
+        at = match.end()
+    return "".join([*pieces, mrkdwn[at:]])
 
 
 def _pieces(mrkdwn: str, limit: int = SECTION_TARGET) -> list[str]:
@@ -57,7 +62,13 @@ def sections(text: str, *, mrkdwn: bool = False) -> list[dict[str, Any]]:
     escaped = text if mrkdwn else escape(text)
     first, _, rest = escaped.partition("\n")
     if first and rest and first.startswith("E-"):
-        escaped = f"*{first}*\n{rest}"
+        # The heading (id, case reference, policy) is bold and never linked: a case reference
+        # is not a number to ring.
+        pieces = _pieces(rest)
+        pieces[0] = f"*{first}*\n{pieces[0]}"
+        if len(pieces[0]) > SECTION_LIMIT:
+            pieces[0:1] = [f"*{first}*", pieces[0].split("\n", 1)[1]]
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces]
     return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in _pieces(escaped)]
 
 
@@ -66,10 +77,12 @@ def _fallback(text: str) -> str:
     return first[:300]
 
 
-def reply_payloads(text: str, *, mrkdwn: bool = False) -> list[dict[str, Any]]:
+def reply_payloads(
+    text: str, *, mrkdwn: bool = False, per_message: int = SECTIONS_PER_MESSAGE
+) -> list[dict[str, Any]]:
     """A long answer as several messages (text and blocks each), in order; nothing is cut."""
     blocks = sections(text, mrkdwn=mrkdwn)
-    groups = [blocks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(blocks), SECTIONS_PER_MESSAGE)]
+    groups = [blocks[i : i + per_message] for i in range(0, len(blocks), per_message)]
     return [
         {"text": _fallback(group[0]["text"]["text"]), "blocks": group, "unfurl_links": False}
         for group in groups
@@ -103,7 +116,10 @@ def action_elements(actions: Iterable[Action]) -> list[dict[str, Any]]:
 def message_payloads(message: Message) -> list[dict[str, Any]]:
     """chat.postMessage arguments (less channel and thread) for a core message: one message, or
     several in order when it is too long for one; the buttons go on the first."""
-    payloads = [{**p, "unfurl_media": False} for p in reply_payloads(message.text)]
+    payloads = [
+        {**p, "unfurl_media": False}
+        for p in reply_payloads(message.text, per_message=SECTIONS_PER_CASE_MESSAGE)
+    ]
     payloads[0]["text"] = escape(_fallback(message.text))
     elements = action_elements(message.actions)
     if elements:

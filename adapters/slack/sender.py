@@ -6,6 +6,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.sent_parts import SentParts
 from adapters.slack.blocks import message_payloads
 from adapters.slack.identity import slack_user_id
 from bot.messages import Message, MessageKind
@@ -77,7 +78,8 @@ class SlackSender:
                 initial_comment=f"The case record of {message.escalation_id}, for the child's file.",
             )
             return
-        first, *rest = message_payloads(message)
+        payloads = message_payloads(message)
+        parts = SentParts(self.store, PLATFORM, person.id, message, len(payloads))
         thread = (
             self.store.address(person.id, PLATFORM, thread_kind(message.escalation_id))
             if message.escalation_id and message.in_thread
@@ -85,22 +87,31 @@ class SlackSender:
         )
         if thread:
             channel, ts = split_ref(thread)
-            for payload in (first, *rest):
-                await self.client.chat_postMessage(
+            for k, payload in enumerate(payloads):
+                if parts.sent(k):
+                    continue
+                posted = await self.client.chat_postMessage(
                     channel=channel,
                     thread_ts=ts,
-                    reply_broadcast=message.kind is MessageKind.REMINDER and payload is first,
+                    reply_broadcast=message.kind is MessageKind.REMINDER and k == 0,
                     **payload,
                 )
+                parts.mark(k, f"{posted['channel']}:{posted['ts']}")
             return
-        response = await self.client.chat_postMessage(channel=user_id, **first)
-        if message.kind is MessageKind.CASE and message.escalation_id:
-            address = f"{response['channel']}:{response['ts']}"
-            self.store.set_address(person.id, PLATFORM, address, kind=thread_kind(message.escalation_id))
+        first = parts.sent(0)
+        if first is None:
+            response = await self.client.chat_postMessage(channel=user_id, **payloads[0])
+            first = f"{response['channel']}:{response['ts']}"
+            if message.kind is MessageKind.CASE and message.escalation_id:
+                self.store.set_address(person.id, PLATFORM, first, kind=thread_kind(message.escalation_id))
+            parts.mark(0, first)
         # The rest of a long message follows: under a case message, in its thread.
-        under = response["ts"] if message.kind is MessageKind.CASE else None
-        for payload in rest:
-            await self.client.chat_postMessage(channel=response["channel"], thread_ts=under, **payload)
+        channel, ts = split_ref(first)
+        under = ts if message.kind is MessageKind.CASE else None
+        for k, payload in enumerate(payloads[1:], start=1):
+            if not parts.sent(k):
+                posted = await self.client.chat_postMessage(channel=channel, thread_ts=under, **payload)
+                parts.mark(k, f"{posted['channel']}:{posted['ts']}")
 
 
 def _failure(exc: SlackApiError) -> DeliveryFailed:

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.calendar import LONDON
 from bot.messages import Action, ActionKind
-from bot.phones import PHONE, tel_uri
+from bot.phones import dialable, tel_uri
 from bot.policy import Policy
 from bot.wording import split_text
 
@@ -49,12 +49,12 @@ def plain_text(text: str, *, weight: str | None = None, color: str | None = None
     return {"type": "RichTextBlock", "inlines": [run]}
 
 
-def rich_text(text: str, *, weight: str | None = None) -> dict[str, Any]:
+def rich_text(text: str, *, weight: str | None = None, link: bool = True) -> dict[str, Any]:
     """Text exactly as given, with each phone number a run a phone can dial (a tel: link)."""
     style = {"weight": weight} if weight else {}
     inlines: list[dict[str, Any]] = []
     at = 0
-    for match in PHONE.finditer(text):
+    for match in dialable(text) if link else ():
         if match.start() > at:
             inlines.append({"type": "TextRun", "text": text[at : match.start()], **style})
         inlines.append(
@@ -75,7 +75,9 @@ def rich_text(text: str, *, weight: str | None = None) -> dict[str, Any]:
 def text_body(text: str) -> list[dict[str, Any]]:
     """A message's text: the first line (the escalation heading) bold, the rest plain."""
     first, _, rest = text.partition("\n")
-    body = [rich_text(first, weight="bolder")]
+    # An escalation's heading (id, case reference, policy) is never linked: a case reference is not
+    # a number to ring.
+    body = [rich_text(first, weight="bolder", link=not first.startswith("E-"))]
     if rest.strip():
         body.append(rich_text(rest))
     return body

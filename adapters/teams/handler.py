@@ -404,14 +404,18 @@ class TeamsBot(ActivityHandler):
         """The answer to "who is the named lead for …?": from the picker, or a name for someone new."""
         chosen = str(value.get("person") or "").strip()
         question_id = int(value["question"]) if str(value.get("question") or "").isdigit() else 0
+        try:
+            question = self.core.role_question(person.id, question_id)  # before anyone is added
+        except (Refused, InvalidInput) as exc:
+            await self._say(turn, str(exc))
+            return
         holder = self.core.store.person_by(teams_id=chosen) if chosen else None
         if chosen and holder is None:
             given = str(value.get("person_name") or "").strip()
             if not given:
                 await self._say(turn, "We don't know that person yet: please give their name too.")
                 return
-            question = self.core.store.question(question_id)
-            agency = (question.data.get("agency") if question else None) or person.agency
+            agency = question.data.get("agency") or person.agency
             holder = Person(
                 id=f"teams-{chosen}", name=given[:100], agency=agency, role="Professional", teams_id=chosen
             )

@@ -19,6 +19,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from adapters.sent_parts import SentParts
 from adapters.teams.cards import message_card, message_cards, text_parts
 from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
@@ -82,12 +83,17 @@ class TeamsSender:
         async def deliver(turn: TurnContext) -> None:
             # The adapter's turn-error handler would swallow a failure (and tell the recipient
             # "something went wrong"): keep it here and raise it after, so the outbox retries.
+            parts = SentParts(self.bot.store, PLATFORM, person.id, message, len(contents))
+            sent = None
             try:
-                sent = await turn.send_activity(
-                    MessageFactory.attachment(CardFactory.adaptive_card(contents[0]))
-                )
-                for more in contents[1:]:
-                    await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(more)))
+                for k, content in enumerate(contents):
+                    if parts.sent(k):
+                        continue
+                    posted = await turn.send_activity(
+                        MessageFactory.attachment(CardFactory.adaptive_card(content))
+                    )
+                    sent = posted if k == 0 else sent
+                    parts.mark(k, getattr(posted, "id", None) or "sent")
             except Exception as exc:
                 failure.append(exc)
                 return

@@ -68,6 +68,11 @@ def problems(data: Mapping[str, Any], source: SourceText) -> list[str]:
     document = source.normalised
     lowered = document.casefold()
     corrected = _corrections(data, lowered)
+    # Whole values, as the document prints them: a number or address must be one of these, not
+    # merely a run of characters somewhere in the text (020 7974 336 is not 020 7974 3369).
+    printed_phones = {normalise(n) for n in PHONE.findall(document)}
+    printed_emails = {e.casefold() for e in EMAIL.findall(document)}
+    printed_urls = {_bare_url(u) for u in URL.findall(document)}
     found: list[str] = []
     for field, text in _strings(data):
         if _is_quote(field):
@@ -84,17 +89,17 @@ def problems(data: Mapping[str, Any], source: SourceText) -> list[str]:
         found += [
             f"{field}: the number {n} is not in the source document"
             for n in phones
-            if normalise(n) not in document
+            if normalise(n) not in printed_phones
         ]
         found += [
             f"{field}: the address {e} is not in the source document"
             for e in emails
-            if e.casefold() not in lowered
+            if e.casefold() not in printed_emails
         ]
         found += [
             f"{field}: the web address {u} is not in the source document"
             for u in urls
-            if _bare_url(u) not in lowered and _bare_url(u) not in corrected
+            if _bare_url(u) not in printed_urls and _bare_url(u) not in corrected
         ]
     for i, item in enumerate((data.get("source") or {}).get("corrections", ())):
         if normalise(item["printed"]).casefold() not in lowered:

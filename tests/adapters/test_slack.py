@@ -378,6 +378,46 @@ async def test_an_unknown_named_lead_is_asked_for_and_the_answer_brings_them_in(
     assert (nia.name, nia.agency) == ("Nia Newcomer", "Whittington Health")
 
 
+async def test_an_answer_from_someone_not_asked_adds_nobody_to_the_directory(slack):
+    from bot.commands import EscalateStage
+
+    await raise_(slack)
+    bot = slack.services.bot
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    (question,) = bot.store.open_questions(person_id="priya", kind="role")
+    await slack.send(
+        block_action(
+            "UALEX", "esc:name_role_holder", selected_user="UNEW", block_id=f"question:{question.id}"
+        )
+    )
+    await eventually(lambda: bool(slack.fake.called("chat.postEphemeral") or slack.fake.posts_to("UALEX")))
+    refusals = [c for c in slack.fake.calls if "Only the person we asked" in all_text(c)]
+    assert refusals and refusals[0].args.get("channel") in ("UALEX", "DUALEX")
+    assert bot.store.person_by(slack_id="UNEW") is None
+
+
+async def test_a_message_in_several_parts_is_never_sent_twice_when_a_part_fails(slack):
+    from bot.messages import Message, MessageKind
+
+    text = "E-0001 · case CIN-1 · Camden policy\n" + "\n".join(
+        f"Line {i}: " + "word " * 500 for i in range(40)
+    )
+    bot = slack.services.bot
+    bot.store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now())
+    slack.fake.fail("chat.postMessage", Failure(200), Failure(429, {"Retry-After": "1"}))
+    await slack.tick()
+    first_try = slack.fake.called("chat.postMessage")
+    assert len(first_try) == 2 and first_try[0].response.get("ok") and not first_try[1].response.get("ok")
+    for _ in range(5):
+        slack.clock.advance(timedelta(seconds=2))
+        await slack.tick()
+    posted = [c for c in slack.fake.called("chat.postMessage") if c.response.get("ok")]
+    texts = [c.args["blocks"][0]["text"]["text"][:40] for c in posted]
+    assert len(texts) == len(set(texts)) >= 2  # every part once, the first not again
+    assert bot.store.outbox_counts() == {"delivered": 1}
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -301,6 +301,9 @@ async def test_a_named_lead_is_chosen_from_the_question_card(teams):
 
     await start(teams, "priya", "kim")
     bot = teams.services.bot
+    from dataclasses import replace
+
+    bot.store.upsert_people([replace(bot.store.person("kim"), agency="Whittington Health")])
     bot.handle(
         RaiseEscalation(
             actor="alex",
@@ -332,6 +335,24 @@ async def test_a_named_lead_is_chosen_from_the_question_card(teams):
     welcome = card_text(teams.connector.cards_to("a:kim")[before])
     assert "as the named safeguarding lead for Whittington Health" in welcome
     assert [p.id for p in bot.store.role_holders(Role.NAMED_LEAD, "Whittington Health")] == ["kim"]
+
+
+async def test_a_long_message_arrives_in_several_cards_each_once(teams):
+    from bot.messages import Message, MessageKind
+
+    await start(teams, "alex")
+    text = "E-0001 · case CIN-1 · Camden policy\n" + "\n".join(
+        f"Line {i}: " + "word " * 400 for i in range(20)
+    )
+    bot = teams.services.bot
+    bot.store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=teams.clock.now())
+    before = len(teams.connector.cards_to("a:alex"))
+    await teams.tick()
+    cards = teams.connector.cards_to("a:alex")[before:]
+    assert len(cards) > 1
+    shown = "\n".join(card_text(c) for c in cards)
+    assert shown.split() == text.split()
+    assert bot.store.outbox_counts() == {"delivered": 1}
 
 
 async def test_naming_an_unknown_manager_asks_for_their_name(teams):

@@ -596,3 +596,23 @@ def test_reimporting_the_directory_keeps_what_the_bot_learned_in_chat(cli, monke
     chris = store.person("chris")
     store.close()
     assert (chris.manager_id, chris.slack_id) == ("ravi", "UCHRIS")
+
+
+def test_an_admin_can_list_roles_and_remove_one(cli, monkeypatch, tmp_path):
+    from bot.people import Role
+    from bot.storage import Storage
+
+    url = url_for(tmp_path / "x.db")
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli("directory", "import", str(EXAMPLE_DIRECTORY)).code == 0
+    store = Storage.open(url)
+    store.name_role_holder(Role.NAMED_LEAD, "Whittington Health", "nora")
+    listed = cli("directory", "roles")
+    assert listed.code == 0
+    assert "named safeguarding lead" in listed.out and "[named in chat]" in listed.out
+    assert "hana" in listed.out and "[directory]" in listed.out
+    removed = cli("directory", "remove-role", "nora", "named safeguarding lead")
+    assert removed.code == 0 and "nora no longer holds the role named safeguarding lead." in removed.out
+    assert store.role_holders(Role.NAMED_LEAD, "Whittington Health") == []
+    bad = cli("directory", "remove-role", "nora", "caretaker")
+    assert bad.code == 2 and "'caretaker' is not a role" in bad.err

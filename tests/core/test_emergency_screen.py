@@ -151,3 +151,39 @@ def test_policies_show_holds_every_word_the_file_holds(policies, policy_id) -> N
         if " ".join(text.split()) not in shown:
             missing.append(field)
     assert missing == []
+
+
+def test_a_long_message_never_splits_a_phone_number_between_sections() -> None:
+    from bot.wording import split_text
+
+    for offset in range(0, 40):
+        text = "word " * (500 + offset) + "call the Head of Children Quality Assurance on 020 7974 3369 today"
+        for piece in split_text(text, 2600):
+            assert not piece.endswith(("020", "020 7974")) and not piece.startswith(("7974", "3369"))
+        shown = "".join(b["text"]["text"] for b in sections(text))
+        assert "<tel:+442079743369|020 7974 3369>" in shown
+
+
+@pytest.mark.parametrize(
+    ("text", "linked"),
+    [
+        ("If a child is in immediate danger, call 999 now.", ["999"]),
+        ("call the police on 999.", ["999"]),
+        ("It cost £999 and case 999 was closed", []),
+        ("Reference 0012345 and 01234 56", []),
+        ("Ring 07834 386459 or 0300 555 1201 x73226", ["07834 386459", "0300 555 1201 x73226"]),
+    ],
+)
+def test_only_numbers_worth_dialling_become_links(text, linked) -> None:
+    from bot.phones import dialable
+
+    assert [m.group() for m in dialable(text)] == linked
+
+
+def test_a_case_reference_in_the_heading_is_never_a_link() -> None:
+    text = "E-0001 · case 01234 567890 · Camden policy\nCall 020 7974 3369."
+    (block,) = sections(text)
+    assert block["text"]["text"].startswith("*E-0001 · case 01234 567890 · Camden policy*\n")
+    assert "<tel:+442079743369|020 7974 3369>" in block["text"]["text"]
+    heading = text_body(text)[0]
+    assert all("selectAction" not in run for run in heading["inlines"])

@@ -232,3 +232,19 @@ def test_policies_check_needs_the_source_document(tmp_path, capsys) -> None:
 def test_policies_check_says_what_it_proved(capsys) -> None:
     assert main(["policies", "check", str(POLICY_DIR / "kingston-richmond.yaml")]) == 0
     assert "every quote, number and address is in its source" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("urgent_route.phone", "020 7974 336"),  # a digit short: a run of the real number, not it
+        ("contacts[0].email", "SCP@camden.gov.uk"),
+        ("out_of_scope[0].contact.url", "https://cscp.org.uk/resources/non-engaging"),
+        ("emergency.contacts[0].phone", "99"),
+    ],
+)
+def test_a_number_or_address_must_be_one_the_document_prints_whole(field, value) -> None:
+    data = data_of("camden")
+    set_at(data, field, value)
+    reported = problems(data, source_of("camden"))
+    assert any(p.startswith(f"{field}: the ") and value in p for p in reported), reported

@@ -185,3 +185,39 @@ def test_the_raise_forms_offer_urgent_in_the_policys_words(policies, policy_id, 
     )
     (toggle,) = [e for e in card["body"] if e.get("id") == "urgent"]
     assert toggle["title"] == f"Urgent: {policy.urgent_when}" and toggle["wrap"] is True
+
+
+def test_marking_urgent_replans_the_reminders_to_the_new_due_time(bot, store, clock):
+    raise_(bot)
+    clock.set(london(2026, 12, 3, 9, 30))
+    bot.handle(MarkUrgent(actor="alex", escalation_id="E-0001", reason="New bruise."))
+    pending = {r.kind: r.due_at for r in store.pending_reminders("E-0001")}
+    assert pending["due"] == london(2026, 12, 4, 9, 30)  # 24 hours on, not Tue 8 Dec 17:00
+    assert pending["ahead"] == london(2026, 12, 4, 5, 30)  # urgent rhythm: 4 hours before
+
+
+def test_a_policy_that_never_says_when_a_difference_is_urgent_cannot_be_marked_urgent(store, clock, tmp_path):
+    import shutil
+
+    from bot.core import EscalationBot
+    from bot.policy import PolicyLibrary
+    from support import REPO
+
+    folder = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", folder, ignore=shutil.ignore_patterns("__pycache__", "sources"))
+    camden = folder / "camden.yaml"
+    text = camden.read_text(encoding="utf-8")
+    start, end = text.index("urgent:\n"), text.index("urgent_route:")
+    camden.write_text(text[:start] + text[end:], encoding="utf-8")
+    bot = EscalationBot(store=store, policies=PolicyLibrary.load(folder), clock=clock)
+    raise_(bot)
+    with pytest.raises(InvalidInput, match="does not say when a difference is urgent"):
+        bot.handle(MarkUrgent(actor="alex", escalation_id="E-0001", reason="x"))
+
+
+def test_a_page_number_that_is_not_one_shows_the_first_page():
+    from bot.wording import page_of
+
+    assert page_of(list(range(120)), "²", 50).number == 1
+    assert page_of(list(range(120)), "3", 50).items == list(range(100, 120))
+    assert page_of(list(range(120)), "9", 50).number == 3

@@ -331,3 +331,94 @@ def test_camden_stage_3_falls_back_to_a_designated_professional(walk, clock) -> 
         "You've been brought into this professional difference as the designated safeguarding "
         "professional for Whittington Health."
     )
+
+
+# -- answers that must be refused, and questions that must end ------------------------------------
+
+
+def stage_3_question(bot, clock, to: str = "jo"):
+    """A Camden difference at stage 3 with no named leads known: the question put to `to`."""
+    raise_under(bot, "camden", clock)
+    escalate(bot, "E-0001", clock)
+    messages = escalate(bot, "E-0001", clock)
+    (question,) = [m for m in messages if m.to == to and m.kind is MessageKind.QUESTION]
+    return int(question.actions[0].ref)
+
+
+def test_nobody_can_be_named_for_a_side_they_are_already_against(walk, clock) -> None:
+    from bot.commands import NameManager, Withdraw
+    from bot.errors import InvalidInput
+
+    bot, store = walk(roles=False)
+    question_id = stage_3_question(bot, clock)
+    store.upsert_people([replace(store.person("sam"), agency=CSC)])  # even if the directory says so
+    with pytest.raises(InvalidInput, match="Sam Patel is on the other side of E-0001"):
+        bot.handle(NameRoleHolder(actor="jo", question_id=question_id, person="sam"))
+    assert store.role_holders(Role.NAMED_LEAD, CSC) == []
+    assert bot.load("E-0001").side_of("sam") == "other"
+    with pytest.raises(Exception, match="Only the side that raised"):
+        bot.handle(Withdraw(actor="sam", escalation_id="E-0001", reason="x"))
+    # The same for a line manager: Priya cannot be named as Jo's manager.
+    store.upsert_people([replace(store.person("jo"), manager_id=None)])
+    raise_under(bot, "enfield", clock, case="CIN-9")
+    escalate(bot, "E-0002", clock)  # stage 2 needs heads of service: nobody; asks jo and priya
+    bot.handle(EscalateStage(actor="alex", escalation_id="E-0002"))  # stage 3: jo's manager
+    with pytest.raises(InvalidInput, match="Priya Nair is on the other side of E-0002"):
+        bot.handle(NameManager(actor="jo", person="jo", manager="priya"))
+
+
+def test_a_role_holder_must_be_in_the_agency_asked_about(walk, clock) -> None:
+    from bot.errors import InvalidInput
+
+    bot, store = walk(roles=False)
+    question_id = stage_3_question(bot, clock, to="priya")
+    with pytest.raises(InvalidInput) as refused:
+        bot.handle(NameRoleHolder(actor="priya", question_id=question_id, person="ravi"))
+    assert str(refused.value) == (
+        "Ravi Shah is recorded with Camden Children's Services. "
+        "Name the named safeguarding lead for Whittington Health."
+    )
+    assert store.role_holders(Role.NAMED_LEAD, HEALTH) == []
+
+
+def test_only_the_person_asked_or_an_admin_of_that_partnership_may_answer(walk, clock) -> None:
+    from bot.errors import Refused
+
+    bot, store = walk(roles=False)
+    question_id = stage_3_question(bot, clock, to="priya")
+    store.upsert_people([replace(store.person("dee"), admin_policies=("enfield",))])
+    with pytest.raises(Refused):
+        bot.handle(NameRoleHolder(actor="dee", question_id=question_id, person="nora"))
+    store.upsert_people([replace(store.person("dee"), admin_policies=("camden",))])
+    bot.handle(NameRoleHolder(actor="dee", question_id=question_id, person="nora"))
+    assert "nora" in bot.load("E-0001").participants()
+
+
+def test_a_question_ends_when_its_stage_moves_on_or_the_difference_ends(walk, clock) -> None:
+    from bot.commands import Withdraw
+    from bot.errors import InvalidInput
+
+    bot, store = walk(roles=False)
+    question_id = stage_3_question(bot, clock, to="priya")
+    esc = bot.load("E-0001")
+    assert esc.awaiting == {"raising": "jo", "other": "priya"}
+    escalate(bot, "E-0001", clock)  # stage 4: the stage-3 questions no longer hold anything up
+    assert bot.load("E-0001").awaiting == {"raising": "jo", "other": "priya"}  # asked again, for stage 4
+    with pytest.raises(InvalidInput, match="answered already, or the difference has moved on"):
+        bot.handle(NameRoleHolder(actor="priya", question_id=question_id, person="nora"))
+    assert store.role_holders(Role.NAMED_LEAD, HEALTH) == []
+    bot.handle(Withdraw(actor="alex", escalation_id="E-0001", reason="Agreed in the end."))
+    assert store.open_questions(escalation_id="E-0001") == []
+
+
+def test_after_a_stage_reaches_several_people_the_next_reaches_each_of_their_managers(walk, clock) -> None:
+    # Enfield: stage 2 reaches both of CSC's heads of service; stage 3 ("the next senior person in the
+    # agency's line management") reaches Dina, the manager of the one who has a manager on record.
+    bot, store = walk(roles=True)
+    store.upsert_people([Person("zoe", "Zoe Quinn", CSC, "Head of Service", roles=(Role.HEAD_OF_SERVICE,))])
+    raise_under(bot, "enfield", clock)
+    messages = escalate(bot, "E-0001", clock)
+    assert {"hana", "zoe", "hugo"} <= case_messages(messages)
+    messages = escalate(bot, "E-0001", clock)
+    assert case_messages(messages) == {"dina", "stella"}
+    assert [m for m in messages if m.kind is MessageKind.QUESTION] == []
