@@ -422,3 +422,16 @@ def test_after_a_stage_reaches_several_people_the_next_reaches_each_of_their_man
     messages = escalate(bot, "E-0001", clock)
     assert case_messages(messages) == {"dina", "stella"}
     assert [m for m in messages if m.kind is MessageKind.QUESTION] == []
+
+
+def test_a_stage_that_asks_nobody_no_longer_says_it_is_waiting(walk, clock) -> None:
+    # Kingston & Richmond: stage 4 asks each side for its head of service; stage 5 (the partnership)
+    # asks nobody, so its message must not say it is still waiting on an answer.
+    bot, _ = walk(roles=False)
+    raise_under(bot, "kingston-richmond", clock)
+    for _ in range(3):
+        messages = escalate(bot, "E-0001", clock)
+    assert bot.load("E-0001").awaiting
+    messages = escalate(bot, "E-0001", clock)
+    assert bot.load("E-0001").awaiting == {}
+    assert not any("we've asked" in m.text for m in messages)
