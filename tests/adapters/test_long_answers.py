@@ -61,6 +61,22 @@ def long_case(bot) -> str:
     return bot.show("alex", "E-0001")
 
 
+def raise_many(bot, count: int) -> None:
+    for i in range(count):
+        bot.handle(
+            RaiseEscalation(
+                actor="alex",
+                policy_id="camden",
+                case_reference=f"CIN-{i}",
+                counterpart="sam",
+                category="threshold",
+                issue="x",
+                risk="y",
+                outcome_wanted="z",
+            )
+        )
+
+
 # -- Slack -------------------------------------------------------------------------------------------
 
 
@@ -129,19 +145,7 @@ async def test_a_long_list_is_paged_and_says_how_to_see_the_next_page(slack) -> 
     bot = slack.services.bot
     store = bot.store
     store.upsert_people([replace(store.person("dee"), admin=True)])
-    for i in range(60):
-        bot.handle(
-            RaiseEscalation(
-                actor="alex",
-                policy_id="camden",
-                case_reference=f"CIN-{i}",
-                counterpart="sam",
-                category="threshold",
-                issue="x",
-                risk="y",
-                outcome_wanted="z",
-            )
-        )
+    raise_many(bot, 60)
     first = await slack_answers(slack, "list")
     shown = slack_shown(first)
     assert shown.count("E-00") == 50
@@ -180,19 +184,7 @@ async def test_the_longest_case_arrives_whole_in_teams(teams) -> None:
 
 async def test_a_long_list_is_paged_in_teams_too(teams) -> None:
     bot = teams.services.bot
-    for i in range(55):
-        bot.handle(
-            RaiseEscalation(
-                actor="alex",
-                policy_id="camden",
-                case_reference=f"CIN-{i}",
-                counterpart="sam",
-                category="threshold",
-                issue="x",
-                risk="y",
-                outcome_wanted="z",
-            )
-        )
+    raise_many(bot, 55)
     shown = await teams_answer(teams, "escalate list")
     assert shown.count("E-00") == 50
     assert "Showing 1 to 50 of 55. 'escalate list 2' shows the next 5." in shown
