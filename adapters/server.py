@@ -9,16 +9,20 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
+import requests
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.logs import configure_logging
 from adapters.runtime import BackgroundLoop, Delivery
+from adapters.slack import payloads
 from adapters.slack.app import SlackContext, build_app
 from adapters.slack.sender import SlackSender
 from adapters.system_clock import SystemClock
+from adapters.teams import edge as teams_edge
 from bot.clock import Clock
 from bot.core import EscalationBot
 from bot.policy import PolicyLibrary
@@ -83,6 +87,17 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     return services
 
 
+def _signed_by_slack(secret: str, raw: bytes, headers) -> bool:
+    try:
+        return SignatureVerifier(secret).is_valid(
+            body=raw,
+            timestamp=headers.get("X-Slack-Request-Timestamp"),
+            signature=headers.get("X-Slack-Signature"),
+        )
+    except (ValueError, TypeError):  # a timestamp that is not a number
+        return False
+
+
 def web_app(services: Services) -> web.Application:
     """The HTTP routes: Slack events, the health check (Teams joins in its own module)."""
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
@@ -96,6 +111,19 @@ def web_app(services: Services) -> web.Application:
         if not services.settings.slack_signing_secret:
             # Socket Mode only: without a signing secret no HTTP request can be verified.
             return web.json_response({"error": "Slack uses Socket Mode on this server"}, status=404)
+        # The signature first, on the raw bytes, before anything reads them: an outsider's body is
+        # never parsed, and never logged.
+        raw = await request.read()
+        if not _signed_by_slack(services.settings.slack_signing_secret, raw, request.headers):
+            log.info("Slack: refused a request without a valid signature")
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            problem = payloads.problem(payloads.decode(raw, request.content_type))
+        except payloads.BadPayload as exc:
+            problem = str(exc)
+        if problem:
+            log.info("Slack: refused a malformed payload")
+            return web.json_response({"error": problem}, status=400)
         bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
@@ -103,13 +131,23 @@ def web_app(services: Services) -> web.Application:
         # Without an app id every activity is refused, unless the development switch is on.
         if services.teams_adapter is None:
             return web.json_response({"error": "Teams is not configured on this server"}, status=401)
+        authorization = request.headers.get("Authorization", "")
+        if not services.settings.teams_allow_unauthenticated and not authorization.startswith("Bearer "):
+            return web.json_response({"error": "unauthorized"}, status=401)
+        problem = teams_edge.problem(await request.read())
+        if problem:
+            return web.json_response({"error": problem}, status=400)
         try:
             response = await services.teams_adapter.process(request, services.teams_bot)
-        except (jwt.PyJWTError, KeyError):
-            # A malformed or forged token is an authentication failure, not a server error.
+        except web.HTTPException as exc:
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        except (requests.RequestException, OSError, TimeoutError) as exc:
+            # Microsoft's signing keys could not be fetched: try again later, not "unauthorized".
+            log.warning("Teams: signing keys unavailable (%s)", type(exc).__name__)
+            return web.json_response({"error": "cannot verify the token just now"}, status=503)
+        except Exception as exc:  # what reaches here failed authentication: the turn has its own handler
+            log.info("Teams: refused a token (%s)", type(exc).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
-        except ValueError:
-            return web.json_response({"error": "the request body is not a valid activity"}, status=400)
         return response or web.Response(status=201)
 
     app.router.add_get("/healthz", healthz)
@@ -142,7 +180,14 @@ def web_app(services: Services) -> web.Application:
 
 def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
     """Serve until interrupted. Logs say what is enabled, never a secret or a concern's text."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = configure_logging()
+    try:
+        return _serve(settings, host)
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def _serve(settings: Settings, host: str) -> int:
     services = build_services(settings)
     log.info("database: %s", settings.database_url.split("///", 1)[-1])
     log.info("policies: %s (default %s)", ", ".join(services.bot.policies.ids()), settings.default_policy)

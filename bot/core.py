@@ -134,10 +134,10 @@ class EscalationBot(ReminderSending):
 
     def visible(self, actor: str, escalation_id_: str) -> Escalation:
         """The escalation, if `actor` is on it or a partnership admin; Refused otherwise."""
-        esc = self.load(escalation_id_.strip().upper())
+        esc = self.load(escalation_id_.strip().upper()[:40])
         if esc is None or not self._may_see(actor, esc):
             raise Refused(
-                f"There is no escalation {escalation_id_.strip()!s} that you are on. "
+                f"There is no escalation {clip(escalation_id_, 20)} that you are on. "
                 "Only the people on an escalation can see it."
             )
         return esc

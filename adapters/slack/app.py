@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import blocks, forms
+from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, find_person
 from adapters.slack.sender import PLATFORM
 from bot.commands import (
@@ -33,7 +33,7 @@ from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import page_of, when
+from bot.wording import clip, page_of, when
 
 log = logging.getLogger("escalation_bot.slack")
 
@@ -103,6 +103,16 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         request_verification_enabled=bool(signing_secret),
         process_before_response=False,
     )
+
+    @app.middleware
+    async def well_formed(body: dict, next) -> BoltResponse | None:
+        # One place checks every payload's shape (HTTP and Socket Mode alike), so no listener
+        # meets a malformed one.
+        problem = payloads.problem(body)
+        if problem:
+            log.info("refused a malformed Slack payload (%s)", problem.split(":", 1)[0])
+            return BoltResponse(status=400, body=problem)
+        return await next()
 
     @app.middleware
     async def handle_each_event_once(body: dict, next) -> BoltResponse | None:
@@ -472,7 +482,12 @@ async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:
                 text=text,
             )
         )
-    except (Refused, InvalidInput) as exc:
+    except Refused:
+        # Never name the escalation: the person may not know it, and must learn nothing of it.
+        await ctx.tell(
+            user_id, "You're not on this escalation, so your edit was not recorded in its record.", channel
+        )
+    except InvalidInput as exc:
         await ctx.tell(user_id, str(exc), channel)
 
 
@@ -484,10 +499,10 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
         try:
             policy = ctx.bot.policies.get(rest.strip().lower() or ctx.default_policy)
         except KeyError as exc:
-            return blocks.escape(exc.args[0])
+            return blocks.escape(clip(exc.args[0], 300))
         return blocks.escape(describe_policy(policy))
     if sub not in {"list", "show", "export"}:
-        return f"I don't know `{blocks.escape(sub)}`. Here is what I can do:\n{HELP}"
+        return f"I don't know `{blocks.escape(clip(sub, 30))}`. Here is what I can do:\n{HELP}"
     person = await ctx.person(user_id)
     if person is None:
         return NOT_IN_DIRECTORY

@@ -18,27 +18,45 @@ def metadata(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def values(view: dict[str, Any]) -> dict[str, Any]:
-    """Each input block's value by block id: text, selected option, user, date or checkbox list."""
+    """Each input block's value by block id: text, selected option, user, date or checkbox list.
+    A value that can't be read is left out, so the form reports the field as missing."""
     result: dict[str, Any] = {}
     for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
         for element in actions.values():
-            kind = element.get("type")
-            if kind == "plain_text_input":
-                result[block_id] = element.get("value") or ""
-            elif kind in {"static_select", "radio_buttons"}:
-                option = element.get("selected_option")
-                result[block_id] = option["value"] if option else None
-            elif kind == "users_select":
-                result[block_id] = element.get("selected_user")
-            elif kind == "datepicker":
-                text = element.get("selected_date")
-                result[block_id] = date.fromisoformat(text) if text else None
-            elif kind == "datetimepicker":
-                stamp = element.get("selected_date_time")
-                result[block_id] = datetime.fromtimestamp(int(stamp), UTC) if stamp else None
-            elif kind == "checkboxes":
-                result[block_id] = [o["value"] for o in element.get("selected_options") or []]
+            read = READERS.get(element.get("type"))
+            if read is None:
+                continue
+            try:
+                result[block_id] = read(element)
+            except (ValueError, TypeError, KeyError, OverflowError, OSError):
+                result[block_id] = None
     return result
+
+
+def _option(element: dict[str, Any]) -> str | None:
+    option = element.get("selected_option")
+    return option.get("value") if option else None
+
+
+def _date(element: dict[str, Any]) -> date | None:
+    text = element.get("selected_date")
+    return date.fromisoformat(text) if text else None
+
+
+def _date_time(element: dict[str, Any]) -> datetime | None:
+    stamp = element.get("selected_date_time")
+    return datetime.fromtimestamp(int(stamp), UTC) if stamp else None
+
+
+READERS = {
+    "plain_text_input": lambda e: e.get("value") or "",
+    "static_select": _option,
+    "radio_buttons": _option,
+    "users_select": lambda e: e.get("selected_user"),
+    "datepicker": _date,
+    "datetimepicker": _date_time,
+    "checkboxes": lambda e: [o.get("value") for o in e.get("selected_options") or [] if o],
+}
 
 
 def errors_for(view: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 
@@ -34,7 +34,7 @@ from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import page_of, when
+from bot.wording import clip, page_of, when
 
 log = logging.getLogger("escalation_bot.teams")
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
@@ -115,6 +115,11 @@ class TeamsBot(ActivityHandler):
             self._remember(turn, person)
             await self._reply(turn, cards.greeting_card())
 
+    async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse:
+        # The bot answers no invokes yet (its cards submit as messages): acknowledge, do nothing,
+        # rather than botbuilder's 501.
+        return InvokeResponse(status=200)
+
     async def on_message_activity(self, turn: TurnContext) -> None:
         person = await self.person(turn)
         self._remember(turn, person)
@@ -152,7 +157,7 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, describe_policy(policy))
             return
         if sub not in {"list", "show", "export"}:
-            await self._say(turn, f"I don't know '{sub}'. Here is what I can do:\n{HELP}")
+            await self._say(turn, f"I don't know '{clip(sub, 30)}'. Here is what I can do:\n{HELP}")
             return
         if person is None:
             await self._say(turn, NOT_IN_DIRECTORY)

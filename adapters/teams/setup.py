@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+from adapters.teams.edge import bound_key_fetch
 from adapters.teams.handler import TeamsBot, TeamsContext
 from adapters.teams.sender import TeamsSender
 
@@ -34,6 +35,7 @@ def build_teams(services) -> None:
         APP_TYPE=settings.teams_app_type or "MultiTenant",
         APP_TENANTID=settings.teams_tenant_id or "",
     )
+    bound_key_fetch()
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
 
     async def on_error(turn: TurnContext, error: Exception) -> None:

@@ -473,3 +473,68 @@ async def test_replies_also_sent_to_the_channel_or_with_a_file_are_recorded_too(
     await slack.send(event(with_file, "EvF"))
     notes = [n.discussed for n in slack.services.bot.load("E-0001").notes]
     assert notes == ["Also sent to the DM.", "Minutes attached.\n[Attached in Slack: minutes.pdf]"]
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "payload=%7B",
+        "payload=null",
+        "payload=" + "%5B" * 100_000,
+        "\udcff".encode("utf-8", "surrogatepass").hex(),
+    ],
+)
+async def test_an_unsigned_body_is_refused_before_anything_reads_it(slack, body):
+    status, _ = await slack.send((body, FORM_TYPE), secret=None)
+    assert status == 401
+
+
+async def test_a_timestamp_that_is_not_a_number_is_401(slack):
+    body = "command=%2Fescalate&user_id=UALEX&trigger_id=t"
+    async with slack.session.post(
+        slack.url,
+        data=body,
+        headers={"Content-Type": FORM_TYPE, "X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=1"},
+    ) as response:
+        assert response.status == 401
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("payload=%7B", FORM_TYPE),
+        ("payload=null", FORM_TYPE),
+        ("payload=" + "%5B" * 100_000, FORM_TYPE),
+        ("[1, 2]", "application/json"),
+        ('{"type": "view_submission", "user": {"id": "UALEX"}, "view": "not a view"}', "application/json"),
+        (
+            "payload=" + json.dumps({"type": "block_actions", "user": {"id": "UALEX"}, "actions": "x"}),
+            FORM_TYPE,
+        ),
+        ("payload=" + json.dumps({"type": "block_actions", "user": ["UALEX"], "actions": []}), FORM_TYPE),
+        (
+            json.dumps({"type": "event_callback", "event": {"type": "message", "text": ["a list"]}}),
+            "application/json",
+        ),
+        (
+            json.dumps({"type": "event_callback", "event": {"type": "message", "user": "\ud800"}}),
+            "application/json",
+        ),
+        ("command=%2Fescalate&user_id=" + "%F0" * 10, FORM_TYPE),
+    ],
+)
+async def test_a_signed_but_malformed_payload_is_400_and_changes_nothing(slack, body, content_type):
+    status, _ = await slack.send((body, content_type))
+    assert status == 400
+    assert slack.services.bot.store.escalation_rows() == []
+
+
+async def test_replies_echo_at_most_a_short_excerpt_of_what_was_typed(slack):
+    status, body = await slack.send(slash("UALEX", "x" * 30_000))
+    answer = json.loads(body)
+    assert status == 200 and len(json.dumps(answer)) < 5000
+    status, body = await slack.send(slash("UALEX", "show E-" + "9" * 30_000))
+    assert status == 200 and len(json.dumps(json.loads(body))) < 2000

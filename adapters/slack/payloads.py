@@ -1,0 +1,170 @@
+"""What a Slack request must look like before any listener sees it: decoded defensively, and each
+payload type checked against a small schema, so a malformed one is refused with a clear 400 (or
+ignored), never a traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qs
+
+import jsonschema
+
+ID = {"type": "string", "pattern": "^[A-Z0-9]{1,40}$"}
+TEXT = {"type": "string", "maxLength": 40000}
+SHORT = {"type": "string", "maxLength": 3000}
+OPTION = {"type": ["object", "null"], "properties": {"value": SHORT}}
+VIEW = {
+    "type": "object",
+    "required": ["id"],
+    "properties": {
+        "id": SHORT,
+        "callback_id": SHORT,
+        "hash": SHORT,
+        "private_metadata": SHORT,
+        "blocks": {"type": "array", "items": {"type": "object"}},
+        "state": {
+            "type": "object",
+            "properties": {
+                "values": {
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "properties": {
+                                "type": SHORT,
+                                "value": {"type": ["string", "null"], "maxLength": 40000},
+                                "selected_option": OPTION,
+                                "selected_options": {"type": ["array", "null"], "items": OPTION},
+                                "selected_user": {"anyOf": [ID, {"type": "null"}]},
+                                "selected_date": {"type": ["string", "null"], "maxLength": 40},
+                                "selected_date_time": {"type": ["integer", "string", "null"]},
+                            },
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
+USER = {"type": "object", "required": ["id"], "properties": {"id": ID}}
+MESSAGE = {
+    "type": "object",
+    "properties": {
+        "user": ID,
+        "bot_id": SHORT,
+        "text": TEXT,
+        "ts": SHORT,
+        "thread_ts": SHORT,
+        "subtype": SHORT,
+        "files": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "command": {
+        "type": "object",
+        "required": ["user_id", "command", "trigger_id"],
+        "properties": {
+            "user_id": ID,
+            "command": SHORT,
+            "text": TEXT,
+            "trigger_id": SHORT,
+            "channel_id": SHORT,
+        },
+    },
+    "view_submission": {
+        "type": "object",
+        "required": ["user", "view"],
+        "properties": {"user": USER, "view": VIEW},
+    },
+    "view_closed": {"type": "object", "required": ["user"], "properties": {"user": USER}},
+    "block_actions": {
+        "type": "object",
+        "required": ["user", "actions"],
+        "properties": {
+            "user": USER,
+            "trigger_id": SHORT,
+            "view": VIEW,
+            "channel": {"type": "object", "properties": {"id": SHORT}},
+            "actions": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 25,
+                "items": {
+                    "type": "object",
+                    "required": ["action_id"],
+                    "properties": {
+                        "action_id": SHORT,
+                        "block_id": SHORT,
+                        "value": {"type": "string", "maxLength": 2000},
+                        "selected_user": ID,
+                        "selected_option": OPTION,
+                    },
+                },
+            },
+        },
+    },
+    "event_callback": {
+        "type": "object",
+        "required": ["event"],
+        "properties": {
+            "event_id": SHORT,
+            "team_id": SHORT,
+            "event": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    **MESSAGE["properties"],
+                    "type": SHORT,
+                    "channel": SHORT,
+                    "channel_type": SHORT,
+                    "tab": SHORT,
+                    "deleted_ts": SHORT,
+                    "message": MESSAGE,
+                    "previous_message": MESSAGE,
+                },
+            },
+        },
+    },
+    "url_verification": {"type": "object", "required": ["challenge"], "properties": {"challenge": SHORT}},
+}
+_VALIDATORS = {kind: jsonschema.Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
+
+
+class BadPayload(Exception):
+    """A request body that is not a Slack payload the bot accepts; the message says why."""
+
+
+def decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    """The body as bolt will read it, decoded here first so bad input is a 400, never a crash."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadPayload("the body is not UTF-8") from None
+    try:
+        if content_type.startswith("application/json"):
+            body = json.loads(text)
+        else:
+            form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+            body = json.loads(form["payload"]) if "payload" in form else form
+    except (ValueError, RecursionError):
+        raise BadPayload("the body is not well-formed JSON or form data") from None
+    if not isinstance(body, dict):
+        raise BadPayload("the body is not a Slack payload")
+    return body
+
+
+def problem(body: Mapping[str, Any]) -> str | None:
+    """What is wrong with a decoded payload, or None for one the bot can handle (or ignore)."""
+    kind = "command" if "command" in body else body.get("type")
+    validator = _VALIDATORS.get(kind) if isinstance(kind, str) else None
+    if validator is None:
+        return None  # a payload type the bot has no listener for: bolt ignores it
+    error = next(iter(validator.iter_errors(body)), None)
+    if error is None:
+        return None
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    return f"{kind} payload: {where} is not as Slack sends it"
