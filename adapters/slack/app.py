@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, forms, payloads
@@ -139,7 +141,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         first, *more = blocks.reply_payloads(reply, mrkdwn=True)
         await ack(response_type="ephemeral", **first)
         for payload in more:
-            await respond(response_type="ephemeral", **payload)
+            try:
+                await respond(response_type="ephemeral", **payload)
+            except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError, ValueError) as exc:
+                # The person has the first part; the rest waits for them in `/escalate` again.
+                log.warning("could not send the rest of an answer (%s)", type(exc).__name__)
+                break
 
     @app.action("risk_now")
     @app.action("policy")

@@ -17,13 +17,18 @@ SHORT = {"type": "string", "maxLength": 3000}
 OPTION = {"type": ["object", "null"], "properties": {"value": SHORT}}
 VIEW = {
     "type": "object",
-    "required": ["id"],
+    "required": ["id", "type"],
     "properties": {
         "id": SHORT,
+        "type": SHORT,
+        "team_id": SHORT,
         "callback_id": SHORT,
         "hash": SHORT,
         "private_metadata": SHORT,
-        "blocks": {"type": "array", "items": {"type": "object"}},
+        "blocks": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"type": SHORT, "block_id": SHORT}},
+        },
         "state": {
             "type": "object",
             "properties": {
@@ -49,7 +54,7 @@ VIEW = {
         },
     },
 }
-USER = {"type": "object", "required": ["id"], "properties": {"id": ID}}
+USER = {"type": "object", "required": ["id"], "properties": {"id": ID, "team_id": SHORT}}
 MESSAGE = {
     "type": "object",
     "properties": {
@@ -66,9 +71,10 @@ MESSAGE = {
 SCHEMAS: dict[str, dict[str, Any]] = {
     "command": {
         "type": "object",
-        "required": ["user_id", "command", "trigger_id"],
+        "required": ["user_id", "command", "trigger_id", "response_url"],
         "properties": {
             "user_id": ID,
+            "response_url": {"type": "string", "pattern": "^https?://", "maxLength": 2000},
             "command": SHORT,
             "text": TEXT,
             "trigger_id": SHORT,
@@ -83,7 +89,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "view_closed": {"type": "object", "required": ["user"], "properties": {"user": USER}},
     "block_actions": {
         "type": "object",
-        "required": ["user", "actions"],
+        "required": ["user", "actions", "trigger_id"],
         "properties": {
             "user": USER,
             "trigger_id": SHORT,
@@ -121,16 +127,57 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                     "type": SHORT,
                     "channel": SHORT,
                     "channel_type": SHORT,
+                    "team": SHORT,
+                    "user_team": SHORT,
                     "tab": SHORT,
                     "deleted_ts": SHORT,
                     "message": MESSAGE,
                     "previous_message": MESSAGE,
                 },
+                # App Home is opened by someone: the bot answers them.
+                "if": {"properties": {"type": {"const": "app_home_opened"}}},
+                "then": {"required": ["type", "user"]},
             },
         },
     },
     "url_verification": {"type": "object", "required": ["challenge"], "properties": {"challenge": SHORT}},
 }
+# What bolt itself reads from any payload (to find the team, user and channel) before our
+# listeners run: the right types, or it would fail there.
+OPTIONAL_ID = {"type": ["string", "null"], "maxLength": 200}
+ORG = {"type": ["object", "string", "null"], "properties": {"id": OPTIONAL_ID, "enterprise_id": OPTIONAL_ID}}
+COMMON = {
+    "token": SHORT,
+    "api_app_id": SHORT,
+    "team": ORG,
+    "enterprise": ORG,
+    "team_id": OPTIONAL_ID,
+    "enterprise_id": OPTIONAL_ID,
+    "context_team_id": OPTIONAL_ID,
+    "context_enterprise_id": OPTIONAL_ID,
+    "is_enterprise_install": {"type": ["boolean", "string", "null"]},
+    "is_ext_shared_channel": {"type": ["boolean", "null"]},
+    "channel": {"type": ["object", "string", "null"], "properties": {"id": OPTIONAL_ID}},
+    "channel_id": OPTIONAL_ID,
+    "thread_ts": OPTIONAL_ID,
+    "message": MESSAGE,
+    "previous_message": MESSAGE,
+    "item": {"type": "object", "properties": {"channel": OPTIONAL_ID}},
+    "authorizations": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "team_id": OPTIONAL_ID,
+                "enterprise_id": OPTIONAL_ID,
+                "user_id": OPTIONAL_ID,
+                "is_enterprise_install": {"type": ["boolean", "null"]},
+            },
+        },
+    },
+}
+for _schema in SCHEMAS.values():
+    _schema["properties"] = {**COMMON, **_schema["properties"]}
 _VALIDATORS = {kind: jsonschema.Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
 
 
@@ -154,15 +201,29 @@ def decode(raw: bytes, content_type: str) -> dict[str, Any]:
         raise BadPayload("the body is not well-formed JSON or form data") from None
     if not isinstance(body, dict):
         raise BadPayload("the body is not a Slack payload")
+    if not well_formed_unicode(body):
+        raise BadPayload("the body holds text that is not valid Unicode")
     return body
+
+
+def well_formed_unicode(body: Any) -> bool:
+    """False when JSON escapes smuggled in a lone surrogate, which no platform sends and no
+    database can store."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
 
 
 def problem(body: Mapping[str, Any]) -> str | None:
     """What is wrong with a decoded payload, or None for one the bot can handle (or ignore)."""
+    if "ssl_check" in body:
+        return None  # Slack checking the certificate: bolt answers it
     kind = "command" if "command" in body else body.get("type")
     validator = _VALIDATORS.get(kind) if isinstance(kind, str) else None
     if validator is None:
-        return None  # a payload type the bot has no listener for: bolt ignores it
+        return f"{str(kind)[:40]!r} is not a kind of Slack payload this bot handles"
     error = next(iter(validator.iter_errors(body)), None)
     if error is None:
         return None

@@ -21,27 +21,29 @@ KEY_FETCH_TIMEOUT = 5.0  # seconds for each of the two requests
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
 TEXT = {"type": "string", "maxLength": 40000}
 SHORT = {"type": "string", "maxLength": 2000}
+# Ids and addresses go into the connector's URLs: Teams' are printable ASCII, and nothing else is.
+ASCII_ID = {"type": "string", "maxLength": 2000, "pattern": "^[\\x20-\\x7e]+$"}
 ACTIVITY = {
     "type": "object",
     "required": ["type"],
     "properties": {
         "type": {"type": "string", "maxLength": 100},
-        "id": SHORT,
+        "id": ASCII_ID,
         "text": TEXT,
-        "serviceUrl": {"type": "string", "pattern": "^https?://", "maxLength": 2000},
+        "serviceUrl": {"type": "string", "pattern": "^https?://[\\x21-\\x7e]+$", "maxLength": 2000},
         "channelId": SHORT,
-        "replyToId": SHORT,
+        "replyToId": ASCII_ID,
         "name": SHORT,
         "from": {
             "type": "object",
             "required": ["id"],
-            "properties": {"id": SHORT, "aadObjectId": SHORT, "name": SHORT},
+            "properties": {"id": ASCII_ID, "aadObjectId": ASCII_ID, "name": SHORT},
         },
         "recipient": {"type": "object", "properties": {"id": SHORT}},
         "conversation": {
             "type": "object",
             "required": ["id"],
-            "properties": {"id": SHORT, "conversationType": SHORT, "tenantId": SHORT},
+            "properties": {"id": ASCII_ID, "conversationType": SHORT, "tenantId": ASCII_ID},
         },
         "channelData": {"type": "object"},
         # Card submissions: our cards only ever submit flat data.
@@ -65,6 +67,10 @@ def problem(raw: bytes) -> str | None:
         return "the body is not well-formed JSON"
     if not isinstance(body, dict):
         return "the body is not an activity"
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, ValueError):
+        return "the activity holds text that is not valid Unicode"
     error = next(iter(_VALIDATOR.iter_errors(body)), None)
     if error is None:
         return None

@@ -9,9 +9,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
+import aiohttp
 from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from adapters.teams import cards
 from adapters.teams.sender import PLATFORM, save_reference
@@ -487,7 +489,7 @@ class TeamsBot(ActivityHandler):
             await self._reply(turn, cards.card(cards.text_body(part)))
 
     async def _reply(self, turn: TurnContext, content: dict[str, Any]) -> None:
-        await turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content)))
+        await _answered(turn.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(content))))
 
     async def _replace_card(self, turn: TurnContext, content: dict[str, Any]) -> None:
         """Re-render the submitted card in place (Teams keeps its id as reply_to_id)."""
@@ -500,7 +502,27 @@ class TeamsBot(ActivityHandler):
             type=ActivityTypes.message,
             attachments=[CardFactory.adaptive_card(content)],
         )
-        await turn.update_activity(update)
+        await _answered(turn.update_activity(update))
+
+
+# What the connector does when an answer cannot go: an outage, or a service that answers nonsense.
+UNANSWERED = (
+    HttpOperationError,
+    ClientRequestError,
+    DeserializationError,
+    aiohttp.ClientError,
+    OSError,
+    TimeoutError,
+)
+
+
+async def _answered(sending) -> None:
+    """Send an answer in the turn; if the connector cannot take it, say so in the log and go on.
+    Anything the turn recorded is already stored and its messages queued in the outbox."""
+    try:
+        await sending
+    except UNANSWERED as exc:
+        log.warning("Teams: could not answer in the conversation (%s)", type(exc).__name__)
 
 
 def _personal(turn: TurnContext) -> bool:

@@ -40,10 +40,14 @@ def build_teams(services) -> None:
 
     async def on_error(turn: TurnContext, error: Exception) -> None:
         # Never the activity's text: it may hold a concern about a child.
-        log.error("Teams turn failed: %s", type(error).__name__)
-        await turn.send_activity(
-            "Sorry, something went wrong. Nothing already recorded is lost; please try again."
-        )
+        # Where it failed, for the admin; the logging setup withholds the exception's message.
+        log.error("Teams turn failed: %s", type(error).__name__, exc_info=error)
+        try:
+            await turn.send_activity(
+                "Sorry, something went wrong. Nothing already recorded is lost; please try again."
+            )
+        except Exception as exc:  # the connector itself may be what failed
+            log.warning("Teams: could not say so in the conversation (%s)", type(exc).__name__)
 
     adapter.on_turn_error = on_error
     ctx = TeamsContext(bot=services.bot, default_policy=settings.default_policy, on_queued=services.loop.poke)
