@@ -74,6 +74,23 @@ class EscalationBot(ReminderSending):
             self.store.enqueue(messages, now=self.clock.now())
         return messages
 
+    def refuse_identity_claim(self, person_id: str, platform: str, how: str) -> list[Message]:
+        """Someone on `platform` claimed to be a directory person already linked to another
+        account: the claim was refused; the partnership admins are told, so a real change of
+        account can be put right in the directory."""
+        person = self.store.person(person_id)
+        if person is None:
+            return []
+        text = (
+            f"Someone in {platform} claimed to be {person.describe()} ({how}), but {person.name} is "
+            f"already linked to another {platform} account. The claim was refused and they see nothing. "
+            f"If {person.name} really has a new account, update their {platform.lower()}_id in the "
+            "directory."
+        )
+        notices = [Message(to=a.id, text=text, kind=MessageKind.NOTICE) for a in self.store.admins()]
+        self.store.enqueue(notices, now=self.clock.now())
+        return notices
+
     def report_undelivered(self, message: Message) -> list[Message]:
         """Tell whoever caused a message (for reminders, the partnership admins) that it could not
         be delivered, so nothing is lost silently."""

@@ -26,6 +26,7 @@ ENVIRONMENT = {
     "teams_tenant_id": "MicrosoftAppTenantId",
     "teams_app_type": "MicrosoftAppType",
     "teams_allow_unauthenticated": "TEAMS_ALLOW_UNAUTHENTICATED",
+    "teams_trusted_tenants": "TEAMS_TRUSTED_TENANTS",
 }
 
 
@@ -48,6 +49,9 @@ class Settings:
     teams_tenant_id: str | None = None
     teams_app_type: str = "MultiTenant"
     teams_allow_unauthenticated: bool = False
+    # The Microsoft 365 tenants (the partnership's agencies) whose people may be linked to the
+    # directory; empty means only MicrosoftAppTenantId, if set.
+    teams_trusted_tenants: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +68,12 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
     @property
+    def trusted_tenants(self) -> frozenset[str]:
+        """Tenants whose Teams users may be linked to directory people."""
+        given = self.teams_trusted_tenants or ((self.teams_tenant_id,) if self.teams_tenant_id else ())
+        return frozenset(t.lower() for t in given)
+
+    @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
@@ -77,6 +87,8 @@ def _convert(name: str, variable: str, raw: str) -> object:
         return int(raw)
     if name == "teams_allow_unauthenticated":
         return raw.strip().lower() in {"1", "true", "yes"}
+    if name == "teams_trusted_tenants":
+        return tuple(t for t in raw.replace(";", ",").replace(" ", ",").split(",") if t)
     if name == "slack_api_url" and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
     return raw

@@ -160,7 +160,13 @@ def _v4(db: sqlite_utils.Database) -> None:
     db["questions"].create_index(["status", "kind"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4)
+def _v5(db: sqlite_utils.Database) -> None:
+    # A platform id is bound to where it was issued: a Slack workspace, a Microsoft 365 tenant.
+    db["people"].add_column("slack_team", str)
+    db["people"].add_column("teams_tenant", str)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 
 
 @dataclass(frozen=True)
@@ -701,6 +707,8 @@ def _person(row: dict[str, Any]) -> Person:
         admin=bool(row["admin"]),
         admin_policies=tuple(p for p in (row.get("admin_policies") or "").split(";") if p),
         roles=tuple(Role(r) for r in sorted((row.get("roles") or "").split(",")) if r),
+        slack_team=row.get("slack_team"),
+        teams_tenant=row.get("teams_tenant"),
     )
 
 

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import blocks, forms, payloads
-from adapters.slack.identity import add_person, find_person
+from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.sender import PLATFORM
 from bot.commands import (
     AddNote,
@@ -66,7 +66,11 @@ class SlackContext:
         return self.bot.store
 
     async def person(self, user_id: str) -> Person | None:
-        return await find_person(self.store, self.client, user_id)
+        return await find_person(self.store, self.client, user_id, refused=self.refuse_claim)
+
+    def refuse_claim(self, person_id: str) -> None:
+        self.bot.refuse_identity_claim(person_id, "Slack", "by the email address on their Slack profile")
+        self.on_queued()
 
     def handle(self, command) -> list[Message]:
         messages = self.bot.handle(command)
@@ -105,6 +109,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         request_verification_enabled=bool(signing_secret),
         process_before_response=False,
     )
+
+    @app.middleware
+    async def in_its_workspace(context, next) -> BoltResponse | None:
+        # A Slack user id is bound to the workspace it belongs to.
+        current_team.set(context.team_id)
+        return await next()
 
     @app.middleware
     async def well_formed(body: dict, next) -> BoltResponse | None:

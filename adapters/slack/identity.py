@@ -1,8 +1,11 @@
-"""Slack users to directory people: by the Slack id column, else by email from users.info."""
+"""Slack users to directory people: by the Slack id column within its workspace, else by the
+email from users.info, linking someone only if they are not linked to another account already."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
@@ -12,6 +15,8 @@ from bot.people import Person
 from bot.storage import Storage
 
 PROFILE_TIMEOUT = 1.5  # seconds: a form submission must be answered within Slack's 3
+# The workspace the request being handled comes from (set for each request by the app's middleware).
+current_team: ContextVar[str | None] = ContextVar("current_team", default=None)
 _profiles: dict[str, dict] = {}
 
 
@@ -36,16 +41,32 @@ async def _profile(client: AsyncWebClient, user_id: str) -> dict:
     return found
 
 
-async def find_person(store: Storage, client: AsyncWebClient, user_id: str) -> Person | None:
-    """The directory person behind a Slack user, linking them by email on first sight."""
+async def find_person(
+    store: Storage,
+    client: AsyncWebClient,
+    user_id: str,
+    *,
+    refused: Callable[[str], object] = lambda person_id: None,
+) -> Person | None:
+    """The directory person behind a Slack user of the current workspace, linking them by email on
+    first sight; `refused(person_id)` hears of an email claim on someone linked to another account."""
+    team = current_team.get()
     person = store.person_by(slack_id=user_id)
     if person:
+        if person.slack_team and team and person.slack_team != team:
+            return None  # the same user id from another workspace is someone else
+        if team and not person.slack_team:
+            person = replace(person, slack_team=team)
+            store.upsert_people([person], with_roles=False)
         return person
     profile = await _profile(client, user_id)
     if profile.get("email"):
         person = store.person_by(email=profile["email"])
+        if person and person.slack_id and person.slack_id != user_id:
+            refused(person.id)
+            return None
         if person:
-            linked = replace(person, slack_id=user_id)
+            linked = replace(person, slack_id=user_id, slack_team=team)
             store.upsert_people([linked], with_roles=False)
             return linked
     return None
@@ -63,6 +84,7 @@ async def add_person(
         role=role.strip()[:100],
         email=profile.get("email"),
         slack_id=user_id,
+        slack_team=current_team.get(),
     )
     store.upsert_people([person])
     return person

@@ -45,7 +45,10 @@ ACTIVITY = {
             "required": ["id"],
             "properties": {"id": ASCII_ID, "conversationType": SHORT, "tenantId": ASCII_ID},
         },
-        "channelData": {"type": "object"},
+        "channelData": {
+            "type": "object",
+            "properties": {"tenant": {"type": "object", "properties": {"id": ASCII_ID}}},
+        },
         # Card submissions: our cards only ever submit flat data.
         "value": {"anyOf": [{"type": "object", "additionalProperties": SCALAR}, SCALAR]},
         "membersAdded": {"type": "array", "items": {"type": "object", "properties": {"id": SHORT}}},

@@ -52,6 +52,10 @@ HELP = (
     "In a channel, reply in the thread under a case card to add a note (mention me if your Teams "
     "admin has not let me read channel messages); in a chat, use Add note."
 )
+UNTRUSTED_TENANT = (
+    "Your organisation's Microsoft 365 is not one this partnership's escalation bot is set up for, "
+    "so I can't link you to its directory. Please ask the partnership's admin to add it."
+)
 NOT_IN_DIRECTORY = (
     "You're not in the bot's directory yet. Type 'escalate' to raise a difference: the form asks for "
     "your agency and role."
@@ -63,6 +67,7 @@ class TeamsContext:
     bot: EscalationBot
     default_policy: str
     on_queued: Callable[[], None]
+    trusted_tenants: frozenset[str] = frozenset()
 
 
 class TeamsBot(ActivityHandler):
@@ -78,25 +83,42 @@ class TeamsBot(ActivityHandler):
     # -- who is speaking ---------------------------------------------------------------------
 
     async def person(self, turn: TurnContext) -> Person | None:
-        """The directory person behind the sender: by Teams or AAD id, else by email from Teams."""
+        """The directory person behind the sender: by their Azure AD (or Teams) id within the tenant
+        it belongs to; else, from a tenant the partnership trusts, by the email Teams reports,
+        linking that person only if they are not linked to another account already."""
         sender = turn.activity.from_property or ChannelAccount()
         store = self.core.store
+        tenant = _tenant(turn)
+        trusted = tenant in self.ctx.trusted_tenants
         for identifier in (sender.aad_object_id, sender.id):
-            if identifier:
-                found = store.person_by(teams_id=identifier)
-                if found:
-                    return found
+            found = store.person_by(teams_id=identifier) if identifier else None
+            if found is None:
+                continue
+            if found.teams_tenant and found.teams_tenant != tenant:
+                return None  # the same id claimed from another tenant: not them
+            if not found.teams_tenant:
+                if not trusted:
+                    return None
+                store.upsert_people([replace(found, teams_tenant=tenant)], with_roles=False)
+            return found
+        if not trusted:
+            return None  # an organisation outside the partnership is never matched to anyone
         try:
             member = await TeamsInfo.get_member(turn, sender.id)
         except Exception:  # the member look-up is a convenience; without it we ask the person
             return None
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
         found = store.person_by(email=email) if email else None
-        if found:
-            linked = replace(found, teams_id=sender.aad_object_id or sender.id)
-            store.upsert_people([linked], with_roles=False)
-            return linked
-        return None
+        if found is None:
+            return None
+        account = sender.aad_object_id or sender.id
+        if found.teams_id and found.teams_id != account:
+            self.core.refuse_identity_claim(found.id, "Teams", "by the email address on their Teams profile")
+            self.ctx.on_queued()
+            return None
+        linked = replace(found, teams_id=account, teams_tenant=tenant)
+        store.upsert_people([linked], with_roles=False)
+        return linked
 
     def _remember(self, turn: TurnContext, person: Person | None) -> None:
         conversation = turn.activity.conversation
@@ -285,6 +307,9 @@ class TeamsBot(ActivityHandler):
     async def _raise(self, turn: TurnContext, person: Person | None, v: dict[str, Any]) -> None:
         policy_id = v.get("policy") or self.ctx.default_policy
         risk_now = v.get("risk_now") == "yes"
+        if person is None and _tenant(turn) not in self.ctx.trusted_tenants:
+            await self._say(turn, UNTRUSTED_TENANT)  # nobody outside the partnership joins its directory
+            return
         token = str(v.get("form") or "")
         if token and not self.core.store.first_sight("teams-form", token, now=self.core.clock.now()):
             return  # the same form submitted twice (a double tap): it was handled the first time
@@ -307,6 +332,7 @@ class TeamsBot(ActivityHandler):
             )
             return
         store = self.core.store
+        tenant = _tenant(turn)
         if person is None:
             sender = turn.activity.from_property
             person = Person(
@@ -315,6 +341,7 @@ class TeamsBot(ActivityHandler):
                 agency=str(v["my_agency"]).strip()[:100],
                 role=str(v["my_role"]).strip()[:100],
                 teams_id=sender.aad_object_id or sender.id,
+                teams_tenant=tenant,
             )
             store.upsert_people([person])
             self._remember(turn, person)
@@ -325,6 +352,7 @@ class TeamsBot(ActivityHandler):
                 agency=str(v["counterpart_agency"]).strip()[:100],
                 role="Professional",
                 teams_id=other_id,
+                teams_tenant=tenant,  # the people picker searches the raiser's own organisation
             )
             store.upsert_people([other])
         command = RaiseEscalation(
@@ -397,6 +425,7 @@ class TeamsBot(ActivityHandler):
                 agency=person.agency,
                 role="Line manager",
                 teams_id=chosen,
+                teams_tenant=_tenant(turn),
             )
             self.core.store.upsert_people([manager])
         if manager is None:
@@ -424,7 +453,12 @@ class TeamsBot(ActivityHandler):
                 return
             agency = question.data.get("agency") or person.agency
             holder = Person(
-                id=f"teams-{chosen}", name=given[:100], agency=agency, role="Professional", teams_id=chosen
+                id=f"teams-{chosen}",
+                name=given[:100],
+                agency=agency,
+                role="Professional",
+                teams_id=chosen,
+                teams_tenant=_tenant(turn),
             )
             self.core.store.upsert_people([holder])
         if holder is None:
@@ -523,6 +557,15 @@ async def _answered(sending) -> None:
         await sending
     except UNANSWERED as exc:
         log.warning("Teams: could not answer in the conversation (%s)", type(exc).__name__)
+
+
+def _tenant(turn: TurnContext) -> str | None:
+    """The Microsoft 365 tenant the activity comes from (its token vouches for it)."""
+    activity = turn.activity
+    tenant = activity.conversation.tenant_id if activity.conversation else None
+    if not tenant and isinstance(activity.channel_data, dict):
+        tenant = (activity.channel_data.get("tenant") or {}).get("id")
+    return str(tenant).lower() if tenant else None
 
 
 def _personal(turn: TurnContext) -> bool:

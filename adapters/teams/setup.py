@@ -50,7 +50,12 @@ def build_teams(services) -> None:
             log.warning("Teams: could not say so in the conversation (%s)", type(exc).__name__)
 
     adapter.on_turn_error = on_error
-    ctx = TeamsContext(bot=services.bot, default_policy=settings.default_policy, on_queued=services.loop.poke)
+    ctx = TeamsContext(
+        bot=services.bot,
+        default_policy=settings.default_policy,
+        on_queued=services.loop.poke,
+        trusted_tenants=settings.trusted_tenants,
+    )
     services.teams_adapter = adapter
     services.teams_bot = TeamsBot(ctx)
     services.teams_sender = TeamsSender(

@@ -34,6 +34,10 @@ class Person:
     admin_policies: tuple[str, ...] = ()
     # Safeguarding roles held within `agency` (a partnership admin is marked by `admin`).
     roles: tuple[Role, ...] = ()
+    # Where each platform id is valid: a Slack user id belongs to one workspace, a Teams account to
+    # one Microsoft 365 tenant. Recorded when the account is linked; a claim from elsewhere is not them.
+    slack_team: str | None = None
+    teams_tenant: str | None = None
 
     def describe(self) -> str:
         """Name with role and agency, as messages show a person."""

@@ -14,6 +14,7 @@ from adapters.server import Services, build_services, serve_for_tests
 from bot.clock import ManualClock
 from bot.settings import Settings
 from fakes.bot_connector import FakeConnector
+from fakes.teams_activities import TENANT
 from support import PEOPLE, london
 
 TEAMS_USERS = ("alex", "sam", "jo", "priya", "dee", "eve", "chris", "kim")
@@ -43,7 +44,7 @@ class TeamsBotHandle:
 async def running_teams_bot(tmp_path, **settings_overrides) -> AsyncIterator[TeamsBotHandle]:
     connector = FakeConnector()
     await connector.start()
-    options = {"teams_allow_unauthenticated": True, **settings_overrides}
+    options = {"teams_allow_unauthenticated": True, "teams_trusted_tenants": (TENANT,), **settings_overrides}
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}", **options)
     clock = ManualClock(london(2026, 12, 1, 10, 0))
     services = build_services(settings, clock=clock)
