@@ -23,6 +23,8 @@ class RaiseEscalation:
     target_due: datetime | None = None
     platform: str = "console"
     disagreement_on: date | None = None  # when the disagreement arose or the decision was received
+    # The platform's id for this form submission: the same one submitted again raises nothing more.
+    submission: str | None = None
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,10 @@ class EscalationBot(ReminderSending):
     def _on_RaiseEscalation(self, c: RaiseEscalation) -> list[Message]:
         now = self.clock.now()
         policy, raiser, counterpart, fields = self._validate_raise(c, now)
+        # Recorded in the raise's own transaction: a form whose answer was lost (a restart, a
+        # double tap) and is submitted again raises one difference, not two.
+        if c.submission and not self.store.first_sight("raise", c.submission, now=now):
+            return []
         number = self.store.next_escalation_number()
         esc_id = escalation_id(number)
         urgent = c.urgent or c.immediate_risk

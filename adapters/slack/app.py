@@ -213,6 +213,7 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             target_due=v.get("target_due"),
             disagreement_on=v.get("disagreement_on"),
             platform=PLATFORM,
+            submission=f"slack-view:{view['id']}",
         )
         try:
             ctx.handle(command)

@@ -311,8 +311,6 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, UNTRUSTED_TENANT)  # nobody outside the partnership joins its directory
             return
         token = str(v.get("form") or "")
-        if token and not self.core.store.first_sight("teams-form", token, now=self.core.clock.now()):
-            return  # the same form submitted twice (a double tap): it was handled the first time
         problems: dict[str, str] = {}
         if person is None:
             for key, label in (("my_agency", "your agency"), ("my_role", "your role")):
@@ -369,6 +367,7 @@ class TeamsBot(ActivityHandler):
             target_due=target,
             disagreement_on=_date(v.get("disagreement_on")),
             platform=PLATFORM,
+            submission=f"teams-form:{token}" if token else None,
         )
         try:
             messages = self._handle(command)

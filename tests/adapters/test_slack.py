@@ -538,3 +538,15 @@ async def test_replies_echo_at_most_a_short_excerpt_of_what_was_typed(slack):
     assert status == 200 and len(json.dumps(answer)) < 5000
     status, body = await slack.send(slash("UALEX", "show E-" + "9" * 30_000))
     assert status == 200 and len(json.dumps(json.loads(body))) < 2000
+
+
+async def test_the_same_form_submitted_again_raises_one_difference(slack):
+    # Slack retries, or the person taps Raise again after an answer that never reached them.
+    view = await open_form(slack)
+    submission = view_submission("UALEX", fill(view, **{**FORM, "issue": " "}))
+    _, body = await slack.send(submission)
+    assert json.loads(body)["response_action"] == "errors"  # refused: nothing recorded, not even the key
+    submission = view_submission("UALEX", fill(view, **FORM))
+    for _ in range(3):
+        assert (await slack.send(submission))[0] == 200
+    assert [r.id for r in slack.services.bot.store.escalation_rows()] == ["E-0001"]
