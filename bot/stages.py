@@ -11,7 +11,7 @@ from bot.calendar import WorkingCalendar
 from bot.escalation import Escalation
 from bot.ledger import Ledger
 from bot.messages import Message
-from bot.stage_people import MANAGER, stage_people
+from bot.stage_people import MANAGER, ROLE, stage_people
 from bot.timeline import stage_due, stage_milestones
 
 
@@ -80,7 +80,7 @@ def enter_stage(
         assert gap.role is not None
         data = {"side": gap.side, "stage": number, "role": gap.role.value, "agency": gap.agency or ""}
         ledger.record(esc, "role_requested", actor, {**data, "asked": gap.ask})
-        question_id = ledger.store.add_question(esc.id, gap.ask, "role", data)
+        question_id = ledger.store.add_question(esc.id, gap.ask, ROLE, data)
         started.questions.append(outgoing.role_question(esc, gap, question_id))
     ledger.store.replace_reminders(esc.id, reminders.plan_stage(esc, calendar))
     return started

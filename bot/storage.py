@@ -164,6 +164,10 @@ def _v5(db: sqlite_utils.Database) -> None:
     # A platform id is bound to where it was issued: a Slack workspace, a Microsoft 365 tenant.
     db["people"].add_column("slack_team", str)
     db["people"].add_column("teams_tenant", str)
+    # Every Slack and Teams request finds its sender by platform id (or email, to link them), case
+    # blind: by index, not by reading the directory.
+    for column in ("slack_id", "teams_id", "email"):
+        db.execute(f"CREATE INDEX IF NOT EXISTS people_lower_{column} ON people(lower({column}))")
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)

@@ -145,3 +145,11 @@ def test_a_version_3_database_gains_roles_and_keeps_its_people(tmp_path):
         "EXPLAIN QUERY PLAN SELECT person_id FROM role_holders WHERE role = ? AND agency_key = ?", ["a", "b"]
     ).fetchall()
     assert "USING" in str(plan) and "INDEX" in str(plan)  # found by key, not by reading every row
+
+
+def test_finding_a_sender_by_platform_id_or_email_uses_an_index(store):
+    for column in ("slack_id", "teams_id", "email"):
+        plan = store.db.execute(
+            f"EXPLAIN QUERY PLAN SELECT p.* FROM people p WHERE lower(p.{column}) = lower(?)", ["x"]
+        ).fetchall()
+        assert f"USING INDEX people_lower_{column}" in str(plan)
