@@ -316,22 +316,24 @@ async def test_a_message_that_cannot_be_delivered_is_reported_to_whoever_caused_
 # -- buttons, commands and home ----------------------------------------------------------------
 
 
+async def picker_question(slack, user: str):
+    """The first message to `user` with a people picker, delivering the outbox until it comes."""
+    for _ in range(20):
+        found = [
+            c for c in slack.fake.called("chat.postMessage", channel=user) if "users_select" in all_text(c)
+        ]
+        if found:
+            return found[0]
+        await slack.tick()
+    return None
+
+
 async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
     await raise_(slack, counterpart="UCHRIS", category="roles")
     await slack.send(block_action("UALEX", "esc:escalate", value="E-0001", trigger_id="t-esc"))
     (form,) = await slack.fake.wait_for("views.open", trigger_id="t-esc")
     await slack.send(view_submission("UALEX", fill(form.args["view"])))
-    question = None
-    for _ in range(20):
-        found = [
-            c
-            for c in slack.fake.called("chat.postMessage", channel="UCHRIS")
-            if "users_select" in all_text(c)
-        ]
-        if found:
-            question = found[0]
-            break
-        await slack.tick()
+    question = await picker_question(slack, "UCHRIS")
     assert question is not None and "line manager" in all_text(question)
     await slack.send(block_action("UCHRIS", "esc:name_manager", selected_user="UKIM", block_id="case:E-0001"))
     (welcome,) = await slack.fake.wait_for("chat.postMessage", channel="UKIM")
@@ -350,17 +352,7 @@ async def test_an_unknown_named_lead_is_asked_for_and_the_answer_brings_them_in(
     bot = slack.services.bot
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
     bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
-    question = None
-    for _ in range(20):
-        found = [
-            c
-            for c in slack.fake.called("chat.postMessage", channel="UPRIYA")
-            if "users_select" in all_text(c)
-        ]
-        if found:
-            question = found[0]
-            break
-        await slack.tick()
+    question = await picker_question(slack, "UPRIYA")
     assert question is not None
     assert "goes to the named safeguarding lead for Whittington Health" in all_text(question)
     (picker_block,) = [b for b in question.args["blocks"] if b["type"] == "actions"]
