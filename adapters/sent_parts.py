@@ -1,5 +1,5 @@
-"""Which parts of a message sent in several parts have gone, so that a retry after a failure
-part-way sends only the rest. A message in one part needs no record: it went or it did not."""
+"""Which parts of a message have reached the platform, recorded the moment each one does, so a
+retry sends only the rest and a lost answer is looked for before anything is sent again."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from bot.storage import Storage
 
 
 class SentParts:
-    """Kept as platform addresses of the recipient, keyed by the message's outbox id and the part."""
+    """Kept on the message's outbox row, by part number: where each part went."""
 
-    def __init__(self, store: Storage, platform: str, person_id: str, message: Message, count: int) -> None:
+    def __init__(self, store: Storage, message: Message) -> None:
         self.store = store
-        self.platform = platform
-        self.person_id = person_id
         outbox_id = message.data.get("outbox_id")
-        self.key = f"part:{outbox_id}:" if outbox_id is not None and count > 1 else None
+        self.outbox_id: int | None = outbox_id if isinstance(outbox_id, int) else None
+        self._sent = store.outbox_parts(self.outbox_id) if self.outbox_id is not None else {}
 
     def sent(self, k: int) -> str | None:
         """Where part `k` went (channel:ts, an activity id), or None if it has not gone yet."""
-        return self.store.address(self.person_id, self.platform, self.key + str(k)) if self.key else None
+        return self._sent.get(k)
 
     def mark(self, k: int, ref: str) -> None:
-        if self.key:
-            self.store.set_address(self.person_id, self.platform, ref, kind=self.key + str(k))
+        """Record at once that part `k` went; called straight after the platform accepts it."""
+        self._sent[k] = ref
+        if self.outbox_id is not None:
+            self.store.outbox_part_sent(self.outbox_id, k, ref)

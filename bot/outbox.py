@@ -66,9 +66,16 @@ def _settle(
 
 
 def _with_id(item: OutboxItem) -> Message:
-    """The message as a sender gets it: carrying its outbox id, so a sender that delivers it in
-    several parts can tell, on a retry, which parts already went."""
-    return replace(item.message, data={**item.message.data, "outbox_id": item.id})
+    """The message as a sender gets it: carrying its outbox id, so the sender can mark it on the
+    platform and record each part as it goes; `attempt` above 1 tells it an earlier try may have
+    reached the platform unrecorded (a stop, a lost answer), so it looks before sending again."""
+    data = {
+        **item.message.data,
+        "outbox_id": item.id,
+        "attempt": item.attempts,
+        "queued_at": item.created_at.timestamp(),
+    }
+    return replace(item.message, data=data)
 
 
 def deliver(store: Storage, now: datetime, send: Callable[[Message], None]) -> DeliveryReport:

@@ -170,7 +170,39 @@ def _v5(db: sqlite_utils.Database) -> None:
         db.execute(f"CREATE INDEX IF NOT EXISTS people_lower_{column} ON people(lower({column}))")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5)
+def _v6(db: sqlite_utils.Database) -> None:
+    # Events a platform was told were received wait here until handled, so a stop between the
+    # answer and the handling loses nothing. A row is deleted once handled (it holds what was
+    # typed); its event id moves to seen_events in the same transaction.
+    db["inbox"].create(
+        {
+            "id": int,
+            "platform": str,
+            "event_id": str,
+            "body": str,
+            "received_at": str,
+            "attempts": int,
+            "status": str,
+        },
+        pk="id",
+    )
+    db["inbox"].create_index(["platform", "event_id"], unique=True)
+    db["inbox"].create_index(["status", "id"])
+    # Which parts of a message have reached the platform, and where (channel:ts, an activity id),
+    # kept on the message itself: a retry sends only what has not gone.
+    db["outbox"].add_column("parts", str)
+    for kind, address in db.execute(
+        "SELECT kind, address FROM addresses WHERE kind LIKE 'part:%'"
+    ).fetchall():
+        _, outbox_id, part = kind.split(":")
+        row = db.execute("SELECT parts FROM outbox WHERE id = ?", [int(outbox_id)]).fetchone()
+        if row is not None:
+            parts = {**json.loads(row[0] or "{}"), part: address}
+            db.execute("UPDATE outbox SET parts = ? WHERE id = ?", [json.dumps(parts), int(outbox_id)])
+    db.execute("DELETE FROM addresses WHERE kind LIKE 'part:%'")
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
 
 
 @dataclass(frozen=True)
@@ -226,6 +258,15 @@ class OutboxItem:
     message: Message
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    id: int
+    platform: str
+    event_id: str
+    body: str
+    attempts: int
 
 
 class Storage:
@@ -570,6 +611,18 @@ class Storage:
         with self.transaction():
             self.db["outbox"].update(item_id, {"status": "failed", "last_error": error[:200]})
 
+    def outbox_parts(self, item_id: int) -> dict[int, str]:
+        """Where each part of a queued message went, for the parts that have gone."""
+        row = self.db.execute("SELECT parts FROM outbox WHERE id = ?", [item_id]).fetchone()
+        return {int(k): v for k, v in json.loads(row[0] or "{}").items()} if row else {}
+
+    def outbox_part_sent(self, item_id: int, part: int, ref: str) -> None:
+        """Record at once that part `part` reached the platform, at `ref`."""
+        self.db.execute(
+            "UPDATE outbox SET parts = json_set(coalesce(parts, '{}'), ?, ?) WHERE id = ?",
+            [f'$."{part}"', ref, item_id],
+        )
+
     def next_outbox_attempt(self) -> datetime | None:
         """When the next queued message is ready to (re)try, for a loop that sleeps until then."""
         row = self.db.execute(
@@ -605,6 +658,57 @@ class Storage:
             "SELECT address FROM addresses WHERE platform = ? AND kind = ? LIMIT 1", [platform, kind]
         ).fetchone()
         return row[0] if row else None
+
+    # -- inbox: events acknowledged to a platform, waiting to be handled -------------------------
+
+    def inbox_keep(self, platform: str, event_id: str, body: str, *, now: datetime) -> bool:
+        """Store an event before the platform is told it arrived; False if it is already here or
+        was handled (a platform's retry)."""
+        with self.transaction():
+            seen = self.db.execute(
+                "SELECT 1 FROM seen_events WHERE platform = ? AND event_id = ?", [platform, event_id]
+            ).fetchone()
+            if seen:
+                return False
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO inbox (platform, event_id, body, received_at, attempts, status)"
+                " VALUES (?, ?, ?, ?, 0, 'pending')",
+                [platform, event_id, body, _iso(now)],
+            )
+            return cursor.rowcount == 1
+
+    def inbox_pending(self, platform: str, limit: int = 50) -> list[InboxItem]:
+        """The oldest events not yet handled, in the order they arrived."""
+        rows = self.db.execute(
+            "SELECT id, event_id, body, attempts FROM inbox WHERE status = 'pending' AND platform = ?"
+            " ORDER BY id LIMIT ?",
+            [platform, limit],
+        ).fetchall()
+        return [InboxItem(r[0], platform, r[1], r[2], r[3]) for r in rows]
+
+    def inbox_handled(self, item: InboxItem, *, now: datetime) -> None:
+        """The event was handled: forget what it said, remember only that it was seen."""
+        with self.transaction():
+            self.db.execute("DELETE FROM inbox WHERE id = ?", [item.id])
+            self.db.execute(
+                "INSERT OR IGNORE INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)",
+                [item.platform, item.event_id, _iso(now)],
+            )
+
+    def inbox_failed_attempt(self, item: InboxItem, *, give_up_after: int) -> bool:
+        """Count a failed try; after `give_up_after` tries the event is set aside (True), so one
+        event the bot cannot handle does not hold up the rest."""
+        attempts = item.attempts + 1
+        status = "failed" if attempts >= give_up_after else "pending"
+        with self.transaction():
+            self.db.execute(
+                "UPDATE inbox SET attempts = ?, status = ? WHERE id = ?", [attempts, status, item.id]
+            )
+        return status == "failed"
+
+    def inbox_counts(self) -> dict[str, int]:
+        rows = self.db.execute("SELECT status, COUNT(*) FROM inbox GROUP BY status").fetchall()
+        return {status: count for status, count in rows}
 
     def first_sight(self, platform: str, event_id: str, *, now: datetime) -> bool:
         """True the first time an event id is seen; False for a retry of one already handled."""

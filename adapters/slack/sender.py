@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -13,7 +16,15 @@ from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
 from bot.storage import Storage
 
+log = logging.getLogger("escalation_bot.slack")
 PLATFORM = "slack"
+METADATA_EVENT = "escalation_bot_message"
+# How far back (seconds before it was queued) to look for a message that may have gone already,
+# allowing for the difference between our clock and Slack's; and at most how many pages.
+LOOKBACK_SECONDS = 600
+LOOK_PAGES = 5
+# Refusals of the look itself that no retry will mend: then we send rather than wait forever.
+LOOK_REFUSALS = {"missing_scope", "not_allowed_token_type", "thread_not_found", "channel_not_found"}
 # Errors that no retry will mend: the message is reported to whoever caused it instead.
 PERMANENT = {
     "channel_not_found",
@@ -79,7 +90,24 @@ class SlackSender:
             )
             return
         payloads = message_payloads(message)
-        parts = SentParts(self.store, PLATFORM, person.id, message, len(payloads))
+        parts = SentParts(self.store, message)
+        # An earlier try may have reached Slack without our record of it (a stop, a lost answer):
+        # look for it by its outbox id before sending anything again.
+        looking = message.data.get("attempt", 1) > 1 and parts.outbox_id is not None
+        since = float(message.data.get("queued_at") or 0) - LOOKBACK_SECONDS
+
+        async def post(k: int, channel: str, thread_ts: str | None, broadcast: bool = False) -> str:
+            posted = await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                reply_broadcast=broadcast,
+                metadata=_metadata(parts.outbox_id, k),
+                **payloads[k],
+            )
+            ref = f"{posted['channel']}:{posted['ts']}"
+            parts.mark(k, ref)
+            return ref
+
         thread = (
             self.store.address(person.id, PLATFORM, thread_kind(message.escalation_id))
             if message.escalation_id and message.in_thread
@@ -87,31 +115,78 @@ class SlackSender:
         )
         if thread:
             channel, ts = split_ref(thread)
-            for k, payload in enumerate(payloads):
-                if parts.sent(k):
-                    continue
-                posted = await self.client.chat_postMessage(
-                    channel=channel,
-                    thread_ts=ts,
-                    reply_broadcast=message.kind is MessageKind.REMINDER and k == 0,
-                    **payload,
-                )
-                parts.mark(k, f"{posted['channel']}:{posted['ts']}")
+            if looking:
+                await self._look_for(parts, len(payloads), channel, ts, since)
+            for k in range(len(payloads)):
+                if not parts.sent(k):
+                    await post(k, channel, ts, broadcast=message.kind is MessageKind.REMINDER and k == 0)
             return
-        first = parts.sent(0)
-        if first is None:
-            response = await self.client.chat_postMessage(channel=user_id, **payloads[0])
-            first = f"{response['channel']}:{response['ts']}"
-            if message.kind is MessageKind.CASE and message.escalation_id:
-                self.store.set_address(person.id, PLATFORM, first, kind=thread_kind(message.escalation_id))
-            parts.mark(0, first)
+        if looking and not parts.sent(0):
+            opened = await self.client.conversations_open(users=user_id)
+            await self._look_for(parts, 1, opened["channel"]["id"], None, since)
+        first = parts.sent(0) or await post(0, user_id, None)
+        if message.kind is MessageKind.CASE and message.escalation_id:
+            self.store.set_address(person.id, PLATFORM, first, kind=thread_kind(message.escalation_id))
         # The rest of a long message follows: under a case message, in its thread.
         channel, ts = split_ref(first)
         under = ts if message.kind is MessageKind.CASE else None
-        for k, payload in enumerate(payloads[1:], start=1):
+        if looking and len(payloads) > 1:
+            await self._look_for(parts, len(payloads), channel, under, since)
+        for k in range(1, len(payloads)):
             if not parts.sent(k):
-                posted = await self.client.chat_postMessage(channel=channel, thread_ts=under, **payload)
-                parts.mark(k, f"{posted['channel']}:{posted['ts']}")
+                await post(k, channel, under)
+
+    async def _look_for(
+        self, parts: SentParts, count: int, channel: str, thread_ts: str | None, since: float
+    ) -> None:
+        """Mark as sent every part of this message already in the conversation (or thread)."""
+        if all(parts.sent(k) for k in range(count)):
+            return
+        cursor = None
+        try:
+            for _ in range(LOOK_PAGES):
+                where: dict[str, Any] = {
+                    "channel": channel,
+                    "oldest": f"{max(since, 0):.6f}",
+                    "include_all_metadata": True,
+                    "limit": 200,
+                    "cursor": cursor,
+                }
+                page = await (
+                    self.client.conversations_replies(ts=thread_ts, **where)
+                    if thread_ts
+                    else self.client.conversations_history(**where)
+                )
+                for found in page.get("messages") or []:
+                    part = _our_part(found, parts.outbox_id)
+                    if part is not None and part < count and not parts.sent(part):
+                        parts.mark(part, f"{channel}:{found['ts']}")
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor or all(parts.sent(k) for k in range(count)):
+                    return
+        except SlackApiError as exc:
+            failure = _failure(exc)
+            if not failure.permanent and exc.response.get("error") not in LOOK_REFUSALS:
+                raise failure from None
+            # Slack will not let us look (e.g. a missing scope): sending again risks a duplicate,
+            # not sending risks a loss; a duplicate is the lesser harm.
+            log.warning("could not look for an earlier send (%s); sending", exc.response.get("error"))
+
+
+def _metadata(outbox_id: int | None, part: int) -> dict[str, Any] | None:
+    """Slack message metadata naming the outbox message and part, and nothing of what it says."""
+    if outbox_id is None:
+        return None
+    return {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": outbox_id, "part": part}}
+
+
+def _our_part(found: dict[str, Any], outbox_id: int | None) -> int | None:
+    meta = found.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    if meta.get("event_type") != METADATA_EVENT or payload.get("outbox_id") != outbox_id:
+        return None
+    part = payload.get("part")
+    return part if isinstance(part, int) and part >= 0 else None
 
 
 def _failure(exc: SlackApiError) -> DeliveryFailed:

@@ -83,8 +83,9 @@ class TeamsSender:
         async def deliver(turn: TurnContext) -> None:
             # The adapter's turn-error handler would swallow a failure (and tell the recipient
             # "something went wrong"): keep it here and raise it after, so the outbox retries.
-            parts = SentParts(self.bot.store, PLATFORM, person.id, message, len(contents))
-            sent = None
+            # Teams offers a bot no way to read back what it sent, so the activity id it returns
+            # is recorded the moment it arrives: the one window left is between the two.
+            parts = SentParts(self.bot.store, message)
             try:
                 for k, content in enumerate(contents):
                     if parts.sent(k):
@@ -92,17 +93,18 @@ class TeamsSender:
                     posted = await turn.send_activity(
                         MessageFactory.attachment(CardFactory.adaptive_card(content))
                     )
-                    sent = posted if k == 0 else sent
                     parts.mark(k, getattr(posted, "id", None) or "sent")
             except Exception as exc:
                 failure.append(exc)
                 return
             if message.escalation_id is None:
                 return
-            if message.kind is MessageKind.CASE and sent is not None:
-                self.bot.store.set_address(
-                    person.id, PLATFORM, sent.id, kind=card_kind(message.escalation_id)
-                )
+            first = parts.sent(0)
+            if message.kind is MessageKind.CASE:
+                if first and first != "sent":
+                    self.bot.store.set_address(
+                        person.id, PLATFORM, first, kind=card_kind(message.escalation_id)
+                    )
                 return
             try:
                 await self._refresh_case_card(turn, person.id, message.escalation_id)

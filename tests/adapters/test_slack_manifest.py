@@ -22,6 +22,9 @@ METHOD_SCOPES = {
     "chat_postEphemeral": "chat:write",
     "files_upload_v2": "files:write",
     "conversations_open": "im:write",
+    # Only ever in the bot's own DMs, to find a message whose send was cut short.
+    "conversations_history": "im:history",
+    "conversations_replies": "im:history",
     "reactions_add": "reactions:write",
     "users_info": "users:read",
     "users_lookupByEmail": "users:read.email",

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,8 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     error: str | None = None
+    # Slack did the work, but the answer never arrived (a dropped connection, a stop).
+    accepted: bool = False
 
 
 class FakeSlack:
@@ -39,6 +43,10 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         self.failures: dict[str, list[Failure]] = {}
         self._ts = itertools.count(1)
+        # Message timestamps come from this clock (seconds), so a test that moves the bot's clock
+        # can move Slack's with it.
+        self.clock: Callable[[], float] = time.time
+        self.messages: list[dict[str, Any]] = []  # what the bot posted, as history returns it
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self._changed = asyncio.Event()
@@ -147,6 +155,8 @@ class FakeSlack:
             failure = pending.pop(0)
             if failure.delay:
                 await asyncio.sleep(failure.delay)
+            if failure.accepted:
+                call.response = self._answer(method, args)
             if failure.status != 200 or failure.error:
                 error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
                 return web.json_response(
@@ -159,7 +169,7 @@ class FakeSlack:
         return web.json_response(call.response)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
-        ts = f"1700000000.{next(self._ts):06d}"
+        ts = f"{int(self.clock())}.{next(self._ts) % 1_000_000:06d}"
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://").replace("/api/", "/socket")}
         if method == "auth.test":
@@ -172,8 +182,24 @@ class FakeSlack:
                 "user": "bot",
             }
         if method == "chat.postMessage":
-            channel = args.get("channel", "")
-            return {"ok": True, "channel": dm(channel), "ts": ts, "message": {"text": args.get("text")}}
+            channel = dm(args.get("channel", ""))
+            metadata = args.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            posted = {
+                "type": "message",
+                "bot_id": "BBOT",
+                "user": "UBOT",
+                "text": args.get("text"),
+                "blocks": args.get("blocks"),
+                "ts": ts,
+            }
+            self.messages.append(
+                {**posted, "channel": channel, "thread_ts": args.get("thread_ts"), "metadata": metadata}
+            )
+            return {"ok": True, "channel": channel, "ts": ts, "message": posted}
+        if method in {"conversations.history", "conversations.replies"}:
+            return self._read(method, args)
         if method in {"chat.postEphemeral"}:
             return {"ok": True, "message_ts": ts}
         if method in {"views.open", "views.update", "views.publish"}:
@@ -198,6 +224,40 @@ class FakeSlack:
         if method == "files.completeUploadExternal":
             return {"ok": True, "files": args.get("files") or []}
         return {"ok": True}
+
+    def _read(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        """History (top-level messages, newest first) or a thread's replies (oldest first), from
+        `oldest`, 200 at most, with metadata only when asked for, as Slack answers."""
+        channel, thread = args.get("channel"), args.get("ts")
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata")).lower() in {"1", "true"}
+        found = [
+            m
+            for m in self.messages
+            if m["channel"] == channel
+            and float(m["ts"]) >= oldest
+            and (
+                m["thread_ts"] in {None, m["ts"]}
+                if method == "conversations.history"
+                else thread in {m["ts"], m["thread_ts"]}
+            )
+        ]
+        if method == "conversations.history":
+            found.reverse()
+        start = int(args.get("cursor") or 0)
+        limit = int(args.get("limit") or 100)
+        page = found[start : start + limit]
+        shown = [
+            {k: v for k, v in m.items() if k not in {"channel", "metadata"} and v is not None}
+            | ({"metadata": m["metadata"]} if with_metadata and m["metadata"] else {})
+            for m in page
+        ]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": shown,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
 
 def dm(user_or_channel: str) -> str:

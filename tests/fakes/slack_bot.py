@@ -59,6 +59,7 @@ async def running_slack_bot(tmp_path) -> AsyncIterator[SlackBot]:
     )
     clock = ManualClock(london(2026, 12, 1, 10, 0))
     services = build_services(settings, clock=clock)
+    fake.clock = lambda: clock.now().timestamp()  # Slack's clock agrees with the bot's
     services.bot.store.upsert_people([replace(p, slack_id=SLACK_IDS.get(p.id)) for p in PEOPLE])
     runner, port = await serve_for_tests(services)
     async with aiohttp.ClientSession() as session:

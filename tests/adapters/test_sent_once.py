@@ -1,0 +1,117 @@
+"""A message Slack took whose answer never came back is found by its outbox id, not sent again."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from fakes.slack_api import Failure
+from fakes.slack_requests import event, fill, reply, slash, view_submission
+
+FORM = {
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "USAM",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}
+
+
+async def raise_(slack) -> None:
+    assert (await slack.send(slash("UALEX", trigger_id="t-1")))[0] == 200
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-1")
+    assert (await slack.send(view_submission("UALEX", fill(opened.args["view"], **FORM))))[0] == 200
+
+
+async def settle(slack, rounds: int = 6) -> None:
+    """Let every retry fall due and run, as the background loop would over the next minutes."""
+    for _ in range(rounds):
+        slack.clock.advance(timedelta(minutes=1))
+        await slack.tick()
+
+
+def in_dm(slack, channel: str) -> list[dict]:
+    """What the person sees at the top level of their DM with the bot, oldest first."""
+    return [m for m in slack.fake.messages if m["channel"] == channel and m["thread_ts"] is None]
+
+
+def in_thread(slack, channel: str, ts: str) -> list[dict]:
+    return [m for m in slack.fake.messages if m["channel"] == channel and m["thread_ts"] == ts]
+
+
+async def test_a_case_message_whose_answer_was_lost_leaves_one_thread_not_two(slack):
+    # Slack posts Alex's case message, then the connection drops before its answer arrives.
+    slack.fake.fail("chat.postMessage", Failure(500, accepted=True))
+    await raise_(slack)
+    await settle(slack)
+
+    (case,) = in_dm(slack, "DUALEX")
+    assert "You raised a professional difference with Sam Patel" in json.dumps(case["blocks"])
+    assert len(in_dm(slack, "DUSAM")) == 1
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
+    # The retry looked for it, in Alex's DM, by its outbox id.
+    (looked,) = slack.fake.called("conversations.history")
+    assert looked.args["channel"] == "DUALEX"
+    # The message found is the case thread: Alex's reply under it is recorded.
+    note = event(reply("UALEX", "DUALEX", case["ts"], "Phoned Sam at 2pm.", "1800000000.000001"), "Ev1")
+    assert (await slack.send(note))[0] == 200
+    await slack.fake.wait_for("reactions.add")
+    assert [n.discussed for n in slack.services.bot.load("E-0001").notes] == ["Phoned Sam at 2pm."]
+
+
+async def test_a_note_relayed_into_a_thread_is_not_relayed_twice(slack):
+    await raise_(slack)
+    await settle(slack, 2)
+    (case,) = in_dm(slack, "DUSAM")
+    (alex_case,) = in_dm(slack, "DUALEX")
+    slack.fake.fail("chat.postMessage", Failure(502, accepted=True))
+    note = event(reply("UALEX", "DUALEX", alex_case["ts"], "Spoke to the GP.", "1800000000.000002"), "Ev2")
+    assert (await slack.send(note))[0] == 200
+    await slack.fake.wait_for("reactions.add")
+    await settle(slack)
+
+    relayed = [m for m in in_thread(slack, "DUSAM", case["ts"]) if "Spoke to the GP." in json.dumps(m)]
+    assert len(relayed) == 1
+    (looked,) = slack.fake.called("conversations.replies")
+    assert (looked.args["channel"], looked.args["ts"]) == ("DUSAM", case["ts"])
+
+
+async def test_each_part_of_a_long_message_arrives_once_when_an_answer_is_lost(slack):
+    from bot.messages import Message, MessageKind
+
+    text = "E-0001 · case CIN-1 · Camden policy\n" + "\n".join(
+        f"Line {i}: " + "word " * 500 for i in range(40)
+    )
+    store = slack.services.bot.store
+    store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now())
+    # The first part goes and is answered; the second goes but its answer is lost.
+    slack.fake.fail("chat.postMessage", Failure(200), Failure(500, accepted=True))
+    await settle(slack)
+
+    parts = [m["metadata"]["event_payload"]["part"] for m in slack.fake.messages]
+    assert len(parts) >= 3 and sorted(parts) == list(range(len(parts)))
+    assert store.outbox_counts() == {"delivered": 1}
+
+
+async def test_every_message_names_its_outbox_id_and_nothing_it_says(slack):
+    await raise_(slack)
+    await settle(slack, 2)
+    for posted in slack.fake.messages:
+        meta = posted["metadata"]
+        assert meta["event_type"] == "escalation_bot_message"
+        assert set(meta["event_payload"]) == {"outbox_id", "part"}
+    ids = [m["metadata"]["event_payload"]["outbox_id"] for m in slack.fake.messages]
+    assert len(ids) == len(set(ids)) == 2
+
+
+async def test_when_slack_will_not_let_the_bot_look_it_sends_again_rather_than_never(slack):
+    slack.fake.fail("chat.postMessage", Failure(500, accepted=True))
+    slack.fake.fail("conversations.history", Failure(error="missing_scope"))
+    await raise_(slack)
+    await settle(slack)
+    # A duplicate is the lesser harm: Alex has the message (twice), and nothing is stuck.
+    twice = in_dm(slack, "DUALEX")
+    assert [json.dumps(m["blocks"]).count("You raised a professional difference") for m in twice] == [1, 1]
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
