@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from adapters.inbox import Inbox
 from bot.core import EscalationBot
 from bot.messages import Message
 from bot.outbox import DeliveryFailed, deliver_async
@@ -69,12 +70,16 @@ class BackgroundLoop:
         self.delivery = delivery
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self.inboxes: list[Inbox] = []
 
     def poke(self) -> None:
         """Something new was queued: deliver it now rather than at the next wake-up."""
         self._wake.set()
 
     async def step(self) -> None:
+        # What people sent first (events kept before a stop, or that failed), then what is due.
+        for inbox in self.inboxes:
+            await inbox.drain()
         self.bot.run_due()
         await self.delivery.flush()
 
@@ -98,6 +103,8 @@ class BackgroundLoop:
         self._task = asyncio.create_task(self.run(), name="escalation-bot-background")
 
     async def stop(self) -> None:
+        for inbox in self.inboxes:
+            await inbox.stop()
         if self._task:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -78,6 +78,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
             bot=bot, client=client, default_policy=settings.default_policy, on_queued=loop.poke
         )
         services.slack_app = build_app(ctx, signing_secret=settings.slack_signing_secret)
+        loop.inboxes.append(ctx.inbox)
         services.slack_client = client
         delivery.add_platform("slack", SlackSender(client, store).send)
     if settings.teams_app_id or settings.teams_allow_unauthenticated:
@@ -103,7 +104,8 @@ def web_app(services: Services) -> web.Application:
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "outbox": services.bot.store.outbox_counts()})
+        store = services.bot.store
+        return web.json_response({"ok": True, "outbox": store.outbox_counts(), "inbox": store.inbox_counts()})
 
     async def slack_events(request: web.Request) -> web.Response:
         if services.slack_app is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -13,6 +13,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.sender import PLATFORM
@@ -60,6 +61,13 @@ class SlackContext:
     client: AsyncWebClient
     default_policy: str
     on_queued: Any  # called after a command queued messages, to deliver them promptly
+    inbox: Inbox = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.inbox = Inbox(self.bot.store, self.bot.clock, PLATFORM, self._handle_kept)
+
+    async def _handle_kept(self, kept: dict[str, Any]) -> None:
+        await handle_inbox_event(self, kept)
 
     @property
     def store(self):
@@ -127,9 +135,14 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         return await next()
 
     @app.middleware
-    async def handle_each_event_once(body: dict, next) -> BoltResponse | None:
-        # Slack retries an event it thinks was missed (X-Slack-Retry-Num); act on each event id once.
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+    async def keep_messages_in_the_inbox(body: dict, next) -> BoltResponse | None:
+        # A message may be a note: stored before Slack is answered, handled from the inbox. A retry
+        # of one already kept or handled (X-Slack-Retry-Num) is answered and ignored.
+        event = body.get("event") if body.get("type") == "event_callback" else None
+        if isinstance(event, dict) and event.get("type") == "message":
+            ctx.inbox.keep(_event_key(body), {"team_id": body.get("team_id"), "event": event})
+            return BoltResponse(status=200, body="")
+        event_id = body.get("event_id") if event is not None else None
         if event_id and not ctx.store.first_sight(PLATFORM, event_id, now=ctx.bot.clock.now()):
             return BoltResponse(status=200, body="")
         return await next()
@@ -383,10 +396,6 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         lambda actor, esc, v: _earlier_due(actor, esc, v),
     )
 
-    @app.event("message")
-    async def direct_message(body, event, client) -> None:
-        await on_message(ctx, event)
-
     @app.event("app_home_opened")
     async def home_opened(event, client) -> None:
         if event.get("tab") not in (None, "home"):
@@ -406,6 +415,20 @@ def _earlier_due(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlie
     if due is None:
         raise InvalidInput({"due": "Choose the new due date and time."})
     return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=v.get("reason") or "")
+
+
+def _event_key(body: dict[str, Any]) -> str:
+    """Slack's event id; failing that, what identifies the message itself."""
+    if isinstance(body.get("event_id"), str) and body["event_id"]:
+        return body["event_id"]
+    event = body["event"]
+    return ":".join(str(event.get(k) or "") for k in ("channel", "subtype", "ts", "event_ts"))
+
+
+async def handle_inbox_event(ctx: SlackContext, kept: dict[str, Any]) -> None:
+    """Handle a message event from the inbox, as the person in the workspace it came from."""
+    current_team.set(kept.get("team_id"))
+    await on_message(ctx, kept["event"])
 
 
 async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
