@@ -47,6 +47,9 @@ class FakeSlack:
         # can move Slack's with it.
         self.clock: Callable[[], float] = time.time
         self.messages: list[dict[str, Any]] = []  # what the bot posted, as history returns it
+        # A message is posted at once but its answer takes this long (seconds) to come back: the
+        # window in which a stop leaves the bot not knowing that it went.
+        self.answer_delay = 0.0
         self._runner: web.AppRunner | None = None
         self.base_url = ""
         self._changed = asyncio.Event()
@@ -166,6 +169,8 @@ class FakeSlack:
         if not request.headers.get("Authorization", "").startswith(token):
             return web.json_response({"ok": False, "error": "not_authed"})
         call.response = self._answer(method, args)
+        if self.answer_delay and method == "chat.postMessage":
+            await asyncio.sleep(self.answer_delay)
         return web.json_response(call.response)
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
