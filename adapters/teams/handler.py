@@ -281,7 +281,7 @@ class TeamsBot(ActivityHandler):
 
     async def _raise_form(self, turn: TurnContext, person: Person | None, value: dict[str, Any]) -> None:
         risk_now = value.get("risk_now") == "yes"
-        policy_id = value.get("policy") or self.ctx.default_policy
+        policy_id = str(value.get("policy") or self.ctx.default_policy)
         if policy_id not in self.core.policies.policies:
             policy_id = self.ctx.default_policy
         if risk_now:
@@ -305,7 +305,9 @@ class TeamsBot(ActivityHandler):
         )
 
     async def _raise(self, turn: TurnContext, person: Person | None, v: dict[str, Any]) -> None:
-        policy_id = v.get("policy") or self.ctx.default_policy
+        policy_id = str(v.get("policy") or self.ctx.default_policy)
+        # The form shown again with its errors needs a real policy, whatever was submitted.
+        card_policy = policy_id if policy_id in self.core.policies.policies else self.ctx.default_policy
         risk_now = v.get("risk_now") == "yes"
         if person is None and _tenant(turn) not in self.ctx.trusted_tenants:
             await self._say(turn, UNTRUSTED_TENANT)  # nobody outside the partnership joins its directory
@@ -326,7 +328,7 @@ class TeamsBot(ActivityHandler):
         shown = v if _personal(turn) else None  # never echo a concern back into a channel
         if problems:
             await self._replace_card(
-                turn, self._raise_card(policy_id, risk_now, person is None, shown, problems)
+                turn, self._raise_card(card_policy, risk_now, person is None, shown, problems)
             )
             return
         store = self.core.store
@@ -373,7 +375,7 @@ class TeamsBot(ActivityHandler):
             messages = self._handle(command)
         except InvalidInput as exc:
             errors = {("target_date" if k == "target_due" else k): m for k, m in exc.errors.items()}
-            await self._replace_card(turn, self._raise_card(policy_id, risk_now, False, shown, errors))
+            await self._replace_card(turn, self._raise_card(card_policy, risk_now, False, shown, errors))
             return
         escalation_id = next((m.escalation_id for m in messages if m.escalation_id), None)
         conversation = turn.activity.conversation

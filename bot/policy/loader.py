@@ -184,7 +184,7 @@ class PolicyLibrary:
             return self.policies[policy_id]
         except KeyError:
             known = ", ".join(sorted(self.policies))
-            raise KeyError(f"unknown policy {policy_id[:40]!r}; known policies: {known}") from None
+            raise KeyError(f"unknown policy {str(policy_id)[:40]!r}; known policies: {known}") from None
 
     def ids(self) -> list[str]:
         return sorted(self.policies)
