@@ -21,6 +21,7 @@ from bot.calendar import LONDON
 from bot.clock import ManualClock
 from bot.commands import (
     AddNote,
+    AnswerProposal,
     Command,
     EscalateStage,
     MarkUrgent,
@@ -60,7 +61,10 @@ HELP = """Commands (you act as one person at a time; plain text is a reply in th
   /people               the example directory
   /raise                raise a professional difference, step by step
   /note [ID] TEXT       add a note to the case record
-  /resolve [ID] OUTCOME [; action; action]   record the outcome and agreed actions
+  /resolve [ID] OUTCOME [; action; action]   record the outcome and agreed actions (from the
+                        other side, this asks the raising side to agree)
+  /agree [ID]           agree the other side's proposal that it is resolved
+  /disagree [ID] REASON do not agree: it stays open, with your reason recorded
   /escalate [ID] [WHY]  move to the next stage (managers are told)
   /withdraw [ID] WHY    withdraw the difference (raising side only)
   /due [ID] DATE-TIME   bring the due time forward, e.g. /due 2026-12-03T12:00
@@ -216,6 +220,16 @@ class ConsoleDemo:
         self._act(
             lambda e: EscalateStage(actor=self.me, escalation_id=e, reason=reason, target_due=target),
             esc_id or "",
+        )
+
+    def cmd_agree(self, rest: str, read) -> None:
+        esc_id, _ = self._split_id(rest)
+        self._act(lambda e: AnswerProposal(actor=self.me, escalation_id=e, agree=True), esc_id or "")
+
+    def cmd_disagree(self, rest: str, read) -> None:
+        esc_id, reason = self._split_id(rest)
+        self._act(
+            lambda e: AnswerProposal(actor=self.me, escalation_id=e, agree=False, reason=reason), esc_id or ""
         )
 
     def cmd_withdraw(self, rest: str, read) -> None:

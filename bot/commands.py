@@ -59,6 +59,16 @@ class Resolve:
 
 
 @dataclass(frozen=True)
+class AnswerProposal:
+    """The raising side's answer to the other side's proposal that the difference is resolved."""
+
+    actor: str
+    escalation_id: str
+    agree: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class EscalateStage:
     actor: str
     escalation_id: str
@@ -115,6 +125,7 @@ Command = (
     | AddNote
     | CorrectNote
     | Resolve
+    | AnswerProposal
     | EscalateStage
     | Withdraw
     | SetEarlierDue

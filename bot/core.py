@@ -8,11 +8,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import naming, notices, outgoing, reminders
+from bot import naming, notices, outgoing, reminders, resolution
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
     AddNote,
+    AnswerProposal,
     Command,
     CorrectNote,
     EscalateStage,
@@ -39,7 +40,7 @@ from bot.record import export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Question, Storage, StoredEvent
-from bot.timeline import MilestoneTime, milestone_due
+from bot.timeline import milestone_due
 from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
 
@@ -434,40 +435,11 @@ class EscalationBot(ReminderSending):
         ]
 
     def _on_Resolve(self, c: Resolve) -> list[Message]:
-        esc = self._actionable(c.actor, c.escalation_id)
-        outcome = c.outcome.strip()
-        if not outcome:
-            raise InvalidInput({"outcome": "Please say what was agreed."})
-        actions = tuple(a.strip()[:MAX_SHORT] for a in c.agreed_actions if a.strip())
-        now = self.clock.now()
-        kind = "closed" if esc.at_final_stage else "resolved"
-        self._record(esc, kind, c.actor, {"outcome": outcome[:MAX_TEXT], "agreed_actions": list(actions)})
-        self.store.close_questions(esc.id)
-        follow_ups = self._plan_after_resolution(esc, now)
-        self.store.replace_reminders(esc.id, follow_ups)
-        self._save(esc, now)
-        lines = [
-            notices.heading(esc),
-            f"{'Closed at the final stage' if kind == 'closed' else 'Resolved'} by "
-            f"{name(c.actor, self.store.person)}: {outcome}",
-        ]
-        if actions:
-            lines.append("Agreed actions:\n" + "\n".join(f"• {a}" for a in actions))
-        for _, _, _, data in follow_ups:
-            lines.append(f"Still to do: {data['name']} by {when(datetime.fromisoformat(data['due']))}.")
-        lines.append(f"The full record for the child's file: export {esc.id}.")
-        return outgoing.to_everyone(esc, "\n".join(lines))
+        return resolution.resolve(self._actionable(c.actor, c.escalation_id), c, self.ledger, self.calendar)
 
-    def _plan_after_resolution(self, esc: Escalation, now: datetime) -> list[reminders.Planned]:
-        stage = esc.policy.stage(esc.stage.number)
-        planned: list[reminders.Planned] = []
-        for milestone in stage.milestones:
-            if milestone.after is Anchor.RESOLUTION:
-                due = milestone_due(milestone, now, self.calendar)
-                planned += reminders.plan_milestone(
-                    stage.number, MilestoneTime(milestone.id, milestone.name, due), now
-                )
-        return planned
+    def _on_AnswerProposal(self, c: AnswerProposal) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id)
+        return resolution.answer_proposal(esc, c, self.ledger, self.calendar)
 
     def _on_EscalateStage(self, c: EscalateStage) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id)

@@ -53,6 +53,16 @@ class Note:
     corrections: list[tuple[datetime, str | None]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The other side's proposal that the difference is resolved, awaiting the raising side."""
+
+    by: str
+    at: datetime
+    outcome: str
+    agreed_actions: tuple[str, ...]
+
+
 @dataclass
 class Escalation:
     """One raised difference about one child's case, as its events say it stands now."""
@@ -77,6 +87,7 @@ class Escalation:
     notes: list[Note] = field(default_factory=list)
     outcome: str | None = None
     agreed_actions: tuple[str, ...] = ()
+    proposal: Proposal | None = None
     ended_at: datetime | None = None
     events: list[StoredEvent] = field(default_factory=list)
 
@@ -190,6 +201,7 @@ def _time(text: str | None) -> datetime | None:
 
 def _stage_started(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     esc.awaiting.clear()  # a question for an earlier stage no longer holds this one up
+    esc.proposal = None  # moving on answers a proposal to resolve: it was not agreed
     if esc.stages:
         esc.stage.ended_at = event.at
         esc.stage.ended_by = "escalated"
@@ -254,8 +266,17 @@ def _marked_urgent(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> No
         esc.stage.due_basis = d.get("due_basis", "policy")
 
 
+def _proposed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.proposal = Proposal(event.actor, event.at, d["outcome"], tuple(d.get("agreed_actions", ())))
+
+
+def _proposal_answered(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.proposal = None
+
+
 def _ended(status: str):
     def apply(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+        esc.proposal = None
         esc.status = status
         esc.ended_at = event.at
         esc.outcome = d.get("outcome") or d.get("reason")
@@ -275,6 +296,8 @@ _APPLY = {
     "note_corrected": _note_corrected,
     "due_brought_forward": _due_changed,
     "marked_urgent": _marked_urgent,
+    "resolution_proposed": _proposed,
+    "proposal_not_agreed": _proposal_answered,
     "resolved": _ended(RESOLVED),
     "withdrawn": _ended(WITHDRAWN),
     "closed": _ended(CLOSED),

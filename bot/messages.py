@@ -12,6 +12,8 @@ class ActionKind(Enum):
 
     ADD_NOTE = "add_note"
     RESOLVE = "resolve"
+    AGREE_RESOLVED = "agree_resolved"
+    NOT_AGREED = "not_agreed"
     ESCALATE = "escalate"
     WITHDRAW = "withdraw"
     SET_EARLIER_DUE = "set_earlier_due"
@@ -24,6 +26,8 @@ class ActionKind(Enum):
 ACTION_LABELS = {
     ActionKind.ADD_NOTE: "Add note",
     ActionKind.RESOLVE: "Resolved",
+    ActionKind.AGREE_RESOLVED: "Agree",
+    ActionKind.NOT_AGREED: "Not agreed",
     ActionKind.ESCALATE: "Escalate to next stage",
     ActionKind.WITHDRAW: "Withdraw",
     ActionKind.SET_EARLIER_DUE: "Set an earlier due time",

@@ -127,6 +127,15 @@ def _history_line(kind: str, actor: str, data: dict, lookup: PersonLookup) -> st
         return f"{name(actor, lookup)} brought the due time forward to {when_iso(data['due'])}"
     if kind == "overdue_notified":
         return f"overdue: told {', '.join(name(p, lookup) for p in data['told'])}"
+    if kind == "resolution_proposed":
+        return f"{name(actor, lookup)} proposed it is resolved: {clip(data['outcome'], 160)}"
+    if kind == "proposal_not_agreed":
+        return f"{name(actor, lookup)} did not agree it is resolved: {clip(data['reason'], 160)}"
+    if kind in {"resolved", "closed"} and data.get("proposed_by"):
+        return (
+            f"{kind} by agreement of {name(data['proposed_by'], lookup)} and {name(actor, lookup)}: "
+            f"{clip(data['outcome'], 160)}"
+        )
     if kind in {"resolved", "closed"}:
         return f"{kind} by {name(actor, lookup)}: {clip(data['outcome'], 160)}"
     if kind == "withdrawn":

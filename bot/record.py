@@ -112,6 +112,28 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             discussed="The stage passed its due time without being resolved or escalated.",
             outcome="The people on the stage and the next level up were told.",
         )
+    if event.kind == "resolution_proposed":
+        actions = d.get("agreed_actions") or []
+        outcome = (
+            d["outcome"].rstrip(".") + (". Agreed actions: " + "; ".join(actions) if actions else "") + "."
+        )
+        return _fields(
+            event,
+            "Resolution proposed",
+            form="Recorded through the escalation bot",
+            involved=actor,
+            discussed=f"Proposed that the difference is resolved at stage {esc_stage_at(esc, event)}.",
+            outcome=f"Proposed outcome: {outcome} Sent to the raising side to agree.",
+        )
+    if event.kind == "proposal_not_agreed":
+        return _fields(
+            event,
+            "Resolution not agreed",
+            form="Recorded through the escalation bot",
+            involved=f"{actor}; proposed by {who(d['proposed_by'], lookup)}",
+            discussed=d["reason"],
+            outcome="Not agreed: the difference stays open and the stage's timescale runs on.",
+        )
     if event.kind in {"resolved", "closed", "withdrawn"}:
         title = {
             "resolved": "Resolved",
@@ -122,11 +144,14 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         actions = d.get("agreed_actions") or []
         if actions:
             outcome = outcome.rstrip(".") + ". Agreed actions: " + "; ".join(actions) + "."
+        involved = actor
+        if d.get("proposed_by"):
+            involved = f"Proposed by {who(d['proposed_by'], lookup)}; agreed by {actor}"
         return _fields(
             event,
-            title[event.kind],
+            title[event.kind] + (" by agreement" if d.get("proposed_by") else ""),
             form="Recorded through the escalation bot",
-            involved=actor,
+            involved=involved,
             discussed=f"{title[event.kind]} at stage {esc_stage_at(esc, event)}.",
             outcome=outcome,
         )

@@ -19,6 +19,7 @@ from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.sender import PLATFORM
 from bot.commands import (
     AddNote,
+    AnswerProposal,
     CorrectNote,
     EscalateStage,
     MarkUrgent,
@@ -235,7 +236,11 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             return
         await ack()
 
-    @app.action(re.compile(r"^esc:(add_note|resolve|escalate|withdraw|set_earlier_due|mark_urgent|show)$"))
+    @app.action(
+        re.compile(
+            r"^esc:(add_note|resolve|agree_resolved|not_agreed|escalate|withdraw|set_earlier_due|mark_urgent|show)$"
+        )
+    )
     async def case_button(ack, body, client, action) -> None:
         await ack()
         user_id = body["user"]["id"]
@@ -282,6 +287,15 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
                 next_title=f"Stage {following.number}: {following.title}",
                 suggested_target=ctx.bot.suggested_target(ctx.bot.clock.now()) if needs_target else None,
             )
+        elif kind == "agree_resolved":
+            # One tap: agreeing needs nothing more than the proposal already says.
+            try:
+                ctx.handle(AnswerProposal(actor=person.id, escalation_id=esc.id, agree=True))
+            except (Refused, InvalidInput) as exc:
+                await ctx.tell(user_id, str(exc), channel)
+            return
+        elif kind == "not_agreed":
+            view = blocks.not_agreed_modal(esc.id)
         elif kind == "withdraw":
             view = blocks.withdraw_modal(esc.id)
         elif kind == "mark_urgent":
@@ -375,6 +389,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             escalation_id=esc,
             outcome=v.get("outcome") or "",
             agreed_actions=tuple((v.get("agreed_actions") or "").splitlines()),
+        ),
+    )
+    _submitted(
+        "escalate_not_agreed",
+        lambda actor, esc, v: AnswerProposal(
+            actor=actor, escalation_id=esc, agree=False, reason=v.get("reason") or ""
         ),
     )
     _submitted(

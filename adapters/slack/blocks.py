@@ -24,7 +24,11 @@ SECTIONS_PER_CASE_MESSAGE = 12  # a case message keeps its summary and history t
 MODAL_BLOCKS = 100  # Slack's limit on a modal's blocks
 HOME_ROWS = 25  # per group on App Home, so three full groups stay within its 100 blocks
 FORMS = ("Phone call", "Meeting", "Email", "Message", "Letter", "Other")
-BUTTON_STYLE = {ActionKind.RESOLVE: "primary", ActionKind.WITHDRAW: "danger"}
+BUTTON_STYLE = {
+    ActionKind.RESOLVE: "primary",
+    ActionKind.AGREE_RESOLVED: "primary",
+    ActionKind.WITHDRAW: "danger",
+}
 PICKERS = {ActionKind.NAME_MANAGER: "Choose your line manager", ActionKind.NAME_ROLE_HOLDER: "Choose them"}
 
 
@@ -349,6 +353,19 @@ def next_stage_modal(escalation_id: str, *, next_title: str, suggested_target: d
             )
         )
     return _modal("escalate_next", f"Escalate {escalation_id}", "Escalate", blocks, {"id": escalation_id})
+
+
+def not_agreed_modal(escalation_id: str) -> dict[str, Any]:
+    blocks = [
+        _input(
+            "reason",
+            "Why you do not agree it is resolved (the other side will see this)",
+            _text(multiline=True, max_length=1000),
+        )
+    ]
+    return _modal(
+        "escalate_not_agreed", f"Not agreed: {escalation_id}", "Send", blocks, {"id": escalation_id}
+    )
 
 
 def withdraw_modal(escalation_id: str) -> dict[str, Any]:

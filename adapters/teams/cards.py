@@ -95,6 +95,8 @@ def submit(title: str, action: str, **data: Any) -> dict[str, Any]:
 ACTION_KINDS = {
     ActionKind.ADD_NOTE: "add_note",
     ActionKind.RESOLVE: "resolve",
+    ActionKind.AGREE_RESOLVED: "agree_resolved",
+    ActionKind.NOT_AGREED: "not_agreed",
     ActionKind.ESCALATE: "escalate",
     ActionKind.WITHDRAW: "withdraw",
     ActionKind.SET_EARLIER_DUE: "set_earlier_due",
@@ -381,6 +383,24 @@ def next_stage_card(
     if suggested_target is not None:
         body += target_inputs(suggested_target)
     return card(with_errors(body, errors or {}), [submit("Escalate", "escalate_submit", id=escalation_id)])
+
+
+def not_agreed_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Not agreed: {escalation_id}", weight="bolder"),
+        _text_input(
+            "reason",
+            "Why you do not agree it is resolved (the other side will see this)",
+            multiline=True,
+            max_length=1000,
+        ),
+    ]
+    return card(with_errors(body, errors or {}), [submit("Send", "not_agreed_submit", id=escalation_id)])
+
+
+def answer_failed_card(escalation_id: str, errors: dict[str, str]) -> dict[str, Any]:
+    """What an Agree tap shows when there is nothing left to agree (answered already)."""
+    return card([plain_text(message) for message in errors.values()] or [plain_text(escalation_id)])
 
 
 def withdraw_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from adapters.teams.sender import PLATFORM, save_reference
 from bot.calendar import LONDON
 from bot.commands import (
     AddNote,
+    AnswerProposal,
     EscalateStage,
     MarkUrgent,
     NameManager,
@@ -250,6 +251,7 @@ class TeamsBot(ActivityHandler):
             "add_note": lambda: cards.note_card(esc.id),
             "resolve": lambda: cards.resolve_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
+            "not_agreed": lambda: cards.not_agreed_card(esc.id),
             "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
             "mark_urgent": lambda: cards.urgent_card(esc.id, esc.policy.urgent_when),
         }
@@ -633,6 +635,16 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             None,
             {("target_date" if k == "target_due" else k): m for k, m in errors.items()},
         ),
+    ),
+    "agree_resolved": (
+        lambda actor, esc, v: AnswerProposal(actor=actor, escalation_id=esc, agree=True),
+        lambda esc, errors: cards.answer_failed_card(esc.id, errors),
+    ),
+    "not_agreed_submit": (
+        lambda actor, esc, v: AnswerProposal(
+            actor=actor, escalation_id=esc, agree=False, reason=str(v.get("reason") or "")
+        ),
+        lambda esc, errors: cards.not_agreed_card(esc.id, errors),
     ),
     "withdraw_submit": (
         lambda actor, esc, v: Withdraw(actor=actor, escalation_id=esc, reason=str(v.get("reason") or "")),

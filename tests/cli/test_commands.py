@@ -425,7 +425,7 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ManualClock:
             outcome_wanted="A named social worker.",
         )
     )
-    bot.handle(Resolve(actor="alex", escalation_id="E-0002", outcome="Social worker allocated"))
+    bot.handle(Resolve(actor="chris", escalation_id="E-0002", outcome="Social worker allocated"))
     store.close()
     monkeypatch.setenv("DATABASE_URL", url)
     return clock

@@ -112,7 +112,7 @@ def test_auto_demo_walks_the_whole_journey_in_order(auto_transcript):
         briefed.append(where)
     at = position_of(t, "[jo] > /resolve", after=max(briefed))
     at, body = first_message(
-        t, f"to {SAM} · in the case thread", after=at, containing="Resolved by Jo Bennett"
+        t, f"to {SAM} · message", after=at, containing="Resolved: Jo Bennett closed E-0001"
     )
     assert "Joint visit by the health visitor and social worker" in body
     at = position_of(t, "[jo] > /export", after=at)
@@ -147,7 +147,7 @@ def test_demo_auto_from_the_command_line_never_touches_the_real_database(
     out, err = capsys.readouterr()
     assert err == ""
     assert "# Case record: escalation E-0001" in out
-    assert "Resolved by Jo Bennett" in out
+    assert "Resolved: Jo Bennett closed E-0001" in out
     assert not real.exists()
     assert list(no_leftovers.iterdir()) == []
 

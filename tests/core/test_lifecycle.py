@@ -257,7 +257,7 @@ def test_resolution_records_agreed_actions_and_tells_everyone(bot, clock, inbox)
     clock.advance(timedelta(hours=2))
     bot.handle(
         Resolve(
-            actor="priya",
+            actor="jo",
             escalation_id="E-0001",
             outcome="Visits continue",
             agreed_actions=("Joint visit",),
@@ -265,7 +265,8 @@ def test_resolution_records_agreed_actions_and_tells_everyone(bot, clock, inbox)
     )
     messages = inbox.collect()
     assert {m.to for m in messages} == {"alex", "sam", "jo", "priya"}
-    assert all("Resolved by Priya Nair: Visits continue" in m.text for m in messages)
+    assert all(m.text.startswith("Resolved: Jo Bennett closed E-0001") for m in messages)
+    assert all("Outcome: Visits continue" in m.text for m in messages)
     assert all("Joint visit" in m.text for m in messages)
     row = bot.list_for("alex")[0]
     assert row.status == "resolved" and row.due is None
@@ -274,7 +275,7 @@ def test_resolution_records_agreed_actions_and_tells_everyone(bot, clock, inbox)
 def test_redbridge_resolution_plans_the_written_confirmation(bot, store, clock, inbox):
     raise_(bot, policy_id="redbridge", category="threshold")
     inbox.collect()
-    bot.handle(Resolve(actor="sam", escalation_id="E-0001", outcome="Agreed a plan"))
+    bot.handle(Resolve(actor="alex", escalation_id="E-0001", outcome="Agreed a plan"))
     messages = inbox.collect()
     # Tue 1 Dec 10:00 → 2 working days → Thu 3 Dec 17:00.
     assert "Confirm the outcome in writing by 5pm Thu 3 Dec 2026" in messages[0].text.replace(

@@ -91,7 +91,7 @@ async def test_the_whole_journey_in_slack(slack):
     assert {c.args["channel"] for c in moved} == {a_channel, s_channel}
     assert all(c.args.get("thread_ts") for c in moved)
 
-    # Resolution, from a manager.
+    # Resolution: the challenged side's manager proposes it; the raising side's manager agrees.
     await slack.send(block_action("UPRIYA", "esc:resolve", value="E-0001", trigger_id="trigger-3"))
     (resolve_form,) = await fake.wait_for("views.open", trigger_id="trigger-3")
     submitted = fill(
@@ -99,11 +99,23 @@ async def test_the_whole_journey_in_slack(slack):
     )
     assert (await slack.send(view_submission("UPRIYA", submitted)))[0] == 200
     for _ in range(50):
-        done = [c for c in fake.called("chat.postMessage") if "Resolved by Priya Nair" in texts(c)]
+        asked = [c for c in fake.called("chat.postMessage", channel="UJO") if "proposes E-0001" in texts(c)]
+        if asked:
+            break
+        await fake.wait_for("chat.postMessage", count=len(fake.called("chat.postMessage")) + 1, timeout=0.1)
+    assert asked[0].args["text"] == "Resolved? Priya Nair proposes E-0001 is resolved"
+    assert slack.services.bot.list_for("alex")[0].status == "open"
+    await slack.send(block_action("UJO", "esc:agree_resolved", value="E-0001"))
+    for _ in range(50):
+        done = [
+            c for c in fake.called("chat.postMessage") if "agreed by Priya Nair and Jo Bennett" in texts(c)
+        ]
         if len(done) == 4:
             break
         await fake.wait_for("chat.postMessage", count=len(fake.called("chat.postMessage")) + 1, timeout=0.1)
-    assert {c.args["channel"] for c in done} == {"DUALEX", "DUSAM", "DUJO", "DUPRIYA"}
+    # In each person's direct messages, not only the case thread.
+    assert {c.args["channel"] for c in done} == {"UALEX", "USAM", "UJO", "UPRIYA"}
+    assert not any(c.args.get("thread_ts") for c in done)
     assert slack.services.bot.list_for("alex")[0].status == "resolved"
 
     # Export: the record arrives as a file, only for people on the escalation.

@@ -93,7 +93,10 @@ async def test_the_whole_journey_in_teams(teams):
         )
     )
     await fake.wait_until(
-        lambda: sum("Resolved by Jo Bennett" in card_text(s) for s in fake.sent if s.verb != "update") == 4
+        lambda: (
+            sum("Resolved: Jo Bennett closed E-0001" in card_text(s) for s in fake.sent if s.verb != "update")
+            == 4
+        )
     )
     await teams.tick()
     assert any(s.verb == "update" and "Status: resolved" in card_text(s) for s in fake.sent)

@@ -1,0 +1,120 @@
+"""Resolution by agreement in Slack and Teams: the other side's Resolved asks the raiser, whose one
+tap on Agree closes it; Not agreed keeps it open with a reason the other side sees."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from fakes.bot_connector import card_text
+from fakes.slack_requests import block_action, fill, slash, view_submission
+from fakes.teams_activities import RAISE, activity, install
+
+FORM = {
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "USAM",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}
+
+
+async def slack_raise(slack) -> None:
+    assert (await slack.send(slash("UALEX", trigger_id="t-1")))[0] == 200
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-1")
+    await slack.send(view_submission("UALEX", fill(opened.args["view"], **FORM)))
+
+
+async def slack_sam_proposes(slack) -> None:
+    await slack.send(block_action("USAM", "esc:resolve", value="E-0001", trigger_id="t-2"))
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-2")
+    answers = {"outcome": "Health visiting stays open until the review", "agreed_actions": "Joint visit"}
+    assert (await slack.send(view_submission("USAM", fill(opened.args["view"], **answers))))[0] == 200
+    slack.clock.advance(timedelta(seconds=1))
+    await slack.tick()
+
+
+def top_level(slack, channel: str) -> list[dict]:
+    return [m for m in slack.fake.messages if m["channel"] == channel and m["thread_ts"] is None]
+
+
+async def test_slack_the_raiser_agrees_with_one_tap(slack):
+    await slack_raise(slack)
+    await slack_sam_proposes(slack)
+    ask = top_level(slack, "DUALEX")[-1]
+    # The push notification Alex's phone shows is the first line: what happened, to which case.
+    assert ask["text"] == "Resolved? Sam Patel proposes E-0001 is resolved"
+    buttons = [e["action_id"] for b in ask["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["esc:agree_resolved", "esc:not_agreed"]
+    assert slack.services.bot.load("E-0001").is_open
+
+    await slack.send(block_action("UALEX", "esc:agree_resolved", value="E-0001"))
+    slack.clock.advance(timedelta(seconds=1))
+    await slack.tick()
+    for channel in ("DUALEX", "DUSAM"):
+        assert (
+            top_level(slack, channel)[-1]["text"] == "Resolved: E-0001, agreed by Sam Patel and Alex Morgan"
+        )
+    assert slack.services.bot.load("E-0001").status == "resolved"
+
+
+async def test_slack_not_agreed_asks_why_and_tells_the_other_side(slack):
+    await slack_raise(slack)
+    await slack_sam_proposes(slack)
+    await slack.send(block_action("UALEX", "esc:not_agreed", value="E-0001", trigger_id="t-3"))
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-3")
+    assert opened.args["view"]["callback_id"] == "escalate_not_agreed"
+    why = {"reason": "The GP still reports missed visits."}
+    assert (await slack.send(view_submission("UALEX", fill(opened.args["view"], **why))))[0] == 200
+    slack.clock.advance(timedelta(seconds=1))
+    await slack.tick()
+    told = top_level(slack, "DUSAM")[-1]
+    assert told["text"] == "Not agreed: Alex Morgan does not agree E-0001 is resolved"
+    assert "The GP still reports missed visits." in json.dumps(told["blocks"])
+    assert slack.services.bot.load("E-0001").is_open
+
+
+async def test_teams_the_raiser_agrees_with_one_tap_and_not_agreed_needs_a_reason(teams):
+    url = teams.connector.service_url
+    for user in ("alex", "sam"):
+        await teams.post(install(url, user))
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    await teams.tick()
+    proposal = {
+        "action": "resolve_submit",
+        "id": "E-0001",
+        "outcome": "Health visiting stays open until the review",
+        "agreed_actions": "Joint visit",
+    }
+    await teams.post(activity(url, "sam", value=proposal, reply_to_id="card-s"))
+    await teams.tick()
+    await teams.connector.wait_until(
+        lambda: any("proposes E-0001 is resolved" in card_text(s) for s in teams.connector.cards_to("a:alex"))
+    )
+    ask = next(s for s in teams.connector.cards_to("a:alex") if "proposes E-0001 is resolved" in card_text(s))
+    assert card_text(ask).strip().startswith("Resolved? Sam Patel proposes E-0001 is resolved")
+    actions = ask.body["attachments"][0]["content"]["actions"]
+    assert [a["data"]["action"] for a in actions] == ["agree_resolved", "not_agreed"]
+
+    # Not agreed without a reason is refused beside the field; nothing changes.
+    await teams.post(
+        activity(url, "alex", value={"action": "not_agreed_submit", "id": "E-0001"}, reply_to_id="c1")
+    )
+    await teams.connector.wait_until(
+        lambda: any(s.verb == "update" and s.activity_id == "c1" for s in teams.connector.sent)
+    )
+    assert teams.services.bot.load("E-0001").proposal is not None
+
+    await teams.post(
+        activity(url, "alex", value={"action": "agree_resolved", "id": "E-0001"}, reply_to_id="c2")
+    )
+    await teams.tick()
+    assert teams.services.bot.load("E-0001").status == "resolved"
+    await teams.connector.wait_until(
+        lambda: any(
+            card_text(s).strip().startswith("Resolved: E-0001, agreed by Sam Patel and Alex Morgan")
+            for s in teams.connector.cards_to("a:sam")
+        )
+    )
