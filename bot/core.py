@@ -300,10 +300,14 @@ class EscalationBot(ReminderSending):
         }
         if not fields["case_reference"]:
             errors["case_reference"] = "Enter the agency's case reference."
-        elif not CASE_REFERENCE.match(fields["case_reference"]):
+        elif not CASE_REFERENCE.match(fields["case_reference"]) or not any(
+            ch.isdigit() for ch in fields["case_reference"]
+        ):
+            # Every agency's case reference has a number in it; a reference without one is most
+            # likely a name, and a child's name must never reach the record or a chat.
             errors["case_reference"] = (
-                "Use the agency's case reference: up to 40 letters, numbers and - / . characters. "
-                "Never the child's name."
+                "Use the agency's case reference, with its number (e.g. CIN-20931): up to 40 letters, "
+                "numbers and - / . characters. Never use the child's name."
             )
         for key, label in (
             ("issue", "what the disagreement is"),

@@ -611,6 +611,11 @@ class Storage:
         with self.transaction():
             self.db["outbox"].update(item_id, {"status": "failed", "last_error": error[:200]})
 
+    def outbox_message(self, item_id: int) -> Message | None:
+        """The message queued under this outbox id, whatever its state."""
+        row = self.db.execute("SELECT message FROM outbox WHERE id = ?", [item_id]).fetchone()
+        return Message.from_dict(json.loads(row[0])) if row else None
+
     def outbox_parts(self, item_id: int) -> dict[int, str]:
         """Where each part of a queued message went, for the parts that have gone."""
         row = self.db.execute("SELECT parts FROM outbox WHERE id = ?", [item_id]).fetchone()

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
-from adapters.slack.sender import PLATFORM
+from adapters.slack.sender import PLATFORM, sent_as, thread_kind
 from bot.commands import (
     AddNote,
     AnswerProposal,
@@ -478,7 +478,7 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
     thread_ts, ts, user_id = event.get("thread_ts"), event.get("ts"), event.get("user")
     if not thread_ts or thread_ts == ts or not user_id:
         return
-    found = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    found = await _place_thread(ctx, channel, thread_ts)
     if found is None:
         if event.get("channel_type") == "im":
             # A thread the bot can't place (e.g. a duplicate case message after a timed-out send):
@@ -527,10 +527,39 @@ def _note_text(event: dict[str, Any]) -> str:
     return text
 
 
+async def _place_thread(ctx: SlackContext, channel: str, thread_ts: str) -> tuple[str, str] | None:
+    """Whose case thread this is, as (person id, "thread:E-0001"). A case message Slack posted
+    whose answer was lost (a stop mid-send) is not yet known by its ts: then the thread's first
+    message is read, and its metadata names the outbox message, hence the escalation."""
+    known = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    if known is not None:
+        return known
+    try:
+        page = await ctx.client.conversations_replies(
+            channel=channel, ts=thread_ts, limit=1, include_all_metadata=True
+        )
+    except SlackApiError as exc:
+        if exc.response.status_code == 429 or exc.response.status_code >= 500:
+            raise  # Slack is struggling: the inbox tries this event again later
+        return None
+    parent = next(iter(page.get("messages") or []), None)
+    sent = sent_as(parent) if isinstance(parent, dict) and parent.get("ts") == thread_ts else None
+    message = ctx.store.outbox_message(sent[0]) if sent and sent[1] == 0 else None
+    if message is None or message.kind is not MessageKind.CASE or not message.escalation_id or sent is None:
+        return None
+    where, kind = f"{channel}:{thread_ts}", thread_kind(message.escalation_id)
+    if ctx.store.address(message.to, PLATFORM, kind) is None:
+        # Not when a thread is known already: a second copy (sent after a timeout) is placed for
+        # its replies, but notices keep going to the thread the person has been using.
+        ctx.store.set_address(message.to, PLATFORM, where, kind=kind)
+        ctx.store.outbox_part_sent(sent[0], 0, where)
+    return message.to, kind
+
+
 async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:
     if not (thread_ts and ts and user_id):
         return
-    found = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    found = await _place_thread(ctx, channel, thread_ts)
     person = await ctx.person(user_id) if found else None
     if found is None or person is None:
         return

@@ -180,6 +180,20 @@ def _metadata(outbox_id: int | None, part: int) -> dict[str, Any] | None:
     return {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": outbox_id, "part": part}}
 
 
+def sent_as(found: dict[str, Any]) -> tuple[int, int] | None:
+    """(outbox id, part) of a message this bot posted, read from its metadata."""
+    meta = found.get("metadata") or {}
+    payload = meta.get("event_payload") or {}
+    outbox_id, part = payload.get("outbox_id"), payload.get("part")
+    if (
+        meta.get("event_type") != METADATA_EVENT
+        or not isinstance(outbox_id, int)
+        or not isinstance(part, int)
+    ):
+        return None
+    return outbox_id, part
+
+
 def _our_part(found: dict[str, Any], outbox_id: int | None) -> int | None:
     meta = found.get("metadata") or {}
     payload = meta.get("event_payload") or {}

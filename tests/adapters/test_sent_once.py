@@ -61,6 +61,24 @@ async def test_a_case_message_whose_answer_was_lost_leaves_one_thread_not_two(sl
     assert [n.discussed for n in slack.services.bot.load("E-0001").notes] == ["Phoned Sam at 2pm."]
 
 
+async def test_a_reply_under_a_case_message_the_bot_lost_track_of_is_still_recorded(slack):
+    # Slack shows Alex the case message, but the bot never heard back: it does not know the ts.
+    slack.fake.fail("chat.postMessage", Failure(500, accepted=True))
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    (case,) = in_dm(slack, "DUALEX")
+    note = event(
+        reply("UALEX", "DUALEX", case["ts"], "Phoned Sam straight away.", "1800000000.000009"), "Ev9"
+    )
+    assert (await slack.send(note))[0] == 200
+    await slack.fake.wait_for("reactions.add")
+    # The thread's first message named its outbox message, and so the escalation.
+    assert [n.discussed for n in slack.services.bot.load("E-0001").notes] == ["Phoned Sam straight away."]
+    assert not slack.fake.called("chat.postEphemeral")
+    await settle(slack)
+    assert len(in_dm(slack, "DUALEX")) == 1  # and the retry found it rather than posting it again
+
+
 async def test_a_note_relayed_into_a_thread_is_not_relayed_twice(slack):
     await raise_(slack)
     await settle(slack, 2)

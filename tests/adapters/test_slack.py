@@ -276,7 +276,7 @@ async def test_rate_limits_and_outages_delay_a_message_but_never_lose_it(slack):
     assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
 
 
-async def test_a_timeout_is_retried_and_a_reply_under_a_duplicate_is_not_lost_silently(slack):
+async def test_a_timeout_is_retried_and_a_reply_under_either_copy_is_recorded(slack):
     slack.services.slack_client.timeout = 0.3
     slack.fake.fail("chat.postMessage", Failure(delay=1.0))
     await raise_(slack)
@@ -285,7 +285,8 @@ async def test_a_timeout_is_retried_and_a_reply_under_a_duplicate_is_not_lost_si
     await slack.tick()
     await asyncio.sleep(1.2)  # let the slow first post land too
     to_alex = [c for c in slack.fake.called("chat.postMessage", channel="UALEX") if c.response.get("ok")]
-    # Delivery is at least once: Slack took the slow post after the bot had given up on it.
+    # Slack took the slow post after the bot had given up on it, and after the retry had looked for
+    # it: delivery is at least once, so Alex has two copies.
     assert len(to_alex) == 2
     known = slack.services.bot.store.address("alex", "slack", "thread:E-0001")
     orphan = next(c for c in to_alex if f"{c.response['channel']}:{c.response['ts']}" != known)
@@ -294,8 +295,20 @@ async def test_a_timeout_is_retried_and_a_reply_under_a_duplicate_is_not_lost_si
             reply("UALEX", orphan.response["channel"], orphan.response["ts"], "Note.", "1700000700.1"), "EvO"
         )
     )
+    await slack.fake.wait_for("reactions.add")
+    # The copy's metadata names the escalation, so the reply is recorded; the thread in use stays.
+    assert [n.discussed for n in slack.services.bot.load("E-0001").notes] == ["Note."]
+    assert slack.services.bot.store.address("alex", "slack", "thread:E-0001") == known
+
+
+async def test_a_reply_in_a_thread_the_bot_did_not_start_is_not_recorded_and_says_so(slack):
+    await raise_(slack)
+    await slack.fake.wait_for("chat.postMessage", count=2)
+    # Alex replies under a message of their own in the DM: no case message heads this thread.
+    await slack.send(event(reply("UALEX", "DUALEX", "1700000001.000001", "Note?", "1700000002.1"), "EvX"))
     (told,) = await slack.fake.wait_for("chat.postEphemeral", user="UALEX")
     assert "couldn't tell which escalation" in told.args["text"]
+    assert slack.services.bot.load("E-0001").notes == []
 
 
 async def test_a_message_that_cannot_be_delivered_is_reported_to_whoever_caused_it(slack):

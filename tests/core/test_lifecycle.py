@@ -90,6 +90,15 @@ def test_bad_raise_input_is_reported_on_its_field_and_nothing_is_recorded(
     assert inbox.collect() == []
 
 
+@pytest.mark.parametrize("reference", ["Jane Smith", "Baby Smith", "smith-j"])
+def test_a_case_reference_without_a_number_is_refused_as_perhaps_a_name(bot, store, reference):
+    with pytest.raises(InvalidInput) as info:
+        raise_(bot, case_reference=reference)
+    assert "Never use the child's name" in info.value.errors["case_reference"]
+    assert "e.g. CIN-20931" in info.value.errors["case_reference"]
+    assert store.escalation_rows() == []
+
+
 def test_policy_without_timescales_asks_for_a_locally_agreed_target(bot, clock, inbox):
     with pytest.raises(InvalidInput) as info:
         raise_(bot, policy_id="cambridgeshire-peterborough", category="roles")
