@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import naming, notices, outgoing, reminders, resolution
+from bot import digest, naming, notices, outgoing, reminders, resolution
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -126,6 +126,8 @@ class EscalationBot(ReminderSending):
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
         sent: list[Message] = []
+        with self.store.transaction():
+            digest.plan_missing(self.store, now, self.calendar)
         while True:
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():

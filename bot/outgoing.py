@@ -159,6 +159,12 @@ def to_everyone(esc: Escalation, text: str) -> list[Message]:
     ]
 
 
+def reminder_actions(esc: Escalation, person_id: str) -> tuple[Action, ...]:
+    """The buttons a reminder carries: what makes sense now (no earlier due time once overdue)."""
+    actions = case_actions(esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(person_id) == RAISING)
+    return tuple(a for a in actions if a.kind is not ActionKind.SET_EARLIER_DUE)
+
+
 def reminder_to_current(esc: Escalation, text: str) -> list[Message]:
     """A reminder, with the buttons to act on it, to the people the stage is with now."""
     return [
@@ -167,7 +173,7 @@ def reminder_to_current(esc: Escalation, text: str) -> list[Message]:
             text=text,
             kind=MessageKind.REMINDER,
             escalation_id=esc.id,
-            actions=case_actions(esc.id, final_stage=esc.at_final_stage, raiser=esc.side_of(p) == RAISING),
+            actions=reminder_actions(esc, p),
             in_thread=True,
         )
         for p in esc.current_people()

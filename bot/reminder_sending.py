@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import notices, outgoing, reminders
+from bot import digest, notices, outgoing, reminders
 from bot.calendar import WorkingCalendar
-from bot.escalation import SIDES, Escalation
+from bot.escalation import OTHER, RAISING, SIDES, Escalation
 from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
 from bot.storage import ReminderRow, Storage
-from bot.wording import when, who
+from bot.wording import name, when, who
 
 
 class ReminderSending:
@@ -24,6 +24,11 @@ class ReminderSending:
     ledger: Ledger
 
     def _reminder_messages(self, reminder: ReminderRow, now: datetime) -> tuple[list[Message], str]:
+        if reminder.kind in digest.KINDS:
+            since = datetime.fromisoformat(reminder.data["since"]) if reminder.data.get("since") else None
+            messages, following = digest.digest_messages(self.store, reminder.kind, since, now, self.calendar)
+            self.store.add_reminders(digest.NO_ESCALATION, [following])
+            return messages, "sent"
         esc = self.load(reminder.escalation_id)
         if esc is None or esc.stage.number != reminder.stage:
             return [], "skipped"
@@ -55,27 +60,33 @@ class ReminderSending:
         return self._overdue(esc, reminder, now), "sent"
 
     def _overdue(self, esc: Escalation, reminder: ReminderRow, now: datetime) -> list[Message]:
-        """Tell the stage's people and the next level up; an overdue stage never stalls silently."""
+        """Chase the stage's people, each told what they can do; the next level up hears once.
+        The partnership admins hear in their daily digest (bot/digest.py), never per chase."""
         repeat = int(reminder.data.get("repeat", 0))
         current = esc.current_people()
-        above: list[str] = []
-        for side in SIDES:
-            for handler in esc.handling(side):
-                person = self.store.person(handler)
-                if person and person.manager_id and person.manager_id not in current:
-                    above.append(person.manager_id)
-        if not above or repeat >= reminders.OVERDUE_TO_PARTNERSHIP_FROM:
-            above += [a.id for a in self.store.admins(esc.policy.id) if a.id not in current]
-        above = list(dict.fromkeys(above))
         due = esc.stage.due
         assert due is not None
-        text = (
-            f"{notices.heading(esc)}\nOVERDUE: stage {esc.stage.number} was due by {when(due)} "
-            "and is not yet resolved or escalated."
-        )
-        messages = outgoing.reminder_to_current(esc, text)
+        first_line = f"Overdue: {esc.id} stage {esc.stage.number} was due {when(due)}"
+        messages = [
+            Message(
+                to=p,
+                text=f"{first_line}\n{notices.heading(esc)}\n{self._next_step(esc, p)}",
+                kind=MessageKind.REMINDER,
+                escalation_id=esc.id,
+                actions=outgoing.reminder_actions(esc, p),
+                in_thread=True,
+            )
+            for p in current
+        ]
+        above: list[str] = []
+        if repeat == 0:
+            for side in SIDES:
+                for handler in esc.handling(side):
+                    person = self.store.person(handler)
+                    if person and person.manager_id and person.manager_id not in current:
+                        above.append(person.manager_id)
         lookup = self.store.person
-        for person_id in above:
+        for person_id in dict.fromkeys(above):
             # The next level up is told *that* it is overdue and who to ask, not what it is about:
             # they are not on the escalation (yet), so they see none of its content.
             team = [who(p, lookup) for p in current if self._manages(person_id, p)] or [
@@ -85,15 +96,16 @@ class ReminderSending:
                 Message(
                     to=person_id,
                     text=(
-                        f"{esc.id} · {esc.policy.short_name} policy\nOVERDUE: stage {esc.stage.number} of a "
-                        f"professional difference was due by {when(due)} and has not moved on. Please ask "
-                        f"{', '.join(team)} about it. Moving it to the next stage brings you in."
+                        f"{first_line}\n{esc.id} · {esc.policy.short_name} policy\n"
+                        f"{', '.join(team)} is working on a professional difference about a child's "
+                        f"safety whose stage {esc.stage.number} has not moved on by its due time. "
+                        f"Please talk to {', '.join(team)} about it."
                     ),
                     kind=MessageKind.REMINDER,
                     escalation_id=esc.id,
                 )
             )
-        self._record(esc, "overdue_notified", "bot", {"told": current + above, "repeat": repeat})
+        self._record(esc, "overdue_notified", "bot", {"told": [m.to for m in messages], "repeat": repeat})
         self._save(esc, now)
         hourly = bool(reminder.data.get("hourly", reminders.is_hourly(esc)))
         following, at = reminders.next_overdue(due, self.calendar, repeat + 1, now, hourly=hourly)
@@ -109,6 +121,22 @@ class ReminderSending:
             ],
         )
         return messages
+
+    def _next_step(self, esc: Escalation, person_id: str) -> str:
+        """What this person can do about an overdue stage, in their own terms."""
+        lookup = self.store.person
+        side = esc.side_of(person_id)
+        if side not in SIDES or esc.at_final_stage:
+            return "This is the final stage of the policy: the partnership decides."
+        other = OTHER if side == RAISING else RAISING
+        counterpart = ", ".join(name(p, lookup) for p in esc.handling(other)) or "the other side"
+        if side == RAISING:
+            following = esc.policy.stage(esc.stage.number + 1)
+            return (
+                f"Talk to {counterpart}. If it is resolved, tap Resolved; if not, tap Escalate to move "
+                f"it to stage {following.number}: {following.title}."
+            )
+        return f"Talk to {counterpart}. If you think it is resolved, tap Resolved to propose it to them."
 
     def _manages(self, manager_id: str, person_id: str) -> bool:
         person = self.store.person(person_id)

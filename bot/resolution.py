@@ -196,6 +196,6 @@ def plan_after_resolution(
         if milestone.after is Anchor.RESOLUTION:
             due = milestone_due(milestone, now, calendar)
             planned += reminders.plan_milestone(
-                stage.number, MilestoneTime(milestone.id, milestone.name, due), now
+                stage.number, MilestoneTime(milestone.id, milestone.name, due), now, calendar
             )
     return planned

@@ -202,7 +202,14 @@ def _v6(db: sqlite_utils.Database) -> None:
     db.execute("DELETE FROM addresses WHERE kind LIKE 'part:%'")
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6)
+def _v7(db: sqlite_utils.Database) -> None:
+    # The admins' digest finds what went overdue by due time, not by reading every escalation;
+    # and whether a digest is planned, not by reading every pending reminder.
+    db["escalations"].create_index(["status", "due"])
+    db["reminders"].create_index(["kind", "status"])
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
 
 
 @dataclass(frozen=True)
@@ -472,6 +479,48 @@ class Storage:
         if person_id is None:
             return rows
         return [r for r in rows if person_id in r.participants]
+
+    def overdue_rows(
+        self,
+        *,
+        due_after: datetime | None,
+        due_until: datetime,
+        policy_ids: Iterable[str] | None = None,
+        limit: int = 30,
+    ) -> list[EscalationRow]:
+        """Open escalations whose due time fell in (due_after, due_until], longest overdue first;
+        only those under `policy_ids` when given."""
+        where, args = "status = 'open' AND due <= ?", [_iso(due_until)]
+        if due_after is not None:
+            where += " AND due > ?"
+            args.append(_iso(due_after))
+        if policy_ids is not None:
+            ids = list(policy_ids)
+            where += f" AND policy_id IN ({', '.join('?' * len(ids)) or 'NULL'})"
+            args += ids
+        rows = self.db.execute(
+            f"SELECT * FROM escalations WHERE {where} ORDER BY due LIMIT ?", [*args, limit]
+        )
+        columns = [c[0] for c in rows.description]
+        return [_escalation_row(dict(zip(columns, r, strict=True))) for r in rows.fetchall()]
+
+    def overdue_counts(self, *, due_after: datetime | None, due_until: datetime) -> dict[str, int]:
+        """How many open escalations per policy fell due in (due_after, due_until]."""
+        where, args = "status = 'open' AND due <= ?", [_iso(due_until)]
+        if due_after is not None:
+            where += " AND due > ?"
+            args.append(_iso(due_after))
+        rows = self.db.execute(
+            f"SELECT policy_id, COUNT(*) FROM escalations WHERE {where} GROUP BY policy_id", args
+        )
+        return dict(rows.fetchall())
+
+    def has_pending(self, kind: str) -> bool:
+        """Whether a reminder of this kind is planned (e.g. the admins' next digest)."""
+        row = self.db.execute(
+            "SELECT 1 FROM reminders WHERE kind = ? AND status = 'pending' LIMIT 1", [kind]
+        ).fetchone()
+        return row is not None
 
     def append_event(
         self, escalation_id: str, *, at: datetime, kind: str, actor: str, data: dict[str, Any]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.commands import EscalateStage, RaiseEscalation, Resolve
 from bot.core import EscalationBot
-from bot.messages import MessageKind
+from bot.messages import ActionKind, MessageKind
 from bot.storage import Storage
 from support import london
 
@@ -50,25 +50,30 @@ def test_due_reminder_asks_whether_it_is_resolved_or_should_go_to_the_next_stage
     assert bot.run_due() == []  # nothing is sent twice
 
 
-def test_overdue_stage_reaches_the_next_level_up_and_repeats(bot, clock, store):
+def test_an_overdue_stage_tells_each_person_what_to_do_and_the_managers_once(bot, clock, store):
     raise_camden(bot)
     clock.set(london(2026, 12, 9, 10))
-    sent = bot.run_due()
-    overdue = [m for m in sent if "OVERDUE" in m.text]
-    assert {m.to for m in overdue} == {"alex", "sam", "jo", "priya"}
-    to_jo = next(m for m in overdue if m.to == "jo").text
-    assert "Please ask Alex Morgan" in to_jo
+    sent = {m.to: m for m in bot.run_due() if m.text.startswith("Overdue:")}
+    assert set(sent) == {"alex", "sam", "jo", "priya"}
+    for m in sent.values():
+        assert m.text.splitlines()[0] == "Overdue: E-0001 stage 1 was due 5pm Tue 8 Dec 2026"
+    assert "tap Escalate to move it to stage 2: Discussion between frontline managers" in sent["alex"].text
+    assert "Talk to Alex Morgan. If you think it is resolved, tap Resolved" in sent["sam"].text
+    assert (
+        "Please talk to Alex Morgan (Social Worker, Camden Children's Services) about it." in sent["jo"].text
+    )
     # Jo is not on the escalation yet, so the notice carries none of its content.
-    assert "Issue" not in to_jo and "Risk" not in to_jo and "CIN-1" not in to_jo
-    # It keeps going: the next working morning, and then the partnership admins hear too.
+    assert "Issue" not in sent["jo"].text and "Risk" not in sent["jo"].text and "CIN-1" not in sent["jo"].text
+    # An overdue stage offers no earlier due time.
+    assert all(a.kind is not ActionKind.SET_EARLIER_DUE for a in sent["alex"].actions)
+    # The next working morning its own people are chased again; the managers were told once.
     clock.set(london(2026, 12, 10, 10))
-    assert {m.to for m in bot.run_due()} == {"alex", "sam", "jo", "priya"}
-    clock.set(london(2026, 12, 11, 10))
-    assert "dee" in {m.to for m in bot.run_due()}
+    chased = {m.to for m in bot.run_due() if m.escalation_id == "E-0001"}
+    assert chased == {"alex", "sam"}
     assert "Overdue notice" in bot.export("alex", "E-0001")
 
 
-def test_overdue_with_no_known_managers_goes_to_the_partnership(bot, clock, store):
+def test_with_no_known_managers_the_partnership_hears_in_the_morning_digest(bot, clock, store):
     bot.handle(
         RaiseEscalation(
             actor="chris",
@@ -82,7 +87,11 @@ def test_overdue_with_no_known_managers_goes_to_the_partnership(bot, clock, stor
         )
     )
     clock.set(london(2026, 12, 9, 10))
-    assert "dee" in {m.to for m in bot.run_due()}
+    assert "dee" not in {m.to for m in bot.run_due()}  # no message per escalation
+    clock.set(london(2026, 12, 10, 9))
+    (digest,) = [m for m in bot.run_due() if m.to == "dee"]
+    assert digest.text.splitlines()[0] == "Overdue: 1 professional difference in your policies"
+    assert "E-0001 · case S-1 · stage 1 was due 5pm Tue 8 Dec 2026" in digest.text
 
 
 def test_moving_on_replaces_the_old_stage_reminders(bot, clock, store):
@@ -116,7 +125,7 @@ def test_restart_sends_what_fell_due_while_down_exactly_once(database_url, store
     restarted = EscalationBot(store=reopened, policies=policies, clock=later)
     sent = restarted.run_due()
     assert sum("due now" in m.text for m in sent) == 2
-    assert sum("OVERDUE" in m.text for m in sent) == 4
+    assert sum(m.text.startswith("Overdue: E-0001") for m in sent) == 4
     assert restarted.run_due() == []
     # The outbox kept them too: a crash after claiming would still deliver them.
     assert reopened.outbox_counts()["pending"] >= len(sent)
@@ -168,7 +177,7 @@ def test_a_backlog_larger_than_one_batch_goes_out_in_one_run(bot, clock):
     clock.set(london(2026, 12, 8, 17, 30))  # 60 stale heads-ups and 60 due reminders are waiting
     sent = bot.run_due()
     assert sum("due now" in m.text for m in sent) == 120
-    assert bot.next_wakeup() == london(2026, 12, 9, 10)
+    assert bot.next_wakeup() == london(2026, 12, 9, 9)  # the admins' digest, then the chases at 10
 
 
 def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot, clock):
@@ -177,8 +186,9 @@ def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot,
     sent = bot.run_due()
     to_alex = [m.text for m in sent if m.to == "alex"]
     assert sum("due now" in t for t in to_alex) == 1
-    assert sum("OVERDUE" in t for t in to_alex) == 1
-    assert bot.next_wakeup() == london(2026, 12, 16, 10)
+    assert sum(t.startswith("Overdue:") for t in to_alex) == 1
+    # Its first week of daily chases (9-15 Dec) went by while the bot was down: next is weekly.
+    assert [r.due_at for r in bot.store.pending_reminders("E-0001")] == [london(2026, 12, 22, 10)]
 
 
 def test_a_working_day_stage_brought_forward_is_chased_on_working_mornings(bot, clock, store):
@@ -190,7 +200,7 @@ def test_a_working_day_stage_brought_forward_is_chased_on_working_mornings(bot, 
     assert overdue == [london(2026, 12, 7, 10)]  # Fri 3pm due → Mon 10am, not every 2 hours all weekend
 
 
-def test_an_urgent_stage_is_chased_every_two_hours(bot, clock, store):
+def test_an_urgent_stage_is_chased_every_four_hours_but_never_at_night(bot, clock, store):
     bot.handle(
         RaiseEscalation(
             actor="alex",
@@ -205,15 +215,27 @@ def test_an_urgent_stage_is_chased_every_two_hours(bot, clock, store):
         )
     )
     planned = {r.kind: r.due_at for r in store.pending_reminders("E-0001")}
-    # 24 hours from Tue 10:00: heads-up 4 hours before, chase 2 hours after.
+    # 24 hours from Tue 10:00. Four hours before would be 6am, in quiet hours: it waits until 7am.
     assert planned == {
-        "ahead": london(2026, 12, 2, 6),
+        "ahead": london(2026, 12, 2, 7),
         "due": london(2026, 12, 2, 10),
-        "overdue": london(2026, 12, 2, 12),
+        "overdue": london(2026, 12, 2, 14),
     }
-    clock.set(london(2026, 12, 2, 12))
-    bot.run_due()
-    assert [r.due_at for r in store.pending_reminders("E-0001")] == [london(2026, 12, 2, 14)]
+    chases = []
+    for _ in range(5):
+        next_chase = min(r.due_at for r in store.pending_reminders("E-0001") if r.kind == "overdue")
+        clock.set(next_chase)
+        bot.run_due()
+        chases.append(next_chase)
+    # 2pm, 6pm; 10pm and 2am are quiet, so 7am; then 10am, the end of its first overdue day;
+    # then once a working day.
+    assert chases == [
+        london(2026, 12, 2, 14),
+        london(2026, 12, 2, 18),
+        london(2026, 12, 3, 7),
+        london(2026, 12, 3, 10),
+        london(2026, 12, 4, 10),
+    ]
 
 
 def test_bringing_the_due_time_forward_does_not_resend_a_milestone_reminder(bot, clock, store):

@@ -193,7 +193,8 @@ def test_marking_urgent_replans_the_reminders_to_the_new_due_time(bot, store, cl
     bot.handle(MarkUrgent(actor="alex", escalation_id="E-0001", reason="New bruise."))
     pending = {r.kind: r.due_at for r in store.pending_reminders("E-0001")}
     assert pending["due"] == london(2026, 12, 4, 9, 30)  # 24 hours on, not Tue 8 Dec 17:00
-    assert pending["ahead"] == london(2026, 12, 4, 5, 30)  # urgent rhythm: 4 hours before
+    # Urgent rhythm: 4 hours before would be 5:30am, in quiet hours: it waits until 7am.
+    assert pending["ahead"] == london(2026, 12, 4, 7)
 
 
 def test_a_policy_that_never_says_when_a_difference_is_urgent_cannot_be_marked_urgent(store, clock, tmp_path):
