@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
+from adapters.system_clock import SystemClock
 from bot.calendar import LONDON, WorkingCalendar
 from bot.people import DirectoryError, Role, UnknownRole, parse_directory_csv, parse_role
 from bot.policy import PolicyError, PolicyLibrary, load_policy_file
@@ -171,7 +172,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     events = store.events(args.id.strip().upper())
     if not events:
         raise UsageError(f"export: no escalation {args.id!r} in {settings.database_url}")
-    print(export_markdown(Escalation.from_events(events), store.person))
+    esc = Escalation.from_events(events)
+    print(export_markdown(esc, store.person, exported_by=None, exported_at=SystemClock().now()))
     return 0
 
 

@@ -102,9 +102,11 @@ def run(folder: Path) -> dict[str, float]:
             )
         )
         esc_id = f"E-{i + 1:04d}"
-        bot.handle(EscalateStage(actor="alex", escalation_id=esc_id))
+        bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id=esc_id))
         started = time.perf_counter()
-        bot.handle(EscalateStage(actor="alex", escalation_id=esc_id))  # stage 3: named leads
+        bot.handle(
+            EscalateStage(reason="No agreement", actor="alex", escalation_id=esc_id)
+        )  # stage 3: named leads
         timings.append((time.perf_counter() - started) * 1000)
     results["starting a named-lead stage (ms)"] = statistics.median(timings)
     store.close()

@@ -180,7 +180,8 @@ class EscalationBot(ReminderSending):
 
     def export(self, actor: str, escalation_id_: str) -> str:
         """The case record for the child's file, as Markdown."""
-        return export_markdown(self.visible(actor, escalation_id_), self.store.person)
+        esc = self.visible(actor, escalation_id_)
+        return export_markdown(esc, self.store.person, exported_by=actor, exported_at=self.clock.now())
 
     def role_question(self, actor: str, question_id: int) -> Question:
         """The open question "who holds this role?" that `actor` may answer (Refused or InvalidInput
@@ -456,11 +457,16 @@ class EscalationBot(ReminderSending):
         now = self.clock.now()
         number = esc.stage.number + 1
         next_stage = esc.policy.stage(number)
+        why = c.reason.strip()[:MAX_SHORT]
+        if not why:
+            # C&P: records must include "action taken to resolve"; why it could not be resolved
+            # at this stage is what the next stage's people need first.
+            raise InvalidInput({"reason": "Please say why it needs to go to the next stage."})
         if not next_stage.timescale(urgent=esc.urgent).given:
             problem = self._target_problem(c.target_due, now, esc.policy, number)
             if problem:
                 raise InvalidInput({"target_due": problem})
-        started = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due)
+        started = self._enter_stage(esc, number, actor=c.actor, target_due=c.target_due, reason=why)
         self._save(esc, now)
         lookup = self.store.person
         reason = f"\nWhy: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
@@ -558,8 +564,14 @@ class EscalationBot(ReminderSending):
         self.store.save_escalation(esc.row(now))
 
     def _enter_stage(
-        self, esc: Escalation, number: int, *, actor: str, target_due: datetime | None
+        self, esc: Escalation, number: int, *, actor: str, target_due: datetime | None, reason: str = ""
     ) -> StageStart:
         return enter_stage(
-            esc, number, actor=actor, target_due=target_due, ledger=self.ledger, calendar=self.calendar
+            esc,
+            number,
+            actor=actor,
+            target_due=target_due,
+            ledger=self.ledger,
+            calendar=self.calendar,
+            reason=reason,
         )

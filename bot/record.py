@@ -8,6 +8,9 @@ from bot.escalation import Escalation
 from bot.storage import StoredEvent
 from bot.wording import PersonLookup, stamp, when, who
 
+# What an entry says where a field the policies require was not given: never an invented value.
+NOT_RECORDED = "not recorded"
+
 
 def _cell(text: str) -> str:
     # One line per field, so user text cannot break the record's structure.
@@ -46,7 +49,7 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             form=d["form"],
             involved=d.get("involved") or actor,
             discussed=d["discussed"],
-            outcome=d.get("outcome") or "Not stated",
+            outcome=d.get("outcome") or NOT_RECORDED,
             recorded_by=actor,
         )
     if event.kind == "note_corrected":
@@ -63,16 +66,20 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         stage = esc.policy.stage(d["number"])
         due = when(datetime.fromisoformat(d["due"])) if d.get("due") else "no timescale"
         basis = " (locally agreed target)" if d["due_basis"] == "locally agreed" else ""
+        involves = (
+            f"This stage involves {stage.involves_raising}."
+            if stage.involves_raising == stage.involves_other
+            else f"This stage involves: {stage.involves_raising}; and {stage.involves_other}."
+        )
+        if stage.number > 1:
+            why = d.get("reason") or NOT_RECORDED
+            involves = f"Why it could not be resolved at stage {stage.number - 1}: {why}. {involves}"
         return _fields(
             event,
             f"Stage {stage.number} started: {stage.title}",
             form="Escalation bot",
             involved=actor,
-            discussed=(
-                f"This stage involves {stage.involves_raising}."
-                if stage.involves_raising == stage.involves_other
-                else f"This stage involves: {stage.involves_raising}; and {stage.involves_other}."
-            ),
+            discussed=involves,
             outcome=f"Due by {due}{basis}.",
         )
     if event.kind == "participant_added":
@@ -104,14 +111,7 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             outcome=f"Urgent from now on. {due}".strip(),
         )
     if event.kind == "overdue_notified":
-        return _fields(
-            event,
-            "Overdue notice",
-            form="Escalation bot message",
-            involved="; ".join(who(p, lookup) for p in d["told"]),
-            discussed="The stage passed its due time without being resolved or escalated.",
-            outcome="The people on the stage and the next level up were told.",
-        )
+        return _chasing(esc, event, lookup)
     if event.kind == "resolution_proposed":
         actions = d.get("agreed_actions") or []
         outcome = (
@@ -156,6 +156,25 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             outcome=outcome,
         )
     return None
+
+
+def _chasing(esc: Escalation, first: StoredEvent, lookup: PersonLookup) -> list[str] | None:
+    """One entry per stage for all its overdue chases, where the first one falls."""
+    stage = esc_stage_at(esc, first)
+    chases = [e for e in esc.events if e.kind == "overdue_notified" and esc_stage_at(esc, e) == stage]
+    if chases[0].seq != first.seq:
+        return None  # already told, in the entry at the first chase
+    people = list(dict.fromkeys(p for e in chases for p in e.data["told"]))
+    span = stamp(chases[0].at) if len(chases) == 1 else f"{stamp(chases[0].at)} and {stamp(chases[-1].at)}"
+    times = "once" if len(chases) == 1 else f"{len(chases)} times"
+    return _fields(
+        first,
+        f"Overdue at stage {stage}",
+        form="Escalation bot messages",
+        involved="; ".join(who(p, lookup) for p in people),
+        discussed=f"Stage {stage} passed its due time without being resolved or escalated.",
+        outcome=f"Chased {times}, between {span}." if len(chases) > 1 else f"Chased once, on {span}.",
+    )
 
 
 def _category(esc: Escalation, category_id: str) -> str:
@@ -205,14 +224,27 @@ def _fields(
     return [*lines, ""]
 
 
-def export_markdown(esc: Escalation, lookup: PersonLookup) -> str:
+def export_markdown(
+    esc: Escalation,
+    lookup: PersonLookup,
+    *,
+    exported_by: str | None = None,
+    exported_at: datetime | None = None,
+) -> str:
     """The whole history of an escalation as Markdown for the child's file."""
     policy = esc.policy
+    exported = ""
+    if exported_at is not None:
+        by = who(exported_by, lookup) if exported_by else "the command line (escalation-bot export)"
+        exported = f"{stamp(exported_at)}, by {by}"
     lines = [
         f"# Case record: escalation {esc.id}",
         "",
-        f"- **Case reference:** {_cell(esc.case_reference)}",
+        f"- **Partnership:** {policy.name}",
         f"- **Policy:** {policy.source_title} ({policy.source_date})",
+        f"- **Case reference:** {_cell(esc.case_reference)}",
+        f"- **Escalation:** {esc.id}",
+        *([f"- **Exported on:** {exported}"] if exported else []),
         f"- **Raised by:** {who(esc.raiser, lookup)}",
         f"- **Other professional:** {who(esc.counterpart, lookup)}",
         f"- **Opened:** {stamp(esc.opened_at)}",

@@ -31,6 +31,7 @@ def enter_stage(
     target_due: datetime | None,
     ledger: Ledger,
     calendar: WorkingCalendar,
+    reason: str = "",
 ) -> StageStart:
     """Start stage `number` of `esc` now and record who it reaches."""
     now = ledger.clock.now()
@@ -55,6 +56,7 @@ def enter_stage(
             "due": due.isoformat() if due else None,
             "due_basis": basis,
             "milestones": [{"id": m.id, "name": m.name, "due": m.due.isoformat()} for m in milestones],
+            **({"reason": reason} if reason else {}),
         },
     )
     started = StageStart()

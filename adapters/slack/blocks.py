@@ -341,7 +341,11 @@ def resolve_modal(escalation_id: str) -> dict[str, Any]:
 def next_stage_modal(escalation_id: str, *, next_title: str, suggested_target: datetime | None) -> dict:
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"Next: *{escape(next_title)}*"}},
-        _input("reason", "Why it needs to go further", _text(multiline=True, max_length=200), optional=True),
+        _input(
+            "reason",
+            "Why it could not be resolved at this stage (it goes on the record)",
+            _text(multiline=True, max_length=200),
+        ),
     ]
     if suggested_target is not None:
         blocks.append(

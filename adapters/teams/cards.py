@@ -378,7 +378,12 @@ def next_stage_card(
 ) -> dict[str, Any]:
     body = [
         plain_text(f"Escalate {escalation_id} to {next_title}", weight="bolder"),
-        _text_input("reason", "Why it needs to go further", multiline=True, max_length=200, required=False),
+        _text_input(
+            "reason",
+            "Why it could not be resolved at this stage (it goes on the record)",
+            multiline=True,
+            max_length=200,
+        ),
     ]
     if suggested_target is not None:
         body += target_inputs(suggested_target)

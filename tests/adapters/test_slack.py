@@ -345,7 +345,7 @@ async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
     await raise_(slack, counterpart="UCHRIS", category="roles")
     await slack.send(block_action("UALEX", "esc:escalate", value="E-0001", trigger_id="t-esc"))
     (form,) = await slack.fake.wait_for("views.open", trigger_id="t-esc")
-    await slack.send(view_submission("UALEX", fill(form.args["view"])))
+    await slack.send(view_submission("UALEX", fill(form.args["view"], reason="Still no agreement")))
     question = await picker_question(slack, "UCHRIS")
     assert question is not None and "line manager" in all_text(question)
     await slack.send(block_action("UCHRIS", "esc:name_manager", selected_user="UKIM", block_id="case:E-0001"))
@@ -363,8 +363,8 @@ async def test_an_unknown_named_lead_is_asked_for_and_the_answer_brings_them_in(
 
     await raise_(slack)
     bot = slack.services.bot
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     question = await picker_question(slack, "UPRIYA")
     assert question is not None
     assert "goes to the named safeguarding lead for Whittington Health" in all_text(question)
@@ -388,8 +388,8 @@ async def test_an_answer_from_someone_not_asked_adds_nobody_to_the_directory(sla
 
     await raise_(slack)
     bot = slack.services.bot
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     (question,) = bot.store.open_questions(person_id="priya", kind="role")
     await slack.send(
         block_action(

@@ -316,8 +316,8 @@ async def test_a_named_lead_is_chosen_from_the_question_card(teams):
             outcome_wanted="z",
         )
     )
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     await teams.tick()
     question = next(
         c for c in teams.connector.cards_to("a:priya") if "we don't know who that is yet" in card_text(c)

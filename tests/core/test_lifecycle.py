@@ -161,7 +161,7 @@ def test_escalating_brings_in_both_line_managers_with_the_history(bot, clock, in
 def test_unknown_manager_is_asked_for_and_remembered(bot, store, clock, inbox):
     raise_(bot, counterpart="chris", category="roles")
     inbox.collect()
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     messages = inbox.collect()
     (question,) = [m for m in inbox.to(messages, "chris") if m.kind is MessageKind.QUESTION]
     assert "Stage 2 (Discussion between frontline managers) needs your line manager" in question.text
@@ -178,7 +178,7 @@ def test_unknown_manager_is_asked_for_and_remembered(bot, store, clock, inbox):
 def test_partnership_stage_brings_in_the_partnership_admins(bot, clock, inbox):
     raise_(bot, policy_id="redbridge", category="threshold")
     for _ in range(3):
-        bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+        bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     messages = inbox.collect()
     esc = bot.load("E-0001")
     assert esc.stage.number == 4
@@ -193,9 +193,9 @@ def test_the_bot_copies_in_the_business_manager_where_the_policy_says_to(bot, in
     # Redbridge 4.6: "The LSCB Business Manager should be copied into disagreements that have
     # escalated to this level." Dee is the partnership admin the directory names.
     raise_(bot, policy_id="redbridge", category="threshold")
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     inbox.collect()
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     messages = inbox.collect()
     (to_dee,) = inbox.to(messages, "dee")
     assert "copied in on this professional difference as the LSCB Business Manager" in to_dee.text
@@ -210,9 +210,9 @@ def test_without_a_business_manager_people_are_told_to_copy_them_in(bot, store, 
 
     store.upsert_people([replace(store.person("dee"), admin=False)])
     raise_(bot, policy_id="redbridge", category="threshold")
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     inbox.collect()
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     texts = [m.text for m in inbox.collect()]
     assert any(
         "LSCB Business Manager: the bot knows no partnership admin for this policy, so please copy them "
@@ -256,12 +256,12 @@ def test_withdraw_is_for_the_raising_side_and_ends_the_reminders(bot, store, inb
     assert bot.load("E-0001").status == "withdrawn"
     assert store.pending_reminders("E-0001") == []
     with pytest.raises(InvalidInput):
-        bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+        bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
 
 
 def test_resolution_records_agreed_actions_and_tells_everyone(bot, clock, inbox):
     raise_(bot)
-    bot.handle(EscalateStage(actor="sam", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="sam", escalation_id="E-0001"))
     inbox.collect()
     clock.advance(timedelta(hours=2))
     bot.handle(
@@ -301,9 +301,16 @@ def test_redbridge_resolution_plans_the_written_confirmation(bot, store, clock, 
 def test_final_stage_outcome_closes_the_escalation(bot, inbox):
     raise_(bot, policy_id="enfield", category=bot.policies.get("enfield").categories[0].id)
     for _ in range(3):
-        bot.handle(EscalateStage(actor="alex", escalation_id="E-0001", target_due=london(2026, 12, 20, 12)))
+        bot.handle(
+            EscalateStage(
+                reason="No agreement",
+                actor="alex",
+                escalation_id="E-0001",
+                target_due=london(2026, 12, 20, 12),
+            )
+        )
     with pytest.raises(InvalidInput):
-        bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+        bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     bot.handle(Resolve(actor="dee", escalation_id="E-0001", outcome="Chair's recommendations accepted"))
     assert bot.load("E-0001").status == "closed"
 
@@ -363,10 +370,10 @@ def test_urgent_without_an_urgent_timescale_prompts_an_earlier_due_time(bot, inb
 
 def test_enfield_stage_three_after_the_overall_five_days_says_it_is_already_due(bot, clock, inbox):
     raise_(bot, policy_id="enfield", category=bot.policies.get("enfield").categories[0].id)
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     clock.set(london(2026, 12, 9, 11))  # past 5 working days from Tue 1 Dec (Tue 8 Dec 17:00)
     inbox.collect()
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     texts = [m.text for m in inbox.collect()]
     assert any(
         "Already due: the policy's time for this, counted from the start of stage 1" in t for t in texts
@@ -392,5 +399,5 @@ def test_editing_a_policy_file_never_moves_a_running_escalations_deadline(store,
     edited = EscalationBot(store=store, policies=PolicyLibrary.load(folder), clock=clock)
     assert edited.policies.get("camden").stage(1).standard.amount == 2
     assert edited.load("E-0001").stage.due == london(2026, 12, 8, 17)  # still 1 working week
-    edited.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    edited.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     assert edited.load("E-0001").stage.due == london(2026, 12, 8, 17)  # stage 2 by the snapshot too

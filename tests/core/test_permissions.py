@@ -31,7 +31,9 @@ ACTIONS = {
     "export": lambda bot, who, esc: bot.export(who, esc),
     "note": lambda bot, who, esc: bot.handle(AddNote(actor=who, escalation_id=esc, discussed="x")),
     "resolve": lambda bot, who, esc: bot.handle(Resolve(actor=who, escalation_id=esc, outcome="x")),
-    "escalate": lambda bot, who, esc: bot.handle(EscalateStage(actor=who, escalation_id=esc)),
+    "escalate": lambda bot, who, esc: bot.handle(
+        EscalateStage(reason="No agreement", actor=who, escalation_id=esc)
+    ),
     "withdraw": lambda bot, who, esc: bot.handle(Withdraw(actor=who, escalation_id=esc, reason="x")),
     "earlier due": lambda bot, who, esc: bot.handle(
         SetEarlierDue(actor=who, escalation_id=esc, due=london(2026, 12, 2, 12), reason="")
@@ -66,7 +68,7 @@ def test_partnership_admins_can_see_every_escalation(bot, raised):
 def test_managers_join_the_people_who_may_see_it_when_their_stage_starts(bot, raised):
     with pytest.raises(Refused):
         bot.show("jo", raised)
-    bot.handle(EscalateStage(actor="alex", escalation_id=raised))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id=raised))
     assert "A confidential concern" in bot.show("jo", raised)
     assert "A confidential concern" in bot.show("priya", raised)
 

@@ -123,7 +123,7 @@ def test_the_challenged_side_cannot_close_or_agree_to_its_own_proposal(bot, inbo
 
 def test_the_raising_sides_manager_decides_too_once_brought_in(bot, inbox):
     raise_(bot)
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     inbox.collect()
     propose(bot, actor="priya")
     asked = {m.to for m in inbox.collect() if m.actions}
@@ -135,7 +135,14 @@ def test_the_raising_sides_manager_decides_too_once_brought_in(bot, inbox):
 def test_at_the_final_stage_the_partnership_decides(bot, inbox):
     raise_(bot, policy_id="enfield", category=bot.policies.get("enfield").categories[0].id)
     for _ in range(3):
-        bot.handle(EscalateStage(actor="alex", escalation_id="E-0001", target_due=london(2026, 12, 20, 12)))
+        bot.handle(
+            EscalateStage(
+                reason="No agreement",
+                actor="alex",
+                escalation_id="E-0001",
+                target_due=london(2026, 12, 20, 12),
+            )
+        )
     inbox.collect()
     bot.handle(Resolve(actor="dee", escalation_id="E-0001", outcome="Chair's recommendations accepted"))
     messages = inbox.collect()

@@ -91,7 +91,7 @@ def test_marking_urgent_brings_the_stage_forward_and_tells_everyone(bot, clock, 
     assert esc.urgent and esc.stage.due == london(2026, 12, 4, 9, 30)
     assert "Marked urgent" in bot.export("alex", "E-0001")
     # The next stage runs on the urgent timescale too.
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     assert bot.load("E-0001").stage.due == london(2026, 12, 4, 9, 30)
     with pytest.raises(InvalidInput, match="already urgent"):
         bot.handle(MarkUrgent(actor="alex", escalation_id="E-0001", reason="Again"))

@@ -58,7 +58,7 @@ def commands(actor: str):
         AddNote(actor=actor, escalation_id="E-0001", discussed="I was there too"),
         CorrectNote(actor=actor, escalation_id="E-0001", platform_ref="x", text="changed"),
         Resolve(actor=actor, escalation_id="E-0001", outcome="Sorted"),
-        EscalateStage(actor=actor, escalation_id="E-0001"),
+        EscalateStage(reason="No agreement", actor=actor, escalation_id="E-0001"),
         Withdraw(actor=actor, escalation_id="E-0001", reason="No"),
         SetEarlierDue(actor=actor, escalation_id="E-0001", due=london(2026, 12, 2, 12), reason=""),
         MarkUrgent(actor=actor, escalation_id="E-0001", reason="Urgent"),
@@ -89,8 +89,10 @@ def test_no_command_from_someone_not_on_it_changes_anything(bot, store, inbox, l
 
 def test_a_role_question_can_be_answered_only_by_whom_it_was_put_to(bot, store, limited_admin):
     raise_camden(bot)
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0001"))  # stage 3: nobody's named lead known
+    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    bot.handle(
+        EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001")
+    )  # stage 3: nobody's named lead known
     (question,) = store.open_questions(person_id="jo", kind="role")
     before = history(store)
     for actor in ("eve", "dee", "sam"):

@@ -362,7 +362,9 @@ def test_nobody_can_be_named_for_a_side_they_are_already_against(walk, clock) ->
     store.upsert_people([replace(store.person("jo"), manager_id=None)])
     raise_under(bot, "enfield", clock, case="CIN-9")
     escalate(bot, "E-0002", clock)  # stage 2 needs heads of service: nobody; asks jo and priya
-    bot.handle(EscalateStage(actor="alex", escalation_id="E-0002"))  # stage 3: jo's manager
+    bot.handle(
+        EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0002")
+    )  # stage 3: jo's manager
     with pytest.raises(InvalidInput, match="Priya Nair is on the other side of E-0002"):
         bot.handle(NameManager(actor="jo", person="jo", manager="priya"))
 
