@@ -41,6 +41,18 @@ class AddNote:
 
 
 @dataclass(frozen=True)
+class DetailNote:
+    """What a note's author adds after it was recorded: how it happened, who, and the outcome."""
+
+    actor: str
+    escalation_id: str
+    note: int
+    form: str | None = None
+    involved: str | None = None
+    outcome: str | None = None
+
+
+@dataclass(frozen=True)
 class CorrectNote:
     """An edited (new text) or deleted (None) threaded reply: recorded as a correction."""
 
@@ -123,6 +135,7 @@ class NameRoleHolder:
 Command = (
     RaiseEscalation
     | AddNote
+    | DetailNote
     | CorrectNote
     | Resolve
     | AnswerProposal

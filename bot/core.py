@@ -16,6 +16,7 @@ from bot.commands import (
     AnswerProposal,
     Command,
     CorrectNote,
+    DetailNote,
     EscalateStage,
     MarkUrgent,
     NameManager,
@@ -32,7 +33,7 @@ from bot.escalation import (
     escalation_id,
 )
 from bot.ledger import Ledger
-from bot.messages import Message, MessageKind
+from bot.messages import Message, MessageKind, note_actions
 from bot.people import Person
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
@@ -399,15 +400,27 @@ class EscalationBot(ReminderSending):
             },
         )
         self._save(esc, now)
-        messages = [
-            Message(
+        seq = esc.notes[-1].seq
+        if c.platform_ref:
+            # A reply in the thread says only what was said. The policies' record also wants how it
+            # happened, who was involved and the outcome: one tap each, then a short form.
+            reply = Message(
                 to=c.actor,
-                text=f"Noted on {esc.id}.",
+                text=(
+                    f"Noted on {esc.id}. For the record: how did this happen? Tap one, then "
+                    "Add who and outcome."
+                ),
                 kind=MessageKind.REPLY,
                 escalation_id=esc.id,
-                data={"note_ref": c.platform_ref} if c.platform_ref else {},
+                actions=note_actions(esc.id, seq),
+                in_thread=True,
+                data={"note_ref": c.platform_ref},
             )
-        ]
+        else:
+            reply = Message(
+                to=c.actor, text=f"Noted on {esc.id}.", kind=MessageKind.REPLY, escalation_id=esc.id
+            )
+        messages = [reply]
         relay = f"{notices.heading(esc)}\nNote from {name(c.actor, self.store.person)}: {discussed}"
         messages += [
             Message(to=p, text=relay, escalation_id=esc.id, in_thread=True)
@@ -415,6 +428,31 @@ class EscalationBot(ReminderSending):
             if p != c.actor
         ]
         return messages
+
+    def _on_DetailNote(self, c: DetailNote) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)
+        note = next((n for n in esc.notes if n.seq == c.note), None)
+        if note is None:
+            raise InvalidInput({"note": f"There is no such note on {esc.id}."})
+        if note.author != c.actor:
+            raise Refused("Only the person who wrote a note can add its details.")
+        details = {
+            key: value.strip()[:limit]
+            for key, value, limit in (
+                ("form", c.form, MAX_SHORT),
+                ("involved", c.involved, MAX_SHORT),
+                ("outcome", c.outcome, MAX_TEXT),
+            )
+            if value is not None and value.strip()
+        }
+        if not details:
+            raise InvalidInput({"outcome": "Please say who was involved or what the outcome was."})
+        self._record(esc, "note_detailed", c.actor, {"note": note.seq, **details})
+        self._save(esc, self.clock.now())
+        said = "; ".join(f"{k}: {v}" for k, v in details.items() if k != "form")
+        how = details.get("form", note.form)
+        text = f"Recorded on {esc.id}: {how.lower()}" + (f"; {said}." if said else ".")
+        return [Message(to=c.actor, text=text, kind=MessageKind.REPLY, escalation_id=esc.id)]
 
     def _on_CorrectNote(self, c: CorrectNote) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)

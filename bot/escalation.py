@@ -51,6 +51,7 @@ class Note:
     outcome: str
     platform_ref: str | None
     corrections: list[tuple[datetime, str | None]] = field(default_factory=list)
+    detailed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,16 @@ def _note_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     )
 
 
+def _note_detailed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    note = next((n for n in esc.notes if n.seq == d["note"]), None)
+    if note is None:
+        return
+    for key in ("form", "involved", "outcome"):
+        if d.get(key) is not None:
+            setattr(note, key, d[key])
+    note.detailed_at = event.at
+
+
 def _note_corrected(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     for note in esc.notes:
         if note.seq == d["corrects"]:
@@ -294,6 +305,7 @@ _APPLY = {
     "role_requested": _person_requested,
     "note_added": _note_added,
     "note_corrected": _note_corrected,
+    "note_detailed": _note_detailed,
     "due_brought_forward": _due_changed,
     "marked_urgent": _marked_urgent,
     "resolution_proposed": _proposed,

@@ -21,6 +21,12 @@ class ActionKind(Enum):
     NAME_MANAGER = "name_manager"
     NAME_ROLE_HOLDER = "name_role_holder"
     SHOW = "show"
+    # How a note was made, one tap each, offered when a reply in the case thread is recorded.
+    NOTE_PHONE = "note_phone"
+    NOTE_MEETING = "note_meeting"
+    NOTE_EMAIL = "note_email"
+    NOTE_MESSAGE = "note_message"
+    NOTE_DETAILS = "note_details"
 
 
 ACTION_LABELS = {
@@ -35,6 +41,18 @@ ACTION_LABELS = {
     ActionKind.NAME_MANAGER: "Name them",
     ActionKind.NAME_ROLE_HOLDER: "Name them",
     ActionKind.SHOW: "Show the case",
+    ActionKind.NOTE_PHONE: "Phone call",
+    ActionKind.NOTE_MEETING: "Meeting",
+    ActionKind.NOTE_EMAIL: "Email",
+    ActionKind.NOTE_MESSAGE: "Just this message",
+    ActionKind.NOTE_DETAILS: "Add who and outcome",
+}
+# The form of communication each one-tap answer records.
+NOTE_FORMS = {
+    ActionKind.NOTE_PHONE: "Phone call",
+    ActionKind.NOTE_MEETING: "Meeting",
+    ActionKind.NOTE_EMAIL: "Email",
+    ActionKind.NOTE_MESSAGE: "Message in the case thread",
 }
 
 
@@ -91,6 +109,12 @@ class Message:
             in_thread=bool(data.get("in_thread")),
             data=dict(data.get("data") or {}),
         )
+
+
+def note_actions(escalation_id: str, note_seq: int) -> tuple[Action, ...]:
+    """The one-tap answers to "how did this conversation happen?", and the details form."""
+    kinds = [*NOTE_FORMS, ActionKind.NOTE_DETAILS]
+    return tuple(Action(k, escalation_id, str(note_seq)) for k in kinds)
 
 
 def case_actions(

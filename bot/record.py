@@ -43,13 +43,19 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             ),
         )
     if event.kind == "note_added":
+        # The details its author added later (how, who, outcome) belong to the note itself.
+        note = next((n for n in esc.notes if n.seq == event.seq), None)
+        form = note.form if note else d["form"]
+        involved = note.involved if note else d.get("involved")
+        outcome = note.outcome if note else d.get("outcome")
+        later = f" (details added {stamp(note.detailed_at)})" if note and note.detailed_at else ""
         return _fields(
             event,
             "Case note",
-            form=d["form"],
-            involved=d.get("involved") or actor,
+            form=form + later,
+            involved=involved or NOT_RECORDED,
             discussed=d["discussed"],
-            outcome=d.get("outcome") or NOT_RECORDED,
+            outcome=outcome or NOT_RECORDED,
             recorded_by=actor,
         )
     if event.kind == "note_corrected":

@@ -21,6 +21,7 @@ from bot.commands import (
     AddNote,
     AnswerProposal,
     CorrectNote,
+    DetailNote,
     EscalateStage,
     MarkUrgent,
     NameManager,
@@ -32,7 +33,7 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
-from bot.messages import Message, MessageKind
+from bot.messages import NOTE_FORMS, ActionKind, Message, MessageKind
 from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
@@ -303,6 +304,59 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         else:
             view = blocks.due_modal(esc.id, esc.stage.due)
         await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(re.compile(r"^esc:note_(phone|meeting|email|message|details)$"))
+    async def note_detail_button(ack, body, client, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        escalation_id, _, note = str(action.get("value") or "").partition("|")
+        person = await ctx.person(user_id)
+        if person is None or not note.isdigit():
+            await ctx.tell(
+                user_id, NOT_IN_DIRECTORY if person is None else "That button has expired.", channel
+            )
+            return
+        kind = ActionKind(action["action_id"].removeprefix("esc:"))
+        if kind is ActionKind.NOTE_DETAILS:
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=blocks.note_details_modal(escalation_id, int(note))
+            )
+            return
+        try:
+            ctx.handle(
+                DetailNote(
+                    actor=person.id, escalation_id=escalation_id, note=int(note), form=NOTE_FORMS[kind]
+                )
+            )
+        except (Refused, InvalidInput) as exc:
+            await ctx.tell(user_id, str(exc), channel)
+
+    @app.view("escalate_note_details")
+    async def note_details_submitted(ack, body) -> None:
+        view = body["view"]
+        meta = forms.metadata(view)
+        person = await ctx.person(body["user"]["id"])
+        if person is None or not isinstance(meta.get("note"), int):
+            await ack(response_action="errors", errors={"involved": NOT_IN_DIRECTORY[:150]})
+            return
+        v = forms.values(view)
+        command = DetailNote(
+            actor=person.id,
+            escalation_id=str(meta.get("id") or ""),
+            note=meta["note"],
+            involved=v.get("involved") or "",
+            outcome=v.get("outcome") or "",
+        )
+        try:
+            ctx.handle(command)
+        except InvalidInput as exc:
+            await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
+            return
+        except Refused as exc:
+            await ack(response_action="errors", errors={"involved": str(exc)[:150]})
+            return
+        await ack()
 
     @app.action("esc:name_manager")
     async def manager_named(ack, body, client, action) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from bot.messages import Action, ActionKind, Message
+from bot.messages import NOTE_FORMS, Action, ActionKind, Message
 from bot.phones import dialable, tel_uri
 from bot.policy import Policy
 from bot.storage import EscalationRow
@@ -29,6 +29,7 @@ BUTTON_STYLE = {
     ActionKind.AGREE_RESOLVED: "primary",
     ActionKind.WITHDRAW: "danger",
 }
+NOTE_ACTIONS = {*NOTE_FORMS, ActionKind.NOTE_DETAILS}
 PICKERS = {ActionKind.NAME_MANAGER: "Choose your line manager", ActionKind.NAME_ROLE_HOLDER: "Choose them"}
 
 
@@ -109,7 +110,8 @@ def action_elements(actions: Iterable[Action]) -> list[dict[str, Any]]:
             "type": "button",
             "action_id": f"esc:{action.kind.value}",
             "text": plain(action.label),
-            "value": action.escalation_id,
+            # What the button is about: the escalation, and the note it answers for, if any.
+            "value": action.escalation_id if action.ref is None else f"{action.escalation_id}|{action.ref}",
         }
         if action.kind in BUTTON_STYLE:
             button["style"] = BUTTON_STYLE[action.kind]
@@ -135,8 +137,11 @@ def message_payloads(message: Message) -> list[dict[str, Any]]:
 
 def _actions_block_id(message: Message) -> str:
     # A question's buttons say which question they answer: a people picker has no value of its own.
-    refs = [a.ref for a in message.actions if a.ref]
-    return f"question:{refs[0]}" if refs else f"case:{message.escalation_id}"
+    refs = [a.ref for a in message.actions if a.ref and a.kind is ActionKind.NAME_ROLE_HOLDER]
+    notes = [a.ref for a in message.actions if a.ref and a.kind in NOTE_ACTIONS]
+    if refs:
+        return f"question:{refs[0]}"
+    return f"note:{message.escalation_id}:{notes[0]}" if notes else f"case:{message.escalation_id}"
 
 
 # -- modals --------------------------------------------------------------------------------------
@@ -370,6 +375,15 @@ def not_agreed_modal(escalation_id: str) -> dict[str, Any]:
     return _modal(
         "escalate_not_agreed", f"Not agreed: {escalation_id}", "Send", blocks, {"id": escalation_id}
     )
+
+
+def note_details_modal(escalation_id: str, note: int) -> dict[str, Any]:
+    blocks = [
+        _input("involved", "Who was involved", _text(max_length=200)),
+        _input("outcome", "The outcome (what was agreed or decided)", _text(multiline=True, max_length=1000)),
+    ]
+    meta = {"id": escalation_id, "note": note}
+    return _modal("escalate_note_details", f"Note on {escalation_id}", "Save", blocks, meta)
 
 
 def withdraw_modal(escalation_id: str) -> dict[str, Any]:

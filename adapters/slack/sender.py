@@ -72,7 +72,9 @@ class SlackSender:
             except SlackApiError as exc:
                 if exc.response.get("error") != "already_reacted":
                     raise
-            return
+            if not message.actions:
+                return
+            # The tick says it was recorded; the one-tap buttons follow in the thread.
         person = self.store.person(message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)

@@ -102,6 +102,11 @@ ACTION_KINDS = {
     ActionKind.SET_EARLIER_DUE: "set_earlier_due",
     ActionKind.MARK_URGENT: "mark_urgent",
     ActionKind.SHOW: "show",
+    ActionKind.NOTE_PHONE: "note_phone",
+    ActionKind.NOTE_MEETING: "note_meeting",
+    ActionKind.NOTE_EMAIL: "note_email",
+    ActionKind.NOTE_MESSAGE: "note_message",
+    ActionKind.NOTE_DETAILS: "note_details",
 }
 
 
@@ -140,6 +145,10 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
                 ),
             ]
             buttons.append(submit("Name them", "name_manager", id=action.escalation_id))
+        elif action.ref is not None:
+            buttons.append(
+                submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id, note=action.ref)
+            )
         else:
             buttons.append(submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id))
     return card(body, buttons)
@@ -388,6 +397,17 @@ def next_stage_card(
     if suggested_target is not None:
         body += target_inputs(suggested_target)
     return card(with_errors(body, errors or {}), [submit("Escalate", "escalate_submit", id=escalation_id)])
+
+
+def note_details_card(escalation_id: str, note: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Note on {escalation_id}", weight="bolder"),
+        _text_input("involved", "Who was involved", max_length=200),
+        _text_input("outcome", "The outcome (what was agreed or decided)", multiline=True, max_length=1000),
+    ]
+    return card(
+        with_errors(body, errors or {}), [submit("Save", "note_details_submit", id=escalation_id, note=note)]
+    )
 
 
 def not_agreed_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

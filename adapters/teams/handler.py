@@ -21,6 +21,7 @@ from bot.calendar import LONDON
 from bot.commands import (
     AddNote,
     AnswerProposal,
+    DetailNote,
     EscalateStage,
     MarkUrgent,
     NameManager,
@@ -32,7 +33,7 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
-from bot.messages import Message
+from bot.messages import NOTE_FORMS, Message
 from bot.notices import timeline_preview
 from bot.people import Person
 from bot.policy.text import describe_policy
@@ -252,6 +253,7 @@ class TeamsBot(ActivityHandler):
             "resolve": lambda: cards.resolve_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
             "not_agreed": lambda: cards.not_agreed_card(esc.id),
+            "note_details": lambda: cards.note_details_card(esc.id, str(value.get("note") or "")),
             "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
             "mark_urgent": lambda: cards.urgent_card(esc.id, esc.policy.urgent_when),
         }
@@ -601,6 +603,13 @@ def _earlier(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue
     return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=str(v.get("reason") or ""))
 
 
+def _note_seq(v: dict[str, Any]) -> int:
+    note = str(v.get("note") or "")
+    if not note.isdigit():
+        raise InvalidInput({"note": "That button has expired: open the case and add a note instead."})
+    return int(note)
+
+
 SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
     "note_submit": (
         lambda actor, esc, v: AddNote(
@@ -635,6 +644,25 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             None,
             {("target_date" if k == "target_due" else k): m for k, m in errors.items()},
         ),
+    ),
+    **{
+        cards.ACTION_KINDS[kind]: (
+            lambda actor, esc, v, form=form: DetailNote(
+                actor=actor, escalation_id=esc, note=_note_seq(v), form=form
+            ),
+            lambda esc, errors: cards.answer_failed_card(esc.id, errors),
+        )
+        for kind, form in NOTE_FORMS.items()
+    },
+    "note_details_submit": (
+        lambda actor, esc, v: DetailNote(
+            actor=actor,
+            escalation_id=esc,
+            note=_note_seq(v),
+            involved=str(v.get("involved") or ""),
+            outcome=str(v.get("outcome") or ""),
+        ),
+        lambda esc, errors: cards.answer_failed_card(esc.id, errors),
     ),
     "agree_resolved": (
         lambda actor, esc, v: AnswerProposal(actor=actor, escalation_id=esc, agree=True),

@@ -84,7 +84,8 @@ async def test_a_note_relayed_into_a_thread_is_not_relayed_twice(slack):
     await settle(slack, 2)
     (case,) = in_dm(slack, "DUSAM")
     (alex_case,) = in_dm(slack, "DUALEX")
-    slack.fake.fail("chat.postMessage", Failure(502, accepted=True))
+    # Both posts the note causes (Alex's confirmation, the relay to Sam) go, and both answers are lost.
+    slack.fake.fail("chat.postMessage", Failure(502, accepted=True), Failure(502, accepted=True))
     note = event(reply("UALEX", "DUALEX", alex_case["ts"], "Spoke to the GP.", "1800000000.000002"), "Ev2")
     assert (await slack.send(note))[0] == 200
     await slack.fake.wait_for("reactions.add")
@@ -92,8 +93,10 @@ async def test_a_note_relayed_into_a_thread_is_not_relayed_twice(slack):
 
     relayed = [m for m in in_thread(slack, "DUSAM", case["ts"]) if "Spoke to the GP." in json.dumps(m)]
     assert len(relayed) == 1
-    (looked,) = slack.fake.called("conversations.replies")
-    assert (looked.args["channel"], looked.args["ts"]) == ("DUSAM", case["ts"])
+    confirmed = [m for m in in_thread(slack, "DUALEX", alex_case["ts"]) if "Noted on E-0001" in m["text"]]
+    assert len(confirmed) == 1
+    looked = {(c.args["channel"], c.args["ts"]) for c in slack.fake.called("conversations.replies")}
+    assert looked == {("DUSAM", case["ts"]), ("DUALEX", alex_case["ts"])}
 
 
 async def test_each_part_of_a_long_message_arrives_once_when_an_answer_is_lost(slack):
