@@ -247,6 +247,7 @@ class EscalationBot(ReminderSending):
         raiser_text = "\n".join(
             line
             for line in [
+                f"You raised {esc.id} with {counterpart.name}",
                 notices.heading(esc),
                 f"You raised a professional difference with {who(counterpart.id, lookup)}.",
                 notices.stage_block(esc),
@@ -263,9 +264,10 @@ class EscalationBot(ReminderSending):
         counterpart_text = "\n\n".join(
             part
             for part in [
-                notices.heading(esc),
+                f"{raiser.name} raised a professional difference with you: {esc.id}\n{notices.heading(esc)}",
                 f"{who(raiser.id, lookup)} has raised a professional difference with you "
                 f"under the {policy.short_name} policy.",
+                notices.immediate_risk(esc, lookup),
                 notices.summary(esc, lookup),
                 notices.stage_block(esc) + (f"\n{route}" if route else ""),
                 urgent_route,
@@ -421,9 +423,10 @@ class EscalationBot(ReminderSending):
                 to=c.actor, text=f"Noted on {esc.id}.", kind=MessageKind.REPLY, escalation_id=esc.id
             )
         messages = [reply]
-        relay = f"{notices.heading(esc)}\nNote from {name(c.actor, self.store.person)}: {discussed}"
+        author = name(c.actor, self.store.person)
+        relay = f"{author} added a note on {esc.id}\n{notices.heading(esc)}\nNote from {author}: {discussed}"
         messages += [
-            Message(to=p, text=relay, escalation_id=esc.id, in_thread=True)
+            Message(to=p, text=relay, escalation_id=esc.id, in_thread=True, data=outgoing.BROADCAST)
             for p in esc.current_people()
             if p != c.actor
         ]
@@ -511,13 +514,14 @@ class EscalationBot(ReminderSending):
         extra = [line for line in (notices.equivalents(esc), notices.stage_route(esc, lookup)) if line]
         moved = "\n".join(
             [
-                f"{notices.heading(esc)}\n{name(c.actor, lookup)} moved this to the next stage.{reason}",
+                f"{esc.id} moved to stage {number}: {next_stage.title}\n{notices.heading(esc)}\n"
+                f"{name(c.actor, lookup)} moved this to the next stage.{reason}",
                 notices.stage_block(esc),
                 *extra,
             ]
         )
         messages = [
-            Message(to=p, text=moved, escalation_id=esc.id, in_thread=True)
+            Message(to=p, text=moved, escalation_id=esc.id, in_thread=True, data=outgoing.BROADCAST)
             for p in esc.participants()
             if p not in started.new_people
         ]
@@ -538,11 +542,15 @@ class EscalationBot(ReminderSending):
         self.store.close_questions(esc.id)
         self.store.replace_reminders(esc.id, [])
         self._save(esc, now)
+        by = name(c.actor, self.store.person)
         text = (
-            f"{notices.heading(esc)}\nWithdrawn by {name(c.actor, self.store.person)}: {reason}\n"
+            f"Withdrawn: {by} withdrew {esc.id}\n{notices.heading(esc)}\nWithdrawn by {by}: {reason}\n"
             "Nothing more is needed. The record stays available to export."
         )
-        return outgoing.to_everyone(esc, text)
+        return [
+            Message(to=p, text=text, escalation_id=esc.id, in_thread=True, data=outgoing.BROADCAST)
+            for p in sorted(esc.participants())
+        ]
 
     def _on_SetEarlierDue(self, c: SetEarlierDue) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id)
@@ -567,6 +575,7 @@ class EscalationBot(ReminderSending):
         self._save(esc, now)
         reason = f" Why: {c.reason.strip()[:MAX_SHORT]}" if c.reason.strip() else ""
         text = (
+            f"Earlier due time: {esc.id} stage {esc.stage.number} is now due by {when(c.due)}\n"
             f"{notices.heading(esc)}\n{name(c.actor, self.store.person)} brought stage "
             f"{esc.stage.number} forward: now due by {when(c.due)}.{reason}"
         )

@@ -11,7 +11,7 @@ from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
 from bot.people import Person, Role, agency_key
 from bot.storage import Question
-from bot.wording import who
+from bot.wording import name, who
 
 
 def name_manager(c: NameManager, ledger: Ledger) -> list[Message]:
@@ -119,11 +119,12 @@ def _join(
         return []  # they handle this side now, and were told of each step already
     lookup = ledger.store.person
     messages = outgoing.welcome(esc, [person_id], lookup)
-    joined = f"{notices.heading(esc)}\n{who(person_id, lookup)} has joined" + (
+    first = f"{name(person_id, lookup)} joined {esc.id}"
+    joined = f"{first}\n{notices.heading(esc)}\n{who(person_id, lookup)} has joined" + (
         f" as {as_what}." if as_what else "."
     )
     messages += [
-        Message(to=p, text=joined, escalation_id=esc.id, in_thread=True)
+        Message(to=p, text=joined, escalation_id=esc.id, in_thread=True, data=outgoing.BROADCAST)
         for p in esc.participants()
         if p != person_id
     ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.escalation import SIDES, Escalation, StageState
-from bot.policy.text import describe_contacts, urgent_route_lines
+from bot.policy.text import describe_contacts, emergency_text, urgent_route_lines
 from bot.stage_people import Directory, role_holders_named
 from bot.timeline import StageTime
 from bot.wording import PersonLookup, clip, due_phrase, name, next_stage_line, stamp, when, who
 
 HISTORY_LINES = 8
+NOTES_SHOWN = 6  # a newcomer's message stays short enough for a phone
+NOTE_CHARS = 300
 
 
 def heading(esc: Escalation) -> str:
@@ -162,7 +164,8 @@ def equivalents(esc: Escalation) -> str | None:
 
 
 def briefing(esc: Escalation, lookup: PersonLookup) -> str:
-    """Everything a newcomer needs in one message: summary, stage, history."""
+    """Everything a newcomer needs in one message, short enough for a phone: the summary, any
+    immediate risk, why it was escalated, the stage, and what each side has said."""
     block = stage_block(esc)
     ladder = equivalents(esc)
     if ladder:
@@ -170,9 +173,44 @@ def briefing(esc: Escalation, lookup: PersonLookup) -> str:
     route = stage_route(esc, lookup)
     if route:
         block += "\n" + route
-    return "\n\n".join(
-        [heading(esc), summary(esc, lookup), block, "History so far:\n" + history(esc, lookup)]
+    parts = [heading(esc), immediate_risk(esc, lookup), summary(esc, lookup), why_escalated(esc), block]
+    return "\n\n".join(p for p in [*parts, what_was_said(esc, lookup)] if p)
+
+
+def immediate_risk(esc: Escalation, lookup: PersonLookup) -> str | None:
+    """Said to everyone on a difference raised with the child at immediate risk, with the policy's
+    emergency guidance, in the first message they get."""
+    if not esc.immediate_risk:
+        return None
+    return (
+        f"IMMEDIATE RISK: {name(esc.raiser, lookup)} reported the child at immediate risk when raising "
+        f"this.\n{emergency_text(esc.policy)}"
     )
+
+
+def why_escalated(esc: Escalation) -> str | None:
+    """The reasons given for each move to a later stage, in order."""
+    lines = [
+        f"Why it went to stage {e.data['number']}: {e.data['reason']}"
+        for e in esc.events
+        if e.kind == "stage_started" and e.data.get("reason")
+    ]
+    return "\n".join(lines) or None
+
+
+def what_was_said(esc: Escalation, lookup: PersonLookup, limit: int = NOTES_SHOWN) -> str:
+    """The notes each side has made, newest last, as they now read (bot events left out)."""
+    notes = esc.notes
+    if not notes:
+        return "What each side has said: nothing recorded yet."
+    lines = []
+    for note in notes[-limit:]:
+        latest = note.corrections[-1][1] if note.corrections else note.discussed
+        text = clip(latest, NOTE_CHARS) if latest is not None else "(deleted by its author)"
+        lines.append(f"• {stamp(note.at)} {name(note.author, lookup)}: {text}")
+    if len(notes) > limit:
+        lines.insert(0, f"• … {len(notes) - limit} earlier notes: tap Show the case, or export {esc.id}")
+    return "What each side has said:\n" + "\n".join(lines)
 
 
 def timeline_preview(stages: list[StageTime]) -> str:

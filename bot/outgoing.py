@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot import notices
 from bot.escalation import PARTNERSHIP, RAISING, SIDES, Escalation
 from bot.messages import Action, ActionKind, Message, MessageKind, case_actions
@@ -10,6 +12,9 @@ from bot.policy import CopyRole, People
 from bot.policy.text import describe_contacts
 from bot.stage_people import Directory, Unknown
 from bot.wording import PersonLookup, name
+
+# A notice posted in the case thread and shown in the person's direct messages too.
+BROADCAST = {"broadcast": True}
 
 
 def case_message(esc: Escalation, person_id: str, text: str) -> Message:
@@ -37,6 +42,7 @@ def manager_question(esc: Escalation, person_id: str, side: str) -> Message:
     """Ask someone to name their line manager, whom the stage needs."""
     stage = esc.policy.stage(esc.stage.number)
     lines = [
+        f"Who is your line manager? {esc.id} needs them",
         notices.heading(esc),
         f"Stage {stage.number} ({stage.title}) needs your line manager, and we don't know who that "
         "is yet. Who is it? We'll message them with the summary and history, and remember them "
@@ -59,6 +65,7 @@ def role_question(esc: Escalation, gap: Unknown, question_id: int) -> Message:
     assert gap.role is not None
     agency = gap.agency or "your agency"
     lines = [
+        f"Who is the {gap.role.label} for {agency}? {esc.id} needs them",
         notices.heading(esc),
         f"Stage {stage.number} ({stage.title}) goes to the {gap.role.label} for {agency}, and we don't "
         "know who that is yet. Who is it? We'll message them with the summary and history, and "
@@ -77,11 +84,13 @@ def role_question(esc: Escalation, gap: Unknown, question_id: int) -> Message:
 
 
 def welcome(esc: Escalation, people: list[str], lookup: PersonLookup) -> list[Message]:
-    """The case message for people joining at this stage: why them, then summary and history."""
-    return [
-        case_message(esc, p, "\n\n".join([_why_you(esc, p, lookup), notices.briefing(esc, lookup)]))
-        for p in people
-    ]
+    """The case message for people joining at this stage: why them, then summary, why it was
+    escalated and what each side has said, with the full record one tap away."""
+    messages = []
+    for p in people:
+        message = case_message(esc, p, "\n\n".join([_why_you(esc, p, lookup), notices.briefing(esc, lookup)]))
+        messages.append(replace(message, actions=(*message.actions, Action(ActionKind.SHOW, esc.id))))
+    return messages
 
 
 def _why_you(esc: Escalation, person_id: str, lookup: PersonLookup) -> str:
@@ -89,18 +98,20 @@ def _why_you(esc: Escalation, person_id: str, lookup: PersonLookup) -> str:
     side = esc.side_of(person_id)
     if side == PARTNERSHIP:
         return (
-            f"This difference has reached stage {stage.number}, the partnership stage, "
-            f"of the {esc.policy.short_name} policy."
+            f"You've been brought into {esc.id} at stage {stage.number}, the partnership stage of the "
+            f"{esc.policy.short_name} policy."
         )
     if side and stage.role is not None and stage.people in (People.ROLE, People.PARTNERSHIP):
         agency = esc.agency_of(side, lookup) or "your agency"
         person = lookup(person_id)
         role = next((r for r in stage.roles if person and person.has_role(r)), stage.role)
-        return f"You've been brought into this professional difference as the {role.label} for {agency}."
+        return f"You've been brought into {esc.id} as the {role.label} for {agency}."
     team = esc.sides[side] if side else []
     at = team.index(person_id) if person_id in team else 0
     via = f" as {name(team[at - 1], lookup)}'s manager" if at > 0 else ""
-    return f"You've been brought into this professional difference{via}."
+    if via:
+        return f"You've been brought into {esc.id}{via}."
+    return f"You've been brought into {esc.id}, a professional difference about a child's safety."
 
 
 def copy_in(esc: Escalation, directory: Directory) -> list[Message]:

@@ -42,7 +42,10 @@ class ReminderSending:
         if reminder.kind == reminders.AHEAD:
             if now >= due:
                 return [], "skipped"  # it fell due meanwhile: the due reminder says it all
-            text = f"{notices.heading(esc)}\nReminder: stage {esc.stage.number} is due by {when(due)}."
+            text = (
+                f"Due soon: {esc.id} stage {esc.stage.number} is due by {when(due)}\n{notices.heading(esc)}\n"
+                f"Reminder: stage {esc.stage.number} is due by {when(due)}."
+            )
             return outgoing.reminder_to_current(esc, text), "sent"
         if reminder.kind == reminders.DUE:
             following = esc.policy.stage(esc.stage.number + 1) if not esc.at_final_stage else None
@@ -51,7 +54,10 @@ class ReminderSending:
                 if following
                 else "Is it resolved? This is the final stage of the policy."
             )
-            text = f"{notices.heading(esc)}\nStage {esc.stage.number} is due now ({when(due)}). {ask}"
+            text = (
+                f"Due now: {esc.id} stage {esc.stage.number} was due {when(due)}\n{notices.heading(esc)}\n"
+                f"Stage {esc.stage.number} is due now ({when(due)}). {ask}"
+            )
             # An urgent difference is offered the policy's urgent route again as its time runs out.
             route = notices.urgent_route(esc, self.ledger.directory) if esc.urgent else None
             if route:

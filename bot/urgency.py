@@ -40,7 +40,12 @@ def mark_urgent(esc: Escalation, c: MarkUrgent, ledger: Ledger, calendar: Workin
     ledger.record(esc, "marked_urgent", c.actor, data)
     ledger.store.replace_reminders(esc.id, reminders.plan_stage(esc, calendar, now=now))
     ledger.save(esc)
-    lines = [notices.heading(esc), f"{name(c.actor, ledger.store.person)} marked this urgent: {reason}"]
+    by = name(c.actor, ledger.store.person)
+    lines = [
+        f"Urgent: {by} marked {esc.id} urgent",
+        notices.heading(esc),
+        f"{by} marked this urgent: {reason}",
+    ]
     if sooner is not None:
         lines.append(
             f"Under the {esc.policy.short_name} policy's urgent timescale ({stage.urgent.describe()}), "

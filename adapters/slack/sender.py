@@ -121,7 +121,8 @@ class SlackSender:
                 await self._look_for(parts, len(payloads), channel, ts, since)
             for k in range(len(payloads)):
                 if not parts.sent(k):
-                    await post(k, channel, ts, broadcast=message.kind is MessageKind.REMINDER and k == 0)
+                    shown = message.kind is MessageKind.REMINDER or bool(message.data.get("broadcast"))
+                    await post(k, channel, ts, broadcast=shown and k == 0)
             return
         if looking and not parts.sent(0):
             opened = await self.client.conversations_open(users=user_id)

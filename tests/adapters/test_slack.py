@@ -350,7 +350,7 @@ async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
     assert question is not None and "line manager" in all_text(question)
     await slack.send(block_action("UCHRIS", "esc:name_manager", selected_user="UKIM", block_id="case:E-0001"))
     (welcome,) = await slack.fake.wait_for("chat.postMessage", channel="UKIM")
-    assert "History so far" in all_text(welcome)
+    assert "What each side has said" in all_text(welcome)
     assert slack.services.bot.store.person("chris").manager_id == "kim"
 
 

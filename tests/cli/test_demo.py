@@ -107,7 +107,7 @@ def test_auto_demo_walks_the_whole_journey_in_order(auto_transcript):
         where, body = first_message(t, f"to {manager} · case message", after=escalated)
         assert f"as {managed}'s manager" in body
         assert "Stage 2: Discussion between frontline managers" in body
-        assert "History so far" in body
+        assert "What each side has said" in body
         assert "Phoned Alex on 1 Dec" in body  # the notes made before they joined
         briefed.append(where)
     at = position_of(t, "[jo] > /resolve", after=max(briefed))

@@ -152,7 +152,7 @@ def test_escalating_brings_in_both_line_managers_with_the_history(bot, clock, in
         (case,) = inbox.to(messages, manager)
         assert case.kind is MessageKind.CASE
         assert f"as {colleague}'s manager" in case.text
-        assert "History so far" in case.text and "We still disagree." in case.text
+        assert "What each side has said" in case.text and "We still disagree." in case.text
         # Tue 8 Dec 18:00 is after 17:00 → counts from Wed 9 Dec; 5 working days → Wed 16 Dec.
         assert "Due by 5pm Wed 16 Dec 2026" in case.text
     assert "moved this to the next stage" in inbox.to(messages, "sam")[0].text
@@ -171,7 +171,7 @@ def test_unknown_manager_is_asked_for_and_remembered(bot, store, clock, inbox):
     bot.handle(NameManager(actor="chris", person="chris", manager="kim"))
     messages = inbox.collect()
     (welcome,) = inbox.to(messages, "kim")
-    assert "History so far" in welcome.text
+    assert "What each side has said" in welcome.text
     assert store.person("chris").manager_id == "kim"
     assert "kim" in bot.load("E-0001").participants()
 
@@ -185,7 +185,7 @@ def test_partnership_stage_brings_in_the_partnership_admins(bot, clock, inbox):
     assert esc.stage.number == 4
     assert "dee" in esc.participants()
     (welcome,) = [m for m in inbox.to(messages, "dee") if m.kind is MessageKind.CASE]
-    assert "partnership stage" in welcome.text and "History so far" in welcome.text
+    assert "partnership stage" in welcome.text and "What each side has said" in welcome.text
     record = bot.export("dee", "E-0001")
     assert "Stage 4 started" in record
 

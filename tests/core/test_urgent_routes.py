@@ -83,7 +83,8 @@ def test_marking_urgent_brings_the_stage_forward_and_tells_everyone(bot, clock, 
     messages = inbox.collect()
     assert {m.to for m in messages} == {"alex", "sam"}
     text = messages[0].text
-    assert text.splitlines()[0].endswith("· URGENT")
+    assert text.splitlines()[0] == "Urgent: Sam Patel marked E-0001 urgent"
+    assert text.splitlines()[1].endswith("· URGENT")
     assert "Sam Patel marked this urgent: Baby seen with a new bruise." in text
     assert "urgent timescale (24 hours), stage 1 is now due by 9:30am Fri 4 Dec 2026." in text
     assert CAMDEN_ROUTE in text

@@ -85,7 +85,7 @@ async def test_the_whole_journey_in_slack(slack):
     await slack.send(view_submission("UALEX", fill(next_form.args["view"], reason="No agreement")))
     for manager in ("UJO", "UPRIYA"):
         (welcome,) = await fake.wait_for("chat.postMessage", channel=manager)
-        assert "History so far" in texts(welcome) and "Phoned Alex; we disagree." in texts(welcome)
+        assert "What each side has said" in texts(welcome) and "Phoned Alex; we disagree." in texts(welcome)
         assert "Stage 2: Discussion between frontline managers" in texts(welcome)
     moved = [c for c in fake.called("chat.postMessage") if "moved this to the next stage" in texts(c)]
     assert {c.args["channel"] for c in moved} == {a_channel, s_channel}

@@ -180,7 +180,7 @@ def test_the_newcomer_is_told_why_them(walk, clock, policy_id, stage, person, wo
     for _ in range(stage - 1):
         messages = escalate(bot, "E-0001", clock)
     (welcome,) = [m for m in messages if m.to == person and m.kind is MessageKind.CASE]
-    assert welcome.text.startswith(f"You've been brought into this professional difference {words}.")
+    assert welcome.text.startswith(f"You've been brought into E-0001 {words}.")
     assert "Still no agreement." not in welcome.text or "Why:" not in welcome.text
     assert "Health visiting plans to close the case." in welcome.text  # the summary, in one message
 
@@ -328,8 +328,7 @@ def test_camden_stage_3_falls_back_to_a_designated_professional(walk, clock) -> 
     assert [m for m in messages if m.kind is MessageKind.QUESTION] == []
     (to_des,) = [m for m in messages if m.to == "des"]
     assert to_des.text.startswith(
-        "You've been brought into this professional difference as the designated safeguarding "
-        "professional for Whittington Health."
+        "You've been brought into E-0001 as the designated safeguarding professional for Whittington Health."
     )
 
 

@@ -77,7 +77,7 @@ async def test_the_whole_journey_in_teams(teams):
     await fake.wait_until(lambda: bool(fake.cards_to("a:jo")[1:]) and bool(fake.cards_to("a:new-aad-priya")))
     for conversation in ("a:jo", "a:new-aad-priya"):
         welcome = card_text(fake.cards_to(conversation)[-1])
-        assert "History so far" in welcome and "Phoned Sam; we disagree." in welcome
+        assert "What each side has said" in welcome and "Phoned Sam; we disagree." in welcome
 
     # Resolution: everyone is told, and the case cards update in place.
     await teams.post(
