@@ -81,6 +81,15 @@ class AnswerProposal:
 
 
 @dataclass(frozen=True)
+class MilestoneDone:
+    """A step a policy sets (e.g. confirm the outcome in writing) was done, by the person it names."""
+
+    actor: str
+    escalation_id: str
+    milestone: str
+
+
+@dataclass(frozen=True)
 class EscalateStage:
     actor: str
     escalation_id: str
@@ -139,6 +148,7 @@ Command = (
     | CorrectNote
     | Resolve
     | AnswerProposal
+    | MilestoneDone
     | EscalateStage
     | Withdraw
     | SetEarlierDue

@@ -19,6 +19,7 @@ from bot.commands import (
     DetailNote,
     EscalateStage,
     MarkUrgent,
+    MilestoneDone,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -28,6 +29,7 @@ from bot.commands import (
 )
 from bot.errors import InvalidInput, Refused
 from bot.escalation import (
+    OTHER,
     RAISING,
     Escalation,
     escalation_id,
@@ -43,7 +45,7 @@ from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Question, Storage, StoredEvent
 from bot.timeline import milestone_due
 from bot.urgency import mark_urgent
-from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, when, who
+from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, stamp, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
 DEFAULT_LOCAL_TARGET_DAYS = 5
@@ -431,6 +433,24 @@ class EscalationBot(ReminderSending):
             if p != c.actor
         ]
         return messages
+
+    def _on_MilestoneDone(self, c: MilestoneDone) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)
+        stage = esc.policy.stage(esc.stage.number)
+        milestone = next((m for m in stage.milestones if m.id == c.milestone), None)
+        if milestone is None:
+            raise InvalidInput({"milestone": f"{esc.id} has no such step at stage {esc.stage.number}."})
+        sides = (RAISING, OTHER) if milestone.who == "both" else (milestone.who,)
+        if esc.side_of(c.actor) not in sides:
+            raise Refused(f"This step falls to the other side: {milestone.name}.")
+        if milestone.id in esc.milestones_met:
+            by, at = esc.milestones_met[milestone.id]
+            text = f"Already recorded as done by {name(by, self.store.person)} at {stamp(at)}."
+            return [Message(to=c.actor, text=text, kind=MessageKind.REPLY, escalation_id=esc.id)]
+        self._record(esc, "milestone_met", c.actor, {"milestone": milestone.id, "name": milestone.name})
+        self._save(esc, self.clock.now())
+        text = f"Recorded on {esc.id}: {milestone.name} - done."
+        return [Message(to=c.actor, text=text, kind=MessageKind.REPLY, escalation_id=esc.id)]
 
     def _on_DetailNote(self, c: DetailNote) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)

@@ -89,6 +89,7 @@ class Escalation:
     outcome: str | None = None
     agreed_actions: tuple[str, ...] = ()
     proposal: Proposal | None = None
+    milestones_met: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id: (by, at)
     ended_at: datetime | None = None
     events: list[StoredEvent] = field(default_factory=list)
 
@@ -249,6 +250,10 @@ def _note_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     )
 
 
+def _milestone_met(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.milestones_met[d["milestone"]] = (event.actor, event.at)
+
+
 def _note_detailed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     note = next((n for n in esc.notes if n.seq == d["note"]), None)
     if note is None:
@@ -306,6 +311,7 @@ _APPLY = {
     "note_added": _note_added,
     "note_corrected": _note_corrected,
     "note_detailed": _note_detailed,
+    "milestone_met": _milestone_met,
     "due_brought_forward": _due_changed,
     "marked_urgent": _marked_urgent,
     "resolution_proposed": _proposed,

@@ -27,6 +27,7 @@ class ActionKind(Enum):
     NOTE_EMAIL = "note_email"
     NOTE_MESSAGE = "note_message"
     NOTE_DETAILS = "note_details"
+    MILESTONE_DONE = "milestone_done"
 
 
 ACTION_LABELS = {
@@ -46,6 +47,7 @@ ACTION_LABELS = {
     ActionKind.NOTE_EMAIL: "Email",
     ActionKind.NOTE_MESSAGE: "Just this message",
     ActionKind.NOTE_DETAILS: "Add who and outcome",
+    ActionKind.MILESTONE_DONE: "Done",
 }
 # The form of communication each one-tap answer records.
 NOTE_FORMS = {

@@ -118,6 +118,24 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         )
     if event.kind == "overdue_notified":
         return _chasing(esc, event, lookup)
+    if event.kind == "milestone_met":
+        return _fields(
+            event,
+            f"Step done: {d['name']}",
+            form="Recorded through the escalation bot",
+            involved=actor,
+            discussed=f"{d['name']}, as the policy asks at stage {esc_stage_at(esc, event)}.",
+            outcome=f"Done, recorded by {actor}.",
+        )
+    if event.kind == "milestone_missed":
+        return _fields(
+            event,
+            f"Step missed: {d['name']}",
+            form="Escalation bot",
+            involved="The escalation bot",
+            discussed=f"{d['name']} was due by {when(datetime.fromisoformat(d['due']))}.",
+            outcome="Not marked done by its due time.",
+        )
     if event.kind == "resolution_proposed":
         actions = d.get("agreed_actions") or []
         outcome = (

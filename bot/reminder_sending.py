@@ -8,7 +8,7 @@ from bot import digest, notices, outgoing, reminders
 from bot.calendar import WorkingCalendar
 from bot.escalation import OTHER, RAISING, SIDES, Escalation
 from bot.ledger import Ledger
-from bot.messages import Message, MessageKind
+from bot.messages import Action, ActionKind, Message, MessageKind
 from bot.storage import ReminderRow, Storage
 from bot.wording import name, when, who
 
@@ -34,6 +34,8 @@ class ReminderSending:
             return [], "skipped"
         if reminder.kind == reminders.MILESTONE:
             return self._milestone_reminder(esc, reminder), "sent"
+        if reminder.kind == reminders.MILESTONE_CHECK:
+            return self._milestone_check(esc, reminder, now), "sent"
         if not esc.is_open:
             return [], "skipped"
         due = esc.stage.due
@@ -149,15 +151,56 @@ class ReminderSending:
         return bool(person and person.manager_id == manager_id)
 
     def _milestone_reminder(self, esc: Escalation, reminder: ReminderRow) -> list[Message]:
-        stage = esc.policy.stage(reminder.stage)
-        milestone = next((m for m in stage.milestones if m.id == reminder.data["milestone"]), None)
-        if milestone is None:
+        """To the person the step falls to only: who must do what, to whom, by when; one tap for Done."""
+        milestone = self._milestone(esc, reminder)
+        if milestone is None or milestone.id in esc.milestones_met:
             return []
         due = datetime.fromisoformat(reminder.data["due"])
-        sides = SIDES if milestone.who == "both" else (milestone.who,)
-        people = list(dict.fromkeys(p for side in sides if esc.sides[side] for p in esc.handling(side)))
-        text = f"{notices.heading(esc)}\nReminder: {milestone.name} by {when(due)}."
-        return [
-            Message(to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, in_thread=True)
-            for p in people
-        ]
+        lookup = self.store.person
+        messages = []
+        for side, person_id in self._responsible(esc, milestone.who):
+            other = OTHER if side == RAISING else RAISING
+            to_whom = (
+                ", ".join(name(p, lookup) for p in esc.handling(other)) if milestone.who != "both" else ""
+            )
+            task = f"{milestone.name}" + (f" (with {to_whom})" if to_whom else "")
+            text = (
+                f"To do: {name(person_id, lookup)}: {task} by {when(due)}\n{notices.heading(esc)}\n"
+                f"The {esc.policy.short_name} policy asks you to do this by {when(due)}. "
+                "Tap Done when it is done, so the record shows it."
+            )
+            messages.append(
+                Message(
+                    to=person_id,
+                    text=text,
+                    kind=MessageKind.REMINDER,
+                    escalation_id=esc.id,
+                    actions=(Action(ActionKind.MILESTONE_DONE, esc.id, milestone.id),),
+                )
+            )
+        return messages
+
+    def _milestone_check(self, esc: Escalation, reminder: ReminderRow, now: datetime) -> list[Message]:
+        """At its due time a step not marked done is recorded as missed."""
+        milestone = self._milestone(esc, reminder)
+        if milestone is None or milestone.id in esc.milestones_met:
+            return []
+        self._record(
+            esc,
+            "milestone_missed",
+            "bot",
+            {"milestone": milestone.id, "name": milestone.name, "due": reminder.data["due"]},
+        )
+        self._save(esc, now)
+        return []
+
+    def _milestone(self, esc: Escalation, reminder: ReminderRow):
+        stage = esc.policy.stage(reminder.stage)
+        return next((m for m in stage.milestones if m.id == reminder.data["milestone"]), None)
+
+    @staticmethod
+    def _responsible(esc: Escalation, who_: str) -> list[tuple[str, str]]:
+        """(side, person) for everyone a step falls to now: the people handling that side."""
+        sides = SIDES if who_ == "both" else (who_,)
+        found = [(side, p) for side in sides if esc.sides[side] for p in esc.handling(side)]
+        return list(dict.fromkeys(found))

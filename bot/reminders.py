@@ -33,6 +33,7 @@ AHEAD = "ahead"
 DUE = "due"
 OVERDUE = "overdue"
 MILESTONE = "milestone"
+MILESTONE_CHECK = "milestone_check"  # at its due time: recorded as missed if not done
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def plan_stage(esc: Escalation, calendar: WorkingCalendar, *, now: datetime | No
         at = heads_up_time(stage.started_at, milestone.due, calendar, hourly=hourly)
         if at:
             planned.append((stage.number, MILESTONE, at, _milestone_data(milestone)))
+        planned.append((stage.number, MILESTONE_CHECK, milestone.due, _milestone_data(milestone)))
     if now is not None:
         planned = [p for p in planned if p[2] > now or p[1] in {DUE, OVERDUE}]
     return planned
@@ -178,7 +180,8 @@ def plan_milestone(
     at = heads_up_time(now, milestone.due, calendar, hourly=False) or next_allowed(
         milestone.due, calendar, hourly=False
     )
-    return [(stage_number, MILESTONE, at, _milestone_data(milestone))]
+    data = _milestone_data(milestone)
+    return [(stage_number, MILESTONE, at, data), (stage_number, MILESTONE_CHECK, milestone.due, data)]
 
 
 def _milestone_data(milestone: MilestoneTime) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from bot.commands import (
     DetailNote,
     EscalateStage,
     MarkUrgent,
+    MilestoneDone,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -357,6 +358,20 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             await ack(response_action="errors", errors={"involved": str(exc)[:150]})
             return
         await ack()
+
+    @app.action("esc:milestone_done")
+    async def milestone_done(ack, body, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        escalation_id, _, milestone = str(action.get("value") or "").partition("|")
+        person = await ctx.person(user_id)
+        try:
+            if person is None:
+                raise Refused(NOT_IN_DIRECTORY)
+            ctx.handle(MilestoneDone(actor=person.id, escalation_id=escalation_id, milestone=milestone))
+        except (Refused, InvalidInput) as exc:
+            await ctx.tell(user_id, str(exc), channel)
 
     @app.action("esc:name_manager")
     async def manager_named(ack, body, client, action) -> None:

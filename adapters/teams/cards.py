@@ -107,6 +107,7 @@ ACTION_KINDS = {
     ActionKind.NOTE_EMAIL: "note_email",
     ActionKind.NOTE_MESSAGE: "note_message",
     ActionKind.NOTE_DETAILS: "note_details",
+    ActionKind.MILESTONE_DONE: "milestone_done",
 }
 
 
@@ -147,7 +148,7 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
             buttons.append(submit("Name them", "name_manager", id=action.escalation_id))
         elif action.ref is not None:
             buttons.append(
-                submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id, note=action.ref)
+                submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id, ref=action.ref)
             )
         else:
             buttons.append(submit(action.label, ACTION_KINDS[action.kind], id=action.escalation_id))
@@ -406,7 +407,7 @@ def note_details_card(escalation_id: str, note: str, errors: dict[str, str] | No
         _text_input("outcome", "The outcome (what was agreed or decided)", multiline=True, max_length=1000),
     ]
     return card(
-        with_errors(body, errors or {}), [submit("Save", "note_details_submit", id=escalation_id, note=note)]
+        with_errors(body, errors or {}), [submit("Save", "note_details_submit", id=escalation_id, ref=note)]
     )
 
 

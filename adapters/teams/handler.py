@@ -24,6 +24,7 @@ from bot.commands import (
     DetailNote,
     EscalateStage,
     MarkUrgent,
+    MilestoneDone,
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
@@ -253,7 +254,7 @@ class TeamsBot(ActivityHandler):
             "resolve": lambda: cards.resolve_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
             "not_agreed": lambda: cards.not_agreed_card(esc.id),
-            "note_details": lambda: cards.note_details_card(esc.id, str(value.get("note") or "")),
+            "note_details": lambda: cards.note_details_card(esc.id, str(value.get("ref") or "")),
             "set_earlier_due": lambda: cards.due_card(esc.id, when(esc.stage.due)),
             "mark_urgent": lambda: cards.urgent_card(esc.id, esc.policy.urgent_when),
         }
@@ -604,7 +605,7 @@ def _earlier(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue
 
 
 def _note_seq(v: dict[str, Any]) -> int:
-    note = str(v.get("note") or "")
+    note = str(v.get("ref") or "")
     if not note.isdigit():
         raise InvalidInput({"note": "That button has expired: open the case and add a note instead."})
     return int(note)
@@ -661,6 +662,12 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             note=_note_seq(v),
             involved=str(v.get("involved") or ""),
             outcome=str(v.get("outcome") or ""),
+        ),
+        lambda esc, errors: cards.answer_failed_card(esc.id, errors),
+    ),
+    "milestone_done": (
+        lambda actor, esc, v: MilestoneDone(
+            actor=actor, escalation_id=esc, milestone=str(v.get("ref") or "")
         ),
         lambda esc, errors: cards.answer_failed_card(esc.id, errors),
     ),

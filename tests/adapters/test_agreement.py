@@ -118,3 +118,23 @@ async def test_teams_the_raiser_agrees_with_one_tap_and_not_agreed_needs_a_reaso
             for s in teams.connector.cards_to("a:sam")
         )
     )
+
+
+async def test_slack_a_step_the_policy_sets_goes_to_its_person_and_is_marked_done_with_one_tap(slack):
+    from support import london
+
+    assert (await slack.send(slash("UALEX", trigger_id="t-1")))[0] == 200
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-1")
+    await slack.send(view_submission("UALEX", fill(opened.args["view"], **{**FORM, "policy": "redbridge"})))
+    assert slack.services.bot.load("E-0001").policy.id == "redbridge"
+    await slack.send(block_action("UALEX", "esc:resolve", value="E-0001", trigger_id="t-2"))
+    (form,) = await slack.fake.wait_for("views.open", trigger_id="t-2")
+    await slack.send(view_submission("UALEX", fill(form.args["view"], outcome="Agreed a plan")))
+    slack.clock.set(london(2026, 12, 3, 9))
+    await slack.tick()
+    (todo,) = [m for m in slack.fake.messages if m["text"].startswith("To do:")]
+    assert todo["channel"] == "DUSAM"
+    (button,) = [e for b in todo["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["text"]["text"]) == ("esc:milestone_done", "Done")
+    await slack.send(block_action("USAM", "esc:milestone_done", value=button["value"]))
+    assert "confirm-outcome" in slack.services.bot.load("E-0001").milestones_met

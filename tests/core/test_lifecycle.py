@@ -10,6 +10,7 @@ from bot.commands import (
     AddNote,
     CorrectNote,
     EscalateStage,
+    MilestoneDone,
     NameManager,
     RaiseEscalation,
     Resolve,
@@ -291,12 +292,34 @@ def test_redbridge_resolution_plans_the_written_confirmation(bot, store, clock, 
     assert "Confirm the outcome in writing by 5pm Thu 3 Dec 2026" in messages[0].text.replace(
         "Still to do: ", ""
     ).replace("confirm", "Confirm")
-    (pending,) = store.pending_reminders("E-0001")
-    assert pending.kind == "milestone"
+    assert [r.kind for r in store.pending_reminders("E-0001")] == ["milestone", "milestone_check"]
     clock.set(london(2026, 12, 3, 9))
-    sent = bot.run_due()
-    assert [m.to for m in sent] == ["sam"]
-    assert "by 5pm Thu 3 Dec 2026" in sent[0].text
+    (sent,) = [m for m in bot.run_due() if m.escalation_id == "E-0001"]
+    # Only the person it falls to: who must do what, with whom, by when; one tap for Done.
+    assert sent.to == "sam"
+    assert sent.text.splitlines()[0] == (
+        "To do: Sam Patel: Confirm the outcome in writing (with Alex Morgan) by 5pm Thu 3 Dec 2026"
+    )
+    (done,) = sent.actions
+    assert (done.kind, done.ref) == (ActionKind.MILESTONE_DONE, "confirm-outcome")
+    with pytest.raises(Refused):
+        bot.handle(MilestoneDone(actor="alex", escalation_id="E-0001", milestone="confirm-outcome"))
+    bot.handle(MilestoneDone(actor="sam", escalation_id="E-0001", milestone="confirm-outcome"))
+    clock.set(london(2026, 12, 3, 17))
+    bot.run_due()
+    record = bot.export("alex", "E-0001")
+    assert "Step done: Confirm the outcome in writing" in record
+    assert "Step missed" not in record
+
+
+def test_a_step_not_marked_done_by_its_due_time_is_recorded_as_missed(bot, clock):
+    raise_(bot, policy_id="redbridge", category="threshold")
+    bot.handle(Resolve(actor="alex", escalation_id="E-0001", outcome="Agreed a plan"))
+    clock.set(london(2026, 12, 3, 17))
+    bot.run_due()
+    record = bot.export("alex", "E-0001")
+    assert "Step missed: Confirm the outcome in writing" in record
+    assert "was due by 5pm Thu 3 Dec 2026" in record
 
 
 def test_final_stage_outcome_closes_the_escalation(bot, inbox):
