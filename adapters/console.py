@@ -28,6 +28,7 @@ from bot.commands import (
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
+    Reopen,
     Resolve,
     SetEarlierDue,
     Withdraw,
@@ -65,6 +66,7 @@ HELP = """Commands (you act as one person at a time; plain text is a reply in th
                         other side, this asks the raising side to agree)
   /agree [ID]           agree the other side's proposal that it is resolved
   /disagree [ID] REASON do not agree: it stays open, with your reason recorded
+  /reopen [ID] REASON   reopen a resolved difference (e.g. an agreed action was not done)
   /escalate [ID] [WHY]  move to the next stage (managers are told)
   /withdraw [ID] WHY    withdraw the difference (raising side only)
   /due [ID] DATE-TIME   bring the due time forward, e.g. /due 2026-12-03T12:00
@@ -231,6 +233,10 @@ class ConsoleDemo:
         self._act(
             lambda e: AnswerProposal(actor=self.me, escalation_id=e, agree=False, reason=reason), esc_id or ""
         )
+
+    def cmd_reopen(self, rest: str, read) -> None:
+        esc_id, reason = self._split_id(rest)
+        self._act(lambda e: Reopen(actor=self.me, escalation_id=e, reason=reason), esc_id or "")
 
     def cmd_withdraw(self, rest: str, read) -> None:
         esc_id, reason = self._split_id(rest)

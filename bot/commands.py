@@ -63,11 +63,39 @@ class CorrectNote:
 
 
 @dataclass(frozen=True)
+class OwnedAction:
+    """An agreed action with the person who will do it and the day it is due."""
+
+    what: str
+    owner: str
+    by: date
+
+
+@dataclass(frozen=True)
 class Resolve:
     actor: str
     escalation_id: str
     outcome: str
     agreed_actions: tuple[str, ...] = ()
+    owned: tuple[OwnedAction, ...] = ()
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    """The owner of an agreed action says it is done."""
+
+    actor: str
+    escalation_id: str
+    index: int
+
+
+@dataclass(frozen=True)
+class Reopen:
+    """The raising side reopens a resolved difference, e.g. when an agreed action was not done."""
+
+    actor: str
+    escalation_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +176,8 @@ Command = (
     | CorrectNote
     | Resolve
     | AnswerProposal
+    | ActionDone
+    | Reopen
     | MilestoneDone
     | EscalateStage
     | Withdraw

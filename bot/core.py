@@ -12,6 +12,7 @@ from bot import digest, naming, notices, outgoing, reminders, resolution
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
+    ActionDone,
     AddNote,
     AnswerProposal,
     Command,
@@ -23,6 +24,7 @@ from bot.commands import (
     NameManager,
     NameRoleHolder,
     RaiseEscalation,
+    Reopen,
     Resolve,
     SetEarlierDue,
     Withdraw,
@@ -433,6 +435,15 @@ class EscalationBot(ReminderSending):
             if p != c.actor
         ]
         return messages
+
+    def _on_ActionDone(self, c: ActionDone) -> list[Message]:
+        return resolution.action_done(
+            self._actionable(c.actor, c.escalation_id, allow_closed=True), c, self.ledger
+        )
+
+    def _on_Reopen(self, c: Reopen) -> list[Message]:
+        esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)
+        return resolution.reopen(esc, c, self.ledger, self.calendar)
 
     def _on_MilestoneDone(self, c: MilestoneDone) -> list[Message]:
         esc = self._actionable(c.actor, c.escalation_id, allow_closed=True)

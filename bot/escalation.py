@@ -62,6 +62,7 @@ class Proposal:
     at: datetime
     outcome: str
     agreed_actions: tuple[str, ...]
+    owned: tuple[dict[str, str], ...] = ()  # {"what", "owner", "by"}: actions with an owner and date
 
 
 @dataclass
@@ -90,6 +91,8 @@ class Escalation:
     agreed_actions: tuple[str, ...] = ()
     proposal: Proposal | None = None
     milestones_met: dict[str, tuple[str, datetime]] = field(default_factory=dict)  # id: (by, at)
+    owned_actions: tuple[dict[str, str], ...] = ()  # of the latest resolution
+    actions_done: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     ended_at: datetime | None = None
     events: list[StoredEvent] = field(default_factory=list)
 
@@ -250,6 +253,16 @@ def _note_added(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     )
 
 
+def _reopened(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.status = OPEN
+    esc.ended_at = None
+    esc.outcome = None
+
+
+def _action_done(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
+    esc.actions_done[d["index"]] = (event.actor, event.at)
+
+
 def _milestone_met(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
     esc.milestones_met[d["milestone"]] = (event.actor, event.at)
 
@@ -283,7 +296,9 @@ def _marked_urgent(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> No
 
 
 def _proposed(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
-    esc.proposal = Proposal(event.actor, event.at, d["outcome"], tuple(d.get("agreed_actions", ())))
+    esc.proposal = Proposal(
+        event.actor, event.at, d["outcome"], tuple(d.get("agreed_actions", ())), tuple(d.get("owned", ()))
+    )
 
 
 def _proposal_answered(esc: Escalation, event: StoredEvent, d: dict[str, Any]) -> None:
@@ -297,6 +312,8 @@ def _ended(status: str):
         esc.ended_at = event.at
         esc.outcome = d.get("outcome") or d.get("reason")
         esc.agreed_actions = tuple(d.get("agreed_actions", ()))
+        esc.owned_actions = tuple(d.get("owned", ()))
+        esc.actions_done = {}
         esc.stage.ended_at = event.at
         esc.stage.ended_by = status
 
@@ -312,6 +329,8 @@ _APPLY = {
     "note_corrected": _note_corrected,
     "note_detailed": _note_detailed,
     "milestone_met": _milestone_met,
+    "reopened": _reopened,
+    "action_done": _action_done,
     "due_brought_forward": _due_changed,
     "marked_urgent": _marked_urgent,
     "resolution_proposed": _proposed,

@@ -28,6 +28,8 @@ class ActionKind(Enum):
     NOTE_MESSAGE = "note_message"
     NOTE_DETAILS = "note_details"
     MILESTONE_DONE = "milestone_done"
+    ACTION_DONE = "action_done"
+    REOPEN = "reopen"
 
 
 ACTION_LABELS = {
@@ -48,6 +50,8 @@ ACTION_LABELS = {
     ActionKind.NOTE_MESSAGE: "Just this message",
     ActionKind.NOTE_DETAILS: "Add who and outcome",
     ActionKind.MILESTONE_DONE: "Done",
+    ActionKind.ACTION_DONE: "Done",
+    ActionKind.REOPEN: "Reopen",
 }
 # The form of communication each one-tap answer records.
 NOTE_FORMS = {

@@ -77,7 +77,10 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             if stage.involves_raising == stage.involves_other
             else f"This stage involves: {stage.involves_raising}; and {stage.involves_other}."
         )
-        if stage.number > 1:
+        at = esc.events.index(event)
+        if at and esc.events[at - 1].kind == "reopened":
+            involves = f"Reopened: {esc.events[at - 1].data['reason']}. {involves}"
+        elif stage.number > 1:
             why = d.get("reason") or NOT_RECORDED
             involves = f"Why it could not be resolved at stage {stage.number - 1}: {why}. {involves}"
         return _fields(
@@ -118,6 +121,18 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         )
     if event.kind == "overdue_notified":
         return _chasing(esc, event, lookup)
+    if event.kind == "reopened":
+        return None  # told in the entry of the stage it returns to
+    if event.kind in {"action_done", "action_not_done"}:
+        done = event.kind == "action_done"
+        return _fields(
+            event,
+            f"Agreed action {'done' if done else 'not done'}: {d['what']}",
+            form="Recorded through the escalation bot" if done else "Escalation bot",
+            involved=actor,
+            discussed=d["what"],
+            outcome="Done." if done else f"Not marked done by {when(datetime.fromisoformat(d['by']))}.",
+        )
     if event.kind == "milestone_met":
         return _fields(
             event,

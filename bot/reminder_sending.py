@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot import digest, notices, outgoing, reminders
 from bot.calendar import WorkingCalendar
-from bot.escalation import OTHER, RAISING, SIDES, Escalation
+from bot.escalation import OTHER, RAISING, RESOLVED, SIDES, Escalation
 from bot.ledger import Ledger
 from bot.messages import Action, ActionKind, Message, MessageKind
 from bot.storage import ReminderRow, Storage
@@ -36,6 +36,8 @@ class ReminderSending:
             return self._milestone_reminder(esc, reminder), "sent"
         if reminder.kind == reminders.MILESTONE_CHECK:
             return self._milestone_check(esc, reminder, now), "sent"
+        if reminder.kind in {reminders.ACTION, reminders.ACTION_CHECK}:
+            return self._agreed_action(esc, reminder, now), "sent"
         if not esc.is_open:
             return [], "skipped"
         due = esc.stage.due
@@ -193,6 +195,42 @@ class ReminderSending:
         )
         self._save(esc, now)
         return []
+
+    def _agreed_action(self, esc: Escalation, reminder: ReminderRow, now: datetime) -> list[Message]:
+        """An agreed action's owner is reminded on its day; at its end, if not done, it is recorded
+        and the raising side may reopen the difference."""
+        index = int(reminder.data["index"])
+        if esc.status != RESOLVED or index in esc.actions_done:
+            return []
+        lookup = self.store.person
+        what, owner, by = (
+            reminder.data["what"],
+            reminder.data["owner"],
+            datetime.fromisoformat(reminder.data["by"]),
+        )
+        if reminder.kind == reminders.ACTION:
+            if now >= by:
+                return []  # its day is over (the bot was down): the check says it all
+            text = (
+                f"To do: {name(owner, lookup)}: {what} by {when(by)}\n{notices.heading(esc)}\n"
+                f"You agreed to this when {esc.id} was resolved. Tap Done when it is done."
+            )
+            done = Action(ActionKind.ACTION_DONE, esc.id, str(index))
+            return [
+                Message(to=owner, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, actions=(done,))
+            ]
+        self._record(esc, "action_not_done", "bot", {"index": index, "what": what, "by": by.isoformat()})
+        self._save(esc, now)
+        text = (
+            f"Not done: {what} ({name(owner, lookup)}) was due {when(by)}\n{notices.heading(esc)}\n"
+            f"If the child is not protected without it, reopen {esc.id}: it returns to stage "
+            f"{esc.stage.number} with that stage's timescale afresh."
+        )
+        actions = (Action(ActionKind.REOPEN, esc.id), Action(ActionKind.ACTION_DONE, esc.id, str(index)))
+        return [
+            Message(to=p, text=text, kind=MessageKind.REMINDER, escalation_id=esc.id, actions=actions)
+            for p in esc.handling(RAISING)
+        ]
 
     def _milestone(self, esc: Escalation, reminder: ReminderRow):
         stage = esc.policy.stage(reminder.stage)

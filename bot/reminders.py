@@ -34,6 +34,8 @@ DUE = "due"
 OVERDUE = "overdue"
 MILESTONE = "milestone"
 MILESTONE_CHECK = "milestone_check"  # at its due time: recorded as missed if not done
+ACTION = "action"  # an agreed action falls due: its owner is reminded
+ACTION_CHECK = "action_check"  # at its due time: not done is recorded, and the raising side told
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ class StageStart:
     questions: list[Message] = field(default_factory=list)
 
 
-def enter_stage(
+def start_clock(
     esc: Escalation,
     number: int,
     *,
@@ -32,8 +32,8 @@ def enter_stage(
     ledger: Ledger,
     calendar: WorkingCalendar,
     reason: str = "",
-) -> StageStart:
-    """Start stage `number` of `esc` now and record who it reaches."""
+) -> None:
+    """Record stage `number` starting now, with its timescale from now; the people stay as they are."""
     now = ledger.clock.now()
     stage = esc.policy.stage(number)
     policy_due = stage_due(
@@ -59,6 +59,23 @@ def enter_stage(
             **({"reason": reason} if reason else {}),
         },
     )
+
+
+def enter_stage(
+    esc: Escalation,
+    number: int,
+    *,
+    actor: str,
+    target_due: datetime | None,
+    ledger: Ledger,
+    calendar: WorkingCalendar,
+    reason: str = "",
+) -> StageStart:
+    """Start stage `number` of `esc` now and record who it reaches."""
+    start_clock(
+        esc, number, actor=actor, target_due=target_due, ledger=ledger, calendar=calendar, reason=reason
+    )
+    stage = esc.policy.stage(number)
     started = StageStart()
     ledger.store.close_questions(esc.id)  # what an earlier stage asked no longer holds this one up
     reached, unknown = stage_people(esc, stage, ledger.directory)

@@ -18,6 +18,7 @@ from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.sender import PLATFORM, sent_as, thread_kind
 from bot.commands import (
+    ActionDone,
     AddNote,
     AnswerProposal,
     CorrectNote,
@@ -27,7 +28,9 @@ from bot.commands import (
     MilestoneDone,
     NameManager,
     NameRoleHolder,
+    OwnedAction,
     RaiseEscalation,
+    Reopen,
     Resolve,
     SetEarlierDue,
     Withdraw,
@@ -277,7 +280,11 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         elif kind == "add_note":
             view = blocks.note_modal(esc.id)
         elif kind == "resolve":
-            view = blocks.resolve_modal(esc.id)
+            owners = [
+                (p, ctx.bot.store.person(p).name if ctx.bot.store.person(p) else p)
+                for p in esc.current_people()
+            ]
+            view = blocks.resolve_modal(esc.id, owners)
         elif kind == "escalate":
             if esc.at_final_stage:
                 await ctx.tell(user_id, f"{esc.id} is at the final stage of the policy.", channel)
@@ -358,6 +365,28 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             await ack(response_action="errors", errors={"involved": str(exc)[:150]})
             return
         await ack()
+
+    @app.action("esc:action_done")
+    async def agreed_action_done(ack, body, action) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id")
+        escalation_id, _, index = str(action.get("value") or "").partition("|")
+        person = await ctx.person(user_id)
+        try:
+            if person is None:
+                raise Refused(NOT_IN_DIRECTORY)
+            if not index.isdigit():
+                raise Refused("That button has expired.")
+            ctx.handle(ActionDone(actor=person.id, escalation_id=escalation_id, index=int(index)))
+        except (Refused, InvalidInput) as exc:
+            await ctx.tell(user_id, str(exc), channel)
+
+    @app.action("esc:reopen")
+    async def reopen_button(ack, body, client, action) -> None:
+        await ack()
+        view = blocks.reopen_modal(str(action.get("value") or ""))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("esc:milestone_done")
     async def milestone_done(ack, body, action) -> None:
@@ -458,7 +487,12 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             escalation_id=esc,
             outcome=v.get("outcome") or "",
             agreed_actions=tuple((v.get("agreed_actions") or "").splitlines()),
+            owned=owned_rows(v, blocks.OWNED_ROWS),
         ),
+    )
+    _submitted(
+        "escalate_reopen",
+        lambda actor, esc, v: Reopen(actor=actor, escalation_id=esc, reason=v.get("reason") or ""),
     )
     _submitted(
         "escalate_not_agreed",
@@ -497,6 +531,22 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         await client.views_publish(user_id=user_id, view=blocks.home_view(rows, now, due_soon_before=soon))
 
     return app
+
+
+def owned_rows(v: dict[str, Any], rows: int) -> tuple[OwnedAction, ...]:
+    """The agreed actions given with an owner and a day; one half-filled is refused beside its field."""
+    found = []
+    for n in range(1, rows + 1):
+        what = (v.get(f"action_{n}") or "").strip()
+        owner, by = v.get(f"owner_{n}"), v.get(f"by_{n}")
+        if not what:
+            continue
+        if not owner:
+            raise InvalidInput({f"owner_{n}": "Who will do it?"})
+        if by is None:
+            raise InvalidInput({f"by_{n}": "By when?"})
+        found.append(OwnedAction(what, owner, by))
+    return tuple(found)
 
 
 def _earlier_due(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue:

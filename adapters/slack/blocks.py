@@ -327,17 +327,31 @@ def note_modal(escalation_id: str) -> dict[str, Any]:
     return _modal("escalate_note", f"Note on {escalation_id}", "Add note", blocks, {"id": escalation_id})
 
 
-def resolve_modal(escalation_id: str) -> dict[str, Any]:
-    blocks = [
-        _input("outcome", "What was agreed", _text(multiline=True)),
+OWNED_ROWS = 2  # agreed actions with an owner and a day; more go in the free text
+
+
+def resolve_modal(escalation_id: str, owners: list[tuple[str, str]] = ()) -> dict[str, Any]:
+    """The outcome, then agreed actions: up to two with who does it and by when (the owner is
+    reminded on the day), and any others as free text."""
+    blocks: list[dict[str, Any]] = [_input("outcome", "What was agreed", _text(multiline=True))]
+    options = [_option(person_id, label) for person_id, label in owners]
+    for n in range(1, OWNED_ROWS + 1 if options else 1):
+        blocks += [
+            _input(f"action_{n}", f"Agreed action {n}", _text(max_length=200), optional=True),
+            _input(
+                f"owner_{n}", "Who will do it", {"type": "static_select", "options": options}, optional=True
+            ),
+            _input(f"by_{n}", "By when", {"type": "datepicker"}, optional=True),
+        ]
+    blocks.append(
         _input(
             "agreed_actions",
-            "Agreed actions (one per line)",
+            "Other agreed actions (one per line)",
             _text(multiline=True),
             optional=True,
             hint="Who does what, by when.",
-        ),
-    ]
+        )
+    )
     return _modal(
         "escalate_resolve", f"Resolve {escalation_id}", "Record outcome", blocks, {"id": escalation_id}
     )
@@ -384,6 +398,17 @@ def note_details_modal(escalation_id: str, note: int) -> dict[str, Any]:
     ]
     meta = {"id": escalation_id, "note": note}
     return _modal("escalate_note_details", f"Note on {escalation_id}", "Save", blocks, meta)
+
+
+def reopen_modal(escalation_id: str) -> dict[str, Any]:
+    blocks = [
+        _input(
+            "reason",
+            "Why it needs reopening (e.g. which agreed action was not done)",
+            _text(multiline=True, max_length=200),
+        )
+    ]
+    return _modal("escalate_reopen", f"Reopen {escalation_id}", "Reopen", blocks, {"id": escalation_id})
 
 
 def withdraw_modal(escalation_id: str) -> dict[str, Any]:

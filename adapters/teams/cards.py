@@ -108,6 +108,8 @@ ACTION_KINDS = {
     ActionKind.NOTE_MESSAGE: "note_message",
     ActionKind.NOTE_DETAILS: "note_details",
     ActionKind.MILESTONE_DONE: "milestone_done",
+    ActionKind.ACTION_DONE: "action_done",
+    ActionKind.REOPEN: "reopen",
 }
 
 
@@ -369,12 +371,27 @@ def note_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[
     return card(with_errors(body, errors or {}), [submit("Add note", "note_submit", id=escalation_id)])
 
 
-def resolve_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+OWNED_ROWS = 2  # agreed actions with an owner and a day; more go in the free text
+
+
+def resolve_card(
+    escalation_id: str, errors: dict[str, str] | None = None, owners: list[tuple[str, str]] = ()
+) -> dict[str, Any]:
     body = [
         plain_text(f"Record the outcome of {escalation_id}", weight="bolder"),
         _text_input("outcome", "What was agreed", multiline=True),
-        _text_input("agreed_actions", "Agreed actions (one per line)", multiline=True, required=False),
     ]
+    for n in range(1, OWNED_ROWS + 1 if owners else 1):
+        owner = _choices(f"owner_{n}", "Who will do it", list(owners))
+        owner["isRequired"] = False
+        body += [
+            _text_input(f"action_{n}", f"Agreed action {n}", max_length=200, required=False),
+            owner,
+            {"type": "Input.Date", "id": f"by_{n}", "label": "By when"},
+        ]
+    body.append(
+        _text_input("agreed_actions", "Other agreed actions (one per line)", multiline=True, required=False)
+    )
     return card(
         with_errors(body, errors or {}), [submit("Record outcome", "resolve_submit", id=escalation_id)]
     )
@@ -427,6 +444,19 @@ def not_agreed_card(escalation_id: str, errors: dict[str, str] | None = None) ->
 def answer_failed_card(escalation_id: str, errors: dict[str, str]) -> dict[str, Any]:
     """What an Agree tap shows when there is nothing left to agree (answered already)."""
     return card([plain_text(message) for message in errors.values()] or [plain_text(escalation_id)])
+
+
+def reopen_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
+    body = [
+        plain_text(f"Reopen {escalation_id}", weight="bolder"),
+        _text_input(
+            "reason",
+            "Why it needs reopening (e.g. which agreed action was not done)",
+            multiline=True,
+            max_length=200,
+        ),
+    ]
+    return card(with_errors(body, errors or {}), [submit("Reopen", "reopen_submit", id=escalation_id)])
 
 
 def withdraw_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from adapters.teams import cards
 from adapters.teams.sender import PLATFORM, save_reference
 from bot.calendar import LONDON
 from bot.commands import (
+    ActionDone,
     AddNote,
     AnswerProposal,
     DetailNote,
@@ -27,7 +28,9 @@ from bot.commands import (
     MilestoneDone,
     NameManager,
     NameRoleHolder,
+    OwnedAction,
     RaiseEscalation,
+    Reopen,
     Resolve,
     SetEarlierDue,
     Withdraw,
@@ -226,6 +229,11 @@ class TeamsBot(ActivityHandler):
 
     # -- card submissions --------------------------------------------------------------------
 
+    def _owners(self, esc) -> list[tuple[str, str]]:
+        """Who may own an agreed action: the people on the escalation now."""
+        found = [(p, self.core.person(p)) for p in esc.current_people()]
+        return [(p, person.name if person else p) for p, person in found]
+
     async def _on_submit(self, turn: TurnContext, person: Person | None, value: dict[str, Any]) -> None:
         action = value["action"]
         if action == "risk_answer":
@@ -251,7 +259,8 @@ class TeamsBot(ActivityHandler):
             return
         forms = {
             "add_note": lambda: cards.note_card(esc.id),
-            "resolve": lambda: cards.resolve_card(esc.id),
+            "resolve": lambda: cards.resolve_card(esc.id, owners=self._owners(esc)),
+            "reopen": lambda: cards.reopen_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
             "not_agreed": lambda: cards.not_agreed_card(esc.id),
             "note_details": lambda: cards.note_details_card(esc.id, str(value.get("ref") or "")),
@@ -277,7 +286,11 @@ class TeamsBot(ActivityHandler):
             try:
                 self._handle(build(person.id, esc.id, value))
             except InvalidInput as exc:
-                await self._replace_card(turn, rerender(esc, exc.errors))
+                if action == "resolve_submit":  # its owner choices come from the directory
+                    shown = cards.resolve_card(esc.id, exc.errors, owners=self._owners(esc))
+                else:
+                    shown = rerender(esc, exc.errors)
+                await self._replace_card(turn, shown)
                 return
             except Refused as exc:
                 await self._say(turn, str(exc))
@@ -604,6 +617,29 @@ def _earlier(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue
     return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=str(v.get("reason") or ""))
 
 
+def _owned_rows(v: dict[str, Any]) -> tuple[OwnedAction, ...]:
+    """The agreed actions given with an owner and a day; one half-filled is refused beside its field."""
+    found = []
+    for n in range(1, cards.OWNED_ROWS + 1):
+        what = str(v.get(f"action_{n}") or "").strip()
+        if not what:
+            continue
+        owner, by = str(v.get(f"owner_{n}") or ""), _date(v.get(f"by_{n}"))
+        if not owner:
+            raise InvalidInput({f"owner_{n}": "Who will do it?"})
+        if by is None:
+            raise InvalidInput({f"by_{n}": "By when?"})
+        found.append(OwnedAction(what, owner, by))
+    return tuple(found)
+
+
+def _index(v: dict[str, Any]) -> int:
+    ref = str(v.get("ref") or "")
+    if not ref.isdigit():
+        raise InvalidInput({"ref": "That button has expired."})
+    return int(ref)
+
+
 def _note_seq(v: dict[str, Any]) -> int:
     note = str(v.get("ref") or "")
     if not note.isdigit():
@@ -629,6 +665,7 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             escalation_id=esc,
             outcome=str(v.get("outcome") or ""),
             agreed_actions=tuple(str(v.get("agreed_actions") or "").splitlines()),
+            owned=_owned_rows(v),
         ),
         lambda esc, errors: cards.resolve_card(esc.id, errors),
     ),
@@ -664,6 +701,14 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             outcome=str(v.get("outcome") or ""),
         ),
         lambda esc, errors: cards.answer_failed_card(esc.id, errors),
+    ),
+    "action_done": (
+        lambda actor, esc, v: ActionDone(actor=actor, escalation_id=esc, index=_index(v)),
+        lambda esc, errors: cards.answer_failed_card(esc.id, errors),
+    ),
+    "reopen_submit": (
+        lambda actor, esc, v: Reopen(actor=actor, escalation_id=esc, reason=str(v.get("reason") or "")),
+        lambda esc, errors: cards.reopen_card(esc.id, errors),
     ),
     "milestone_done": (
         lambda actor, esc, v: MilestoneDone(

@@ -138,3 +138,69 @@ async def test_slack_a_step_the_policy_sets_goes_to_its_person_and_is_marked_don
     assert (button["action_id"], button["text"]["text"]) == ("esc:milestone_done", "Done")
     await slack.send(block_action("USAM", "esc:milestone_done", value=button["value"]))
     assert "confirm-outcome" in slack.services.bot.load("E-0001").milestones_met
+
+
+async def test_slack_an_agreed_action_with_an_owner_and_a_reopen_when_it_is_not_done(slack):
+    from support import london
+
+    await slack_raise(slack)
+    await slack.send(block_action("UALEX", "esc:resolve", value="E-0001", trigger_id="t-2"))
+    (opened,) = await slack.fake.wait_for("views.open", trigger_id="t-2")
+    view = opened.args["view"]
+    owner_block = next(b for b in view["blocks"] if b["block_id"] == "owner_1")
+    assert [o["text"]["text"] for o in owner_block["element"]["options"]] == ["Alex Morgan", "Sam Patel"]
+    # Half filled: the missing day is asked for beside its field, nothing recorded.
+    half = fill(view, outcome="Stays open", action_1="Joint visit", owner_1="sam")
+    status, body = await slack.send(view_submission("UALEX", half))
+    assert status == 200 and json.loads(body)["errors"] == {"by_1": "By when?"}
+    full = fill(view, outcome="Stays open", action_1="Joint visit", owner_1="sam", by_1="2026-12-10")
+    assert (await slack.send(view_submission("UALEX", full)))[0] == 200
+    assert slack.services.bot.load("E-0001").status == "resolved"
+
+    slack.clock.set(london(2026, 12, 10, 9))
+    await slack.tick()
+    (todo,) = [m for m in slack.fake.messages if m["text"].startswith("To do: Sam Patel: Joint visit")]
+    assert todo["channel"] == "DUSAM"
+    slack.clock.set(london(2026, 12, 10, 17))
+    await slack.tick()
+    (not_done,) = [m for m in slack.fake.messages if m["text"].startswith("Not done: Joint visit")]
+    assert not_done["channel"] == "DUALEX"
+    buttons = {e["action_id"]: e for b in not_done["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    await slack.send(
+        block_action("UALEX", "esc:reopen", value=buttons["esc:reopen"]["value"], trigger_id="t-3")
+    )
+    (form,) = await slack.fake.wait_for("views.open", trigger_id="t-3")
+    why = fill(form.args["view"], reason="The joint visit did not happen")
+    assert (await slack.send(view_submission("UALEX", why)))[0] == 200
+    esc = slack.services.bot.load("E-0001")
+    assert esc.is_open and esc.stage.number == 1
+
+
+async def test_teams_an_agreed_action_is_marked_done_from_its_card(teams):
+    from support import london
+
+    url = teams.connector.service_url
+    for user in ("alex", "sam"):
+        await teams.post(install(url, user))
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    resolve = {
+        "action": "resolve_submit",
+        "id": "E-0001",
+        "outcome": "Stays open",
+        "action_1": "Joint visit",
+        "owner_1": "sam",
+        "by_1": "2026-12-10",
+    }
+    await teams.post(activity(url, "alex", value=resolve, reply_to_id="c1"))
+    assert teams.services.bot.load("E-0001").status == "resolved"
+    teams.clock.set(london(2026, 12, 10, 9))
+    await teams.tick()
+    await teams.connector.wait_until(
+        lambda: any(
+            "To do: Sam Patel: Joint visit" in card_text(s) for s in teams.connector.cards_to("a:sam")
+        )
+    )
+    todo = next(s for s in teams.connector.cards_to("a:sam") if "To do: Sam Patel" in card_text(s))
+    (done,) = todo.body["attachments"][0]["content"]["actions"]
+    await teams.post(activity(url, "sam", value=done["data"], reply_to_id="c2"))
+    assert 0 in teams.services.bot.load("E-0001").actions_done
