@@ -49,8 +49,19 @@ ACTIVITY = {
             "type": "object",
             "properties": {"tenant": {"type": "object", "properties": {"id": ASCII_ID}}},
         },
-        # Card submissions: our cards only ever submit flat data.
-        "value": {"anyOf": [{"type": "object", "additionalProperties": SCALAR}, SCALAR]},
+        # Card submissions: our cards only ever submit flat data. A file consent answer nests one
+        # level (its context and upload details), and no deeper.
+        "value": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "additionalProperties": {
+                        "anyOf": [SCALAR, {"type": "object", "additionalProperties": SCALAR}]
+                    },
+                },
+                SCALAR,
+            ]
+        },
         "membersAdded": {"type": "array", "items": {"type": "object", "properties": {"id": SHORT}}},
     },
     # What the bot acts on needs a sender, a conversation to answer in and a service to answer to.

@@ -15,7 +15,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
-from adapters.teams import cards
+from adapters.teams import cards, export
 from adapters.teams.sender import PLATFORM, save_reference
 from bot.calendar import LONDON
 from bot.commands import (
@@ -146,15 +146,45 @@ class TeamsBot(ActivityHandler):
             await self._reply(turn, cards.greeting_card())
 
     async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse:
-        # The bot answers no invokes yet (its cards submit as messages): acknowledge, do nothing,
-        # rather than botbuilder's 501.
+        # The bot's cards submit as messages; the one invoke it acts on is a file consent answer.
+        # Any other is acknowledged and ignored, rather than botbuilder's 501.
+        if turn.activity.name == "fileConsent/invoke" and isinstance(turn.activity.value, dict):
+            await self._file_consent(turn, turn.activity.value)
         return InvokeResponse(status=200)
+
+    async def _file_consent(self, turn: TurnContext, value: dict[str, Any]) -> None:
+        """Accept: upload the file to the person's OneDrive and show it. Decline, or an upload
+        that fails: the record as one formatted card."""
+        person = await self.person(turn)
+        context = value.get("context") if isinstance(value.get("context"), dict) else {}
+        escalation_id, fmt = str(context.get("escalation") or ""), str(context.get("format") or "")
+        if person is None or fmt not in export.FORMATS:
+            return
+        try:
+            markdown = self.core.export(person.id, escalation_id)
+        except Refused as exc:
+            await self._say(turn, str(exc))
+            return
+        info = value.get("uploadInfo") if isinstance(value.get("uploadInfo"), dict) else {}
+        url = str(info.get("uploadUrl") or "")
+        if value.get("action") == "accept" and export.may_upload_to(url):
+            try:
+                await export.upload(url, export.record_file(escalation_id, markdown, fmt).content)
+                await turn.send_activity(MessageFactory.attachment(export.file_info_attachment(info)))
+                return
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.warning("Teams: could not upload a record (%s)", type(exc).__name__)
+        await self._reply(turn, export.record_card(markdown))
 
     async def on_message_activity(self, turn: TurnContext) -> None:
         person = await self.person(turn)
         self._remember(turn, person)
         value = turn.activity.value
         if isinstance(value, dict) and value.get("action"):
+            if not isinstance(value["action"], str) or any(isinstance(v, dict) for v in value.values()):
+                # Only a file consent answer nests; a card of ours never submits this.
+                await self._say(turn, "That form could not be read. Please open it again and resubmit.")
+                return
             await self._on_submit(turn, person, value)
             return
         text = " ".join(MENTION.sub(" ", turn.activity.text or "").split())
@@ -211,7 +241,30 @@ class TeamsBot(ActivityHandler):
         except Refused as exc:
             await self._say(turn, str(exc))
             return
+        if sub == "export":
+            await self._export(turn, person, arg.strip().upper()[:40], text)
+            return
         await self._private(turn, person, cards.text_parts(text))
+
+    async def _export(self, turn: TurnContext, person: Person, escalation_id: str, markdown: str) -> None:
+        """Files to save in the 1:1 chat (never in a channel): offered with Teams' consent cards."""
+        if _personal(turn):
+            await turn.send_activity(
+                Activity(type="message", attachments=export.consent_attachments(escalation_id, markdown))
+            )
+            return
+        if not self.core.store.address(person.id, PLATFORM, "dm"):
+            await self._say(turn, "Ask me that in our 1:1 chat: I don't show escalations in a channel.")
+            return
+        message = Message(
+            to=person.id,
+            text=f"The case record of {escalation_id}",
+            escalation_id=escalation_id,
+            data={"export": escalation_id},
+        )
+        self.core.store.enqueue([message], now=self.core.clock.now())
+        self.ctx.on_queued()
+        await self._say(turn, "I've sent it to you in our 1:1 chat, as files to save.")
 
     async def _private(self, turn: TurnContext, person: Person, texts: list[str]) -> None:
         """Case content only ever goes to the person's own chat with the bot, never a channel."""

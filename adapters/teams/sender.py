@@ -21,6 +21,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.sent_parts import SentParts
 from adapters.teams.cards import message_card, message_cards, text_parts
+from adapters.teams.export import consent_attachments
 from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
@@ -77,6 +78,9 @@ class TeamsSender:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         reference = load_reference(self.bot, person.id) or await self._new_conversation(person)
         contents = message_cards(message.text, message.actions)
+        if message.data.get("export"):
+            await self._send_export(reference, person.id, str(message.data["export"]))
+            return
 
         failure: list[BaseException] = []
 
@@ -112,6 +116,27 @@ class TeamsSender:
                 log.warning("could not refresh a case card: %s", type(exc).__name__)
 
         await self.adapter.continue_conversation(reference, deliver, self.app_id)
+        if failure:
+            raise failure[0]
+
+    async def _send_export(
+        self, reference: ConversationReference, person_id: str, escalation_id: str
+    ) -> None:
+        """The record offered as files in the person's 1:1 chat (asked for in a channel)."""
+        markdown = self.bot.export(person_id, escalation_id)
+        failure: list[BaseException] = []
+
+        async def offer(turn: TurnContext) -> None:
+            try:
+                await turn.send_activity(
+                    Activity(
+                        type=ActivityTypes.message, attachments=consent_attachments(escalation_id, markdown)
+                    )
+                )
+            except Exception as exc:  # raised after the turn, so the outbox retries
+                failure.append(exc)
+
+        await self.adapter.continue_conversation(reference, offer, self.app_id)
         if failure:
             raise failure[0]
 

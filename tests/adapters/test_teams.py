@@ -276,7 +276,15 @@ async def test_case_content_asked_for_in_a_channel_goes_to_the_persons_own_chat(
     assert all("sent it to you in our 1:1 chat" in text for text in in_channel)
     await teams.tick()
     private = "\n".join(card_text(s) for s in teams.connector.cards_to("a:alex"))
-    assert "# Case record: escalation E-0001" in private and "Health visiting plans" in private
+    assert "Health visiting plans" in private  # what `show` says
+    # The export comes as files to save, offered in the 1:1 chat.
+    offered = [
+        a["name"]
+        for s in teams.connector.cards_to("a:alex")
+        for a in s.body.get("attachments") or []
+        if a["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    ]
+    assert offered == ["E-0001 case record.docx", "E-0001 case record.md"]
 
 
 async def test_a_double_tap_on_the_raise_form_raises_once(teams):

@@ -37,6 +37,7 @@ class FakeConnector:
         self._runner: web.AppRunner | None = None
         self.service_url = ""
         self._changed = asyncio.Event()
+        self.uploads: dict[str, tuple[bytes, dict[str, str]]] = {}
 
     def fail(self, *failures: Failure) -> None:
         """The next sends (activities or conversations) fail in this order."""
@@ -49,6 +50,8 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self._send)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self._update)
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self._member)
+        # A OneDrive upload session, as a file consent's uploadUrl names it.
+        app.router.add_put("/upload/{name}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -117,6 +120,21 @@ class FakeConnector:
         body = await request.json()
         self._record(Sent("update", request.match_info["conversation"], body, request.match_info["activity"]))
         return web.json_response({"id": request.match_info["activity"]})
+
+    def upload_info(self, name: str) -> dict[str, Any]:
+        """What Teams puts in a file consent invoke when the person accepts."""
+        return {
+            "name": name,
+            "uploadUrl": f"{self.service_url}upload/{name.replace(' ', '-')}",
+            "contentUrl": f"https://contoso.sharepoint.com/personal/{name.replace(' ', '-')}",
+            "uniqueId": f"file-{next(self._ids)}",
+            "fileType": name.rsplit(".", 1)[-1],
+        }
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.uploads[request.match_info["name"]] = (await request.read(), dict(request.headers))
+        self._changed.set()
+        return web.json_response({"id": "uploaded"}, status=201)
 
     async def _member(self, request: web.Request) -> web.Response:
         member = self.members.get(request.match_info["member"])

@@ -103,5 +103,9 @@ async def test_the_whole_journey_in_teams(teams):
 
     # Export: the record for the child's file.
     await teams.post(activity(url, "alex", text="escalate export E-0001"))
-    await fake.wait_until(lambda: any("# Case record: escalation E-0001" in card_text(s) for s in fake.sent))
+    consent = "application/vnd.microsoft.teams.card.file.consent"
+    await fake.wait_until(
+        lambda: any(a["contentType"] == consent for s in fake.sent for a in s.body.get("attachments") or [])
+    )
+    assert not any("# Case record" in card_text(s) for s in fake.sent)  # never raw Markdown
     assert not any("something went wrong" in card_text(s) for s in fake.sent)
