@@ -33,7 +33,7 @@ from bot.commands import (
     SetEarlierDue,
     Withdraw,
 )
-from bot.core import EscalationBot
+from bot.core import EscalationBot, case_reference_problem
 from bot.errors import InvalidInput, Refused
 from bot.messages import Message, MessageKind
 from bot.notices import timeline_preview
@@ -43,7 +43,7 @@ from bot.policy import PolicyLibrary
 from bot.policy.text import describe_policy
 from bot.storage import Storage
 from bot.timeline import plan_timeline
-from bot.wording import when, who
+from bot.wording import MAX_TEXT, when, who
 
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.csv"
 DEFAULT_POLICY = "camden"
@@ -151,7 +151,7 @@ class ConsoleDemo:
 
     def dispatch(self, line: str, read: Callable[[str], str | None]) -> None:
         if not line.startswith("/"):
-            self._act(lambda esc: AddNote(actor=self.me, escalation_id=esc, discussed=line), None)
+            self._plain_note(line)
             return
         name, _, rest = line[1:].partition(" ")
         handler = getattr(self, f"cmd_{name.lower()}", None)
@@ -159,6 +159,24 @@ class ConsoleDemo:
             self.say(f"  ! Unknown command /{name}. Type /help for the list.")
             return
         handler(rest.strip(), read)
+
+    def _plain_note(self, line: str) -> None:
+        """A plain line is a reply in the case thread you are in: only an open escalation of
+        yours, never a stray line onto another or a closed case."""
+        esc_id = self.current.get(self.me)
+        esc = self.bot.load(esc_id) if esc_id else None
+        if esc is None or self.me not in esc.participants():
+            self.say(
+                "  ! Not recorded: you are not in a case thread. Use /note E-0001 your note (see /list)."
+            )
+            return
+        if not esc.is_open:
+            self.say(
+                f"  ! Not recorded: {esc.id} is {esc.status}. To add to its record anyway, "
+                f"use /note {esc.id} your note."
+            )
+            return
+        self.bot.handle(AddNote(actor=self.me, escalation_id=esc.id, discussed=line))
 
     def _split_id(self, rest: str) -> tuple[str | None, str]:
         first, _, tail = rest.partition(" ")
@@ -323,29 +341,49 @@ class ConsoleDemo:
             self.say("  Tell your designated safeguarding lead straight away.")
             self.say("  We'll still record the difference, as urgent. Carry on when you can.")
         ids = self.bot.policies.ids()
-        policy_id = ask.text(f"Which policy? ({', '.join(ids)}) [{self.default_policy}]", self.default_policy)
+        # Each answer is checked as it is given and asked again on the spot: nothing typed is lost
+        # to a refusal at the end.
+        policy_id = ask.checked(
+            f"Which policy? ({', '.join(ids)}) [{self.default_policy}]",
+            lambda a: None if a in ids else f"Choose one of: {', '.join(ids)}.",
+            default=self.default_policy,
+        )
         if policy_id is None:
             return
-        policy = self.bot.policies.policies.get(policy_id)
-        if policy is None:
-            self.say(f"  ! Unknown policy {policy_id!r}. Start again with /raise.")
-            return
+        policy = self.bot.policies.policies[policy_id]
         if risk_now:
             self.say(_indent(self.bot.emergency_guidance(policy.id)))
-        case_reference = ask.text("The agency's case reference (never the child's name)")
-        others = [p for p in self.store.people() if p.id != self.me and not p.admin]
-        self.say("  The other professional: " + ", ".join(f"{p.id} ({p.name})" for p in others))
-        counterpart = ask.text("Who is it? (id)")
+        case_reference = ask.checked(
+            "The agency's case reference (never the child's name)", case_reference_problem
+        )
+        if case_reference is None:
+            return
+        others = {p.id: p for p in self.store.people() if p.id != self.me and not p.admin}
+        self.say("  The other professional: " + ", ".join(f"{p.id} ({p.name})" for p in others.values()))
+        counterpart = ask.checked(
+            "Who is it? (id)",
+            lambda a: None if a.lower() in others else "That isn't one of the ids above.",
+        )
+        if counterpart is None:
+            return
         for n, category in enumerate(policy.categories, start=1):
             self.say(f"  {n}. {category.label}")
-        self.say(f"  {len(policy.categories) + 1}. Other")
-        choice = ask.text("What is it about? (number)")
-        issue = ask.text("The issue, in your words")
-        risk = ask.text("The risk to the child")
-        outcome = ask.text("The outcome you want")
-        if None in (case_reference, counterpart, choice, issue, risk, outcome):
+        last = len(policy.categories) + 1
+        self.say(f"  {last}. Other")
+        choice = ask.checked(
+            "What is it about? (number)",
+            lambda a: None if a.isdigit() and 1 <= int(a) <= last else f"Give a number from 1 to {last}.",
+        )
+        if choice is None:
             return
-        category = _category_choice(policy, choice or "")
+        answers = []
+        for prompt in ("The issue, in your words", "The risk to the child", "The outcome you want"):
+            answer = ask.checked(prompt, _fits)
+            if answer is None:
+                return
+            answers.append(answer)
+        issue, risk, outcome = answers
+        category = _category_choice(policy, choice)
         urgent = bool(risk_now)
         if not urgent and policy.urgent_when:
             answer = ask.yes_no(f"Is it urgent? The policy says: {policy.urgent_when}. (yes/no)")
@@ -359,13 +397,14 @@ class ConsoleDemo:
                 return
         arose = None
         if any(m.after.value == "disagreement" for m in policy.stage(1).milestones):
-            answer = ask.text("When did the disagreement arise, or the decision reach you? (YYYY-MM-DD)")
+            today = self.clock.now().astimezone(LONDON).date()
+            answer = ask.checked(
+                "When did the disagreement arise, or the decision reach you? (YYYY-MM-DD)",
+                lambda a: _past_date_problem(a, today),
+            )
             if answer is None:
                 return
-            try:
-                arose = date.fromisoformat(answer)
-            except ValueError:
-                self.say("  ! That isn't a date like 2026-11-30; leaving it out.")
+            arose = date.fromisoformat(answer)
         self._preview(policy, urgent)
         self.bot.handle(
             RaiseEscalation(
@@ -423,6 +462,21 @@ class _Asker:
                 return default
             self.say("  ! Please answer, or press Ctrl-D to stop.")
 
+    def checked(
+        self, prompt: str, problem: Callable[[str], str | None], default: str | None = None, tries: int = 5
+    ) -> str | None:
+        """An answer that passes `problem`, asked again (saying why) until it does."""
+        for _ in range(tries):
+            answer = self.text(prompt, default)
+            if answer is None:
+                return None
+            why = problem(answer)
+            if why is None:
+                return answer
+            self.say(f"  ! {why}")
+        self.say("  ! Stopped after several tries. Start again with /raise when ready.")
+        return None
+
     def yes_no(self, prompt: str) -> bool | None:
         while True:
             answer = self.text(prompt)
@@ -433,6 +487,18 @@ class _Asker:
             if answer.lower() in {"n", "no"}:
                 return False
             self.say("  ! Please answer yes or no.")
+
+
+def _fits(answer: str) -> str | None:
+    return None if len(answer) <= MAX_TEXT else f"Please keep it under {MAX_TEXT} characters."
+
+
+def _past_date_problem(answer: str, today: date) -> str | None:
+    try:
+        day = date.fromisoformat(answer.strip())
+    except ValueError:
+        return "That isn't a date like 2026-11-30."
+    return "That date is in the future." if day > today else None
 
 
 def _category_choice(policy, choice: str) -> str:
@@ -471,12 +537,17 @@ AUTO_SCRIPT = (
     "We spoke by phone; we still disagree about the risk. Asked Sam to share the visit notes.",
     "/wait 7d",
     "/wait 8h",
+    # Overnight nothing is sent (quiet hours); at 9am the business manager's digest, at 10am the
+    # first overdue chase, each saying what its reader can do.
+    "/wait 16h",
     "/escalate No agreement at stage 1; the review is close.",
     "/as priya",
     "Spoke to Jo Bennett. We agreed a joint visit before the review.",
-    "/as jo",
+    # The challenged side proposes; the raising side agrees.
     "/resolve Health visiting stays open until the review on 15 December; Joint visit by the "
     "health visitor and social worker by Fri 11 Dec; Health visitor shares visit notes weekly",
+    "/as jo",
+    "/agree",
     "/export",
 )
 

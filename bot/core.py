@@ -50,6 +50,23 @@ from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, stamp, when, who
 
 CASE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 /._:#-]{0,39}$")
+CASE_REFERENCE_PROBLEM = (
+    "Use the agency's case reference, with its number (e.g. CIN-20931): up to 40 letters, "
+    "numbers and - / . characters. Never use the child's name."
+)
+
+
+def case_reference_problem(text: str) -> str | None:
+    """Why `text` is not a case reference (None if it is). Every agency's reference has a number
+    in it; one without is most likely a name, and a child's name must never reach the record."""
+    text = " ".join(text.split())
+    if not text:
+        return "Enter the agency's case reference."
+    if not CASE_REFERENCE.match(text) or not any(ch.isdigit() for ch in text):
+        return CASE_REFERENCE_PROBLEM
+    return None
+
+
 DEFAULT_LOCAL_TARGET_DAYS = 5
 
 
@@ -308,17 +325,9 @@ class EscalationBot(ReminderSending):
             "risk": c.risk.strip(),
             "outcome_wanted": c.outcome_wanted.strip(),
         }
-        if not fields["case_reference"]:
-            errors["case_reference"] = "Enter the agency's case reference."
-        elif not CASE_REFERENCE.match(fields["case_reference"]) or not any(
-            ch.isdigit() for ch in fields["case_reference"]
-        ):
-            # Every agency's case reference has a number in it; a reference without one is most
-            # likely a name, and a child's name must never reach the record or a chat.
-            errors["case_reference"] = (
-                "Use the agency's case reference, with its number (e.g. CIN-20931): up to 40 letters, "
-                "numbers and - / . characters. Never use the child's name."
-            )
+        problem = case_reference_problem(fields["case_reference"])
+        if problem:
+            errors["case_reference"] = problem
         for key, label in (
             ("issue", "what the disagreement is"),
             ("risk", "the risk to the child"),

@@ -99,9 +99,9 @@ class ReminderSending:
         for person_id in dict.fromkeys(above):
             # The next level up is told *that* it is overdue and who to ask, not what it is about:
             # they are not on the escalation (yet), so they see none of its content.
-            team = [who(p, lookup) for p in current if self._manages(person_id, p)] or [
-                who(p, lookup) for p in current
-            ]
+            managed = [p for p in current if self._manages(person_id, p)] or current
+            team = [who(p, lookup) for p in managed]
+            short = [name(p, lookup) for p in managed]
             messages.append(
                 Message(
                     to=person_id,
@@ -109,7 +109,7 @@ class ReminderSending:
                         f"{first_line}\n{esc.id} · {esc.policy.short_name} policy\n"
                         f"{', '.join(team)} is working on a professional difference about a child's "
                         f"safety whose stage {esc.stage.number} has not moved on by its due time. "
-                        f"Please talk to {', '.join(team)} about it."
+                        f"Please talk to {' and '.join(short)} about it."
                     ),
                     kind=MessageKind.REMINDER,
                     escalation_id=esc.id,

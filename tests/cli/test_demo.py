@@ -24,6 +24,7 @@ ALEX = "Alex Morgan (Social Worker, Camden Children's Services)"
 SAM = "Sam Patel (Health Visitor, Whittington Health)"
 JO = "Jo Bennett (Team Manager, Camden Children's Services)"
 PRIYA = "Priya Nair (Health Visiting Team Lead, Whittington Health)"
+DEE = "Dee Okafor (Partnership Business Manager, Camden Safeguarding Children Partnership)"
 
 
 def messages(transcript: str) -> list[tuple[int, str, str]]:
@@ -110,9 +111,13 @@ def test_auto_demo_walks_the_whole_journey_in_order(auto_transcript):
         assert "What each side has said" in body
         assert "Phoned Alex on 1 Dec" in body  # the notes made before they joined
         briefed.append(where)
-    at = position_of(t, "[jo] > /resolve", after=max(briefed))
+    at = position_of(t, "[priya] > /resolve", after=max(briefed))
+    at, _ = first_message(
+        t, f"to {JO} · message", after=at, containing="Resolved? Priya Nair proposes E-0001 is resolved"
+    )
+    at = position_of(t, "[jo] > /agree", after=at)
     at, body = first_message(
-        t, f"to {SAM} · message", after=at, containing="Resolved: Jo Bennett closed E-0001"
+        t, f"to {SAM} · message", after=at, containing="Resolved: E-0001, agreed by Priya Nair and Jo Bennett"
     )
     assert "Joint visit by the health visitor and social worker" in body
     at = position_of(t, "[jo] > /export", after=at)
@@ -127,8 +132,13 @@ def test_auto_demo_walks_the_whole_journey_in_order(auto_transcript):
 
 def test_auto_demo_reminds_both_sides_once_per_reminder(auto_transcript):
     reminders = [(head, body) for _, head, body in messages(auto_transcript) if head.endswith("· reminder")]
+    firsts = sorted((head, body.splitlines()[0]) for head, body in reminders)
+    # Due soon, due now and the first overdue chase to each side; the managers once; the
+    # business manager a morning digest. Nothing twice.
+    assert len(firsts) == len(set(firsts))
     assert sorted(head for head, _ in reminders) == sorted(
-        [f"to {ALEX} · reminder", f"to {SAM} · reminder"] * 2
+        [f"to {ALEX} · reminder", f"to {SAM} · reminder"] * 3
+        + [f"to {JO} · reminder", f"to {PRIYA} · reminder", f"to {DEE} · reminder"]
     )
 
 
@@ -147,7 +157,7 @@ def test_demo_auto_from_the_command_line_never_touches_the_real_database(
     out, err = capsys.readouterr()
     assert err == ""
     assert "# Case record: escalation E-0001" in out
-    assert "Resolved: Jo Bennett closed E-0001" in out
+    assert "Resolved: E-0001, agreed by Priya Nair and Jo Bennett" in out
     assert not real.exists()
     assert list(no_leftovers.iterdir()) == []
 
@@ -288,5 +298,57 @@ def test_immediate_risk_under_another_policy_never_shows_camdens_numbers(tmp_pat
         # Redbridge's own guidance is shown as soon as the policy is chosen, before the form.
         own = position_of(t, "must be escalated to a manager and/or safeguarding lead immediately")
         assert own < position_of(t, "The agency's case reference")
+    finally:
+        demo.store.close()
+
+
+def test_each_raise_answer_is_checked_as_it_is_given_and_asked_again(tmp_path):
+    demo, out = console(tmp_path, london(2026, 12, 1, 10, 0))
+    lines = [
+        "/raise",
+        "no",
+        "redbridge",
+        "Jane Smith",  # a name, not a case reference
+        "CIN-77",
+        "nobody",  # not in the directory
+        "sam",
+        "9",  # out of range
+        "1",
+        "The decision to close was made without a visit.",
+        "Toddler; bruising seen at nursery.",
+        "A joint visit before closure.",
+        "no",  # not urgent
+        "2027-01-05",  # a date in the future
+        "2026-11-30",
+        "/list",
+    ]
+    try:
+        assert demo.run(scripted(out, lines)) == 0
+        t = out.getvalue()
+        at = position_of(t, "Jane Smith")
+        at = position_of(t, "Never use the child's name.", after=at)
+        at = position_of(t, "The agency's case reference", after=at)  # asked again, on the spot
+        at = position_of(t, "That isn't one of the ids above.", after=position_of(t, "nobody", after=at))
+        at = position_of(t, "Give a number from 1 to", after=at)
+        at = position_of(t, "That date is in the future.", after=at)
+        esc = demo.bot.load("E-0001")
+        assert esc is not None and esc.case_reference == "CIN-77" and esc.counterpart == "sam"
+        assert esc.category != "other"
+    finally:
+        demo.store.close()
+
+
+def test_a_stray_line_is_never_recorded_on_a_closed_case(tmp_path):
+    demo, out = console(tmp_path, london(2026, 12, 1, 10, 0))
+    lines = [
+        *RAISE_AT_IMMEDIATE_RISK,
+        "/resolve Discharge held; strategy discussion booked",
+        "oops typed here",
+    ]
+    try:
+        assert demo.run(scripted(out, lines)) == 0
+        t = out.getvalue()
+        assert "Not recorded: E-0001 is resolved. To add to its record anyway, use /note E-0001" in t
+        assert [n.discussed for n in demo.bot.load("E-0001").notes] == []
     finally:
         demo.store.close()
