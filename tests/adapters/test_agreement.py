@@ -204,3 +204,47 @@ async def test_teams_an_agreed_action_is_marked_done_from_its_card(teams):
     (done,) = todo.body["attachments"][0]["content"]["actions"]
     await teams.post(activity(url, "sam", value=done["data"], reply_to_id="c2"))
     assert 0 in teams.services.bot.load("E-0001").actions_done
+
+
+async def test_slack_quiet_hours_hold_a_reminder_until_8am_and_the_digest_comes_at_9(slack):
+    from bot.commands import SetEarlierDue
+    from support import london
+
+    await slack_raise(slack)
+    bot = slack.services.bot
+    bot.handle(
+        SetEarlierDue(actor="alex", escalation_id="E-0001", due=london(2026, 12, 3, 19, 30), reason="CP")
+    )
+    slack.clock.set(london(2026, 12, 3, 19, 30))
+    await slack.tick()
+    assert not [m for m in slack.fake.messages if m["text"].startswith("Due now")]  # quiet hours
+    slack.clock.set(london(2026, 12, 4, 8))
+    await slack.tick()
+    due_now = [m["channel"] for m in slack.fake.messages if m["text"].startswith("Due now")]
+    assert sorted(due_now) == ["DUALEX", "DUSAM"]
+    slack.clock.set(london(2026, 12, 4, 9))
+    await slack.tick()
+    (digest,) = [m for m in slack.fake.messages if m["channel"] == "DUDEE"]
+    assert digest["text"] == "Overdue: 1 professional difference in your policies"
+
+
+async def test_teams_reopen_needs_a_reason_and_returns_it_to_its_stage(teams):
+    url = teams.connector.service_url
+    for user in ("alex", "sam"):
+        await teams.post(install(url, user))
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    resolve = {"action": "resolve_submit", "id": "E-0001", "outcome": "Stays open"}
+    await teams.post(activity(url, "alex", value=resolve, reply_to_id="c1"))
+    assert teams.services.bot.load("E-0001").status == "resolved"
+    await teams.post(activity(url, "alex", value={"action": "reopen", "id": "E-0001"}, reply_to_id="c2"))
+    await teams.connector.wait_until(
+        lambda: any("Reopen E-0001" in card_text(s) for s in teams.connector.cards_to("a:alex"))
+    )
+    await teams.post(
+        activity(url, "alex", value={"action": "reopen_submit", "id": "E-0001"}, reply_to_id="c3")
+    )
+    assert teams.services.bot.load("E-0001").status == "resolved"  # no reason: nothing changes
+    why = {"action": "reopen_submit", "id": "E-0001", "reason": "Visits stopped again"}
+    await teams.post(activity(url, "alex", value=why, reply_to_id="c4"))
+    esc = teams.services.bot.load("E-0001")
+    assert esc.is_open and esc.stage.number == 1
