@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.agreed_actions import owned_rows
 from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
@@ -28,7 +30,6 @@ from bot.commands import (
     MilestoneDone,
     NameManager,
     NameRoleHolder,
-    OwnedAction,
     RaiseEscalation,
     Reopen,
     Resolve,
@@ -487,7 +488,7 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             escalation_id=esc,
             outcome=v.get("outcome") or "",
             agreed_actions=tuple((v.get("agreed_actions") or "").splitlines()),
-            owned=owned_rows(v, blocks.OWNED_ROWS),
+            owned=owned_rows(v, lambda d: d if isinstance(d, date) else None),
         ),
     )
     _submitted(
@@ -531,22 +532,6 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         await client.views_publish(user_id=user_id, view=blocks.home_view(rows, now, due_soon_before=soon))
 
     return app
-
-
-def owned_rows(v: dict[str, Any], rows: int) -> tuple[OwnedAction, ...]:
-    """The agreed actions given with an owner and a day; one half-filled is refused beside its field."""
-    found = []
-    for n in range(1, rows + 1):
-        what = (v.get(f"action_{n}") or "").strip()
-        owner, by = v.get(f"owner_{n}"), v.get(f"by_{n}")
-        if not what:
-            continue
-        if not owner:
-            raise InvalidInput({f"owner_{n}": "Who will do it?"})
-        if by is None:
-            raise InvalidInput({f"by_{n}": "By when?"})
-        found.append(OwnedAction(what, owner, by))
-    return tuple(found)
 
 
 def _earlier_due(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from adapters.agreed_actions import ROWS
 from bot.messages import NOTE_FORMS, Action, ActionKind, Message
 from bot.phones import dialable, tel_uri
 from bot.policy import Policy
@@ -327,15 +328,12 @@ def note_modal(escalation_id: str) -> dict[str, Any]:
     return _modal("escalate_note", f"Note on {escalation_id}", "Add note", blocks, {"id": escalation_id})
 
 
-OWNED_ROWS = 2  # agreed actions with an owner and a day; more go in the free text
-
-
 def resolve_modal(escalation_id: str, owners: list[tuple[str, str]] = ()) -> dict[str, Any]:
     """The outcome, then agreed actions: up to two with who does it and by when (the owner is
     reminded on the day), and any others as free text."""
     blocks: list[dict[str, Any]] = [_input("outcome", "What was agreed", _text(multiline=True))]
     options = [_option(person_id, label) for person_id, label in owners]
-    for n in range(1, OWNED_ROWS + 1 if options else 1):
+    for n in range(1, ROWS + 1 if options else 1):
         blocks += [
             _input(f"action_{n}", f"Agreed action {n}", _text(max_length=200), optional=True),
             _input(
@@ -378,17 +376,15 @@ def next_stage_modal(escalation_id: str, *, next_title: str, suggested_target: d
     return _modal("escalate_next", f"Escalate {escalation_id}", "Escalate", blocks, {"id": escalation_id})
 
 
+def reason_modal(callback: str, title: str, label: str, button: str, escalation_id: str) -> dict[str, Any]:
+    """A modal that asks for one reason: not agreed, reopen, withdraw."""
+    blocks = [_input("reason", label, _text(multiline=True, max_length=1000))]
+    return _modal(callback, title, button, blocks, {"id": escalation_id})
+
+
 def not_agreed_modal(escalation_id: str) -> dict[str, Any]:
-    blocks = [
-        _input(
-            "reason",
-            "Why you do not agree it is resolved (the other side will see this)",
-            _text(multiline=True, max_length=1000),
-        )
-    ]
-    return _modal(
-        "escalate_not_agreed", f"Not agreed: {escalation_id}", "Send", blocks, {"id": escalation_id}
-    )
+    label = "Why you do not agree it is resolved (the other side will see this)"
+    return reason_modal("escalate_not_agreed", f"Not agreed: {escalation_id}", label, "Send", escalation_id)
 
 
 def note_details_modal(escalation_id: str, note: int) -> dict[str, Any]:
@@ -401,14 +397,8 @@ def note_details_modal(escalation_id: str, note: int) -> dict[str, Any]:
 
 
 def reopen_modal(escalation_id: str) -> dict[str, Any]:
-    blocks = [
-        _input(
-            "reason",
-            "Why it needs reopening (e.g. which agreed action was not done)",
-            _text(multiline=True, max_length=200),
-        )
-    ]
-    return _modal("escalate_reopen", f"Reopen {escalation_id}", "Reopen", blocks, {"id": escalation_id})
+    label = "Why it needs reopening (e.g. which agreed action was not done)"
+    return reason_modal("escalate_reopen", f"Reopen {escalation_id}", label, "Reopen", escalation_id)
 
 
 def withdraw_modal(escalation_id: str) -> dict[str, Any]:

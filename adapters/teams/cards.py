@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from adapters.agreed_actions import ROWS
 from bot.calendar import LONDON
 from bot.messages import Action, ActionKind
 from bot.phones import dialable, tel_uri
@@ -371,9 +372,6 @@ def note_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[
     return card(with_errors(body, errors or {}), [submit("Add note", "note_submit", id=escalation_id)])
 
 
-OWNED_ROWS = 2  # agreed actions with an owner and a day; more go in the free text
-
-
 def resolve_card(
     escalation_id: str, errors: dict[str, str] | None = None, owners: list[tuple[str, str]] = ()
 ) -> dict[str, Any]:
@@ -381,7 +379,7 @@ def resolve_card(
         plain_text(f"Record the outcome of {escalation_id}", weight="bolder"),
         _text_input("outcome", "What was agreed", multiline=True),
     ]
-    for n in range(1, OWNED_ROWS + 1 if owners else 1):
+    for n in range(1, ROWS + 1 if owners else 1):
         owner = _choices(f"owner_{n}", "Who will do it", list(owners))
         owner["isRequired"] = False
         body += [
@@ -428,17 +426,19 @@ def note_details_card(escalation_id: str, note: str, errors: dict[str, str] | No
     )
 
 
+def reason_card(
+    title: str, label: str, button: str, action: str, escalation_id: str, errors: dict[str, str] | None
+) -> dict[str, Any]:
+    """A card that asks for one reason and submits it: not agreed, reopen, withdraw."""
+    body = [plain_text(title, weight="bolder"), _text_input("reason", label, multiline=True, max_length=1000)]
+    return card(with_errors(body, errors or {}), [submit(button, action, id=escalation_id)])
+
+
 def not_agreed_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
-    body = [
-        plain_text(f"Not agreed: {escalation_id}", weight="bolder"),
-        _text_input(
-            "reason",
-            "Why you do not agree it is resolved (the other side will see this)",
-            multiline=True,
-            max_length=1000,
-        ),
-    ]
-    return card(with_errors(body, errors or {}), [submit("Send", "not_agreed_submit", id=escalation_id)])
+    label = "Why you do not agree it is resolved (the other side will see this)"
+    return reason_card(
+        f"Not agreed: {escalation_id}", label, "Send", "not_agreed_submit", escalation_id, errors
+    )
 
 
 def answer_failed_card(escalation_id: str, errors: dict[str, str]) -> dict[str, Any]:
@@ -447,16 +447,8 @@ def answer_failed_card(escalation_id: str, errors: dict[str, str]) -> dict[str, 
 
 
 def reopen_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:
-    body = [
-        plain_text(f"Reopen {escalation_id}", weight="bolder"),
-        _text_input(
-            "reason",
-            "Why it needs reopening (e.g. which agreed action was not done)",
-            multiline=True,
-            max_length=200,
-        ),
-    ]
-    return card(with_errors(body, errors or {}), [submit("Reopen", "reopen_submit", id=escalation_id)])
+    label = "Why it needs reopening (e.g. which agreed action was not done)"
+    return reason_card(f"Reopen {escalation_id}", label, "Reopen", "reopen_submit", escalation_id, errors)
 
 
 def withdraw_card(escalation_id: str, errors: dict[str, str] | None = None) -> dict[str, Any]:

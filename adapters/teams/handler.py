@@ -15,6 +15,7 @@ from botbuilder.core.teams import TeamsInfo
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
+from adapters.agreed_actions import owned_rows
 from adapters.teams import cards, export
 from adapters.teams.sender import PLATFORM, save_reference
 from bot.calendar import LONDON
@@ -28,7 +29,6 @@ from bot.commands import (
     MilestoneDone,
     NameManager,
     NameRoleHolder,
-    OwnedAction,
     RaiseEscalation,
     Reopen,
     Resolve,
@@ -670,22 +670,6 @@ def _earlier(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue
     return SetEarlierDue(actor=actor, escalation_id=escalation_id, due=due, reason=str(v.get("reason") or ""))
 
 
-def _owned_rows(v: dict[str, Any]) -> tuple[OwnedAction, ...]:
-    """The agreed actions given with an owner and a day; one half-filled is refused beside its field."""
-    found = []
-    for n in range(1, cards.OWNED_ROWS + 1):
-        what = str(v.get(f"action_{n}") or "").strip()
-        if not what:
-            continue
-        owner, by = str(v.get(f"owner_{n}") or ""), _date(v.get(f"by_{n}"))
-        if not owner:
-            raise InvalidInput({f"owner_{n}": "Who will do it?"})
-        if by is None:
-            raise InvalidInput({f"by_{n}": "By when?"})
-        found.append(OwnedAction(what, owner, by))
-    return tuple(found)
-
-
 def _index(v: dict[str, Any]) -> int:
     ref = str(v.get("ref") or "")
     if not ref.isdigit():
@@ -718,7 +702,7 @@ SUBMISSIONS: dict[str, tuple[Callable[..., Any], Callable[..., dict]]] = {
             escalation_id=esc,
             outcome=str(v.get("outcome") or ""),
             agreed_actions=tuple(str(v.get("agreed_actions") or "").splitlines()),
-            owned=_owned_rows(v),
+            owned=owned_rows(v, _date),
         ),
         lambda esc, errors: cards.resolve_card(esc.id, errors),
     ),
