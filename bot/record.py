@@ -204,6 +204,7 @@ def _chasing(esc: Escalation, first: StoredEvent, lookup: PersonLookup) -> list[
     if chases[0].seq != first.seq:
         return None  # already told, in the entry at the first chase
     people = list(dict.fromkeys(p for e in chases for p in e.data["told"]))
+    above = chases[0].data.get("above") or []
     span = stamp(chases[0].at) if len(chases) == 1 else f"{stamp(chases[0].at)} and {stamp(chases[-1].at)}"
     times = "once" if len(chases) == 1 else f"{len(chases)} times"
     return _fields(
@@ -212,7 +213,12 @@ def _chasing(esc: Escalation, first: StoredEvent, lookup: PersonLookup) -> list[
         form="Escalation bot messages",
         involved="; ".join(who(p, lookup) for p in people),
         discussed=f"Stage {stage} passed its due time without being resolved or escalated.",
-        outcome=f"Chased {times}, between {span}." if len(chases) > 1 else f"Chased once, on {span}.",
+        outcome=(f"Chased {times}, between {span}." if len(chases) > 1 else f"Chased once, on {span}.")
+        + (
+            f" The next level up ({'; '.join(who(p, lookup) for p in above)}) told on {stamp(chases[0].at)}."
+            if above
+            else ""
+        ),
     )
 
 

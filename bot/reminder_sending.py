@@ -115,7 +115,8 @@ class ReminderSending:
                     escalation_id=esc.id,
                 )
             )
-        self._record(esc, "overdue_notified", "bot", {"told": [m.to for m in messages], "repeat": repeat})
+        told = {"told": [m.to for m in messages], "above": list(dict.fromkeys(above)), "repeat": repeat}
+        self._record(esc, "overdue_notified", "bot", told)
         self._save(esc, now)
         hourly = bool(reminder.data.get("hourly", reminders.is_hourly(esc)))
         following, at = reminders.next_overdue(due, self.calendar, repeat + 1, now, hourly=hourly)

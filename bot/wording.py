@@ -27,9 +27,9 @@ def when(moment: datetime | None) -> str:
 
 
 def stamp(moment: datetime) -> str:
-    """'Mon 4 Jan 2027 17:00' for the case record."""
-    local = moment.astimezone(LONDON)
-    return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
+    """A moment in the record, read the same way as every other time the bot shows: '5pm Mon
+    4 Jan 2027'."""
+    return when(moment)
 
 
 def clip(text: str, limit: int = MAX_TEXT) -> str:

@@ -33,9 +33,7 @@ def test_the_export_opens_with_the_partnership_policy_case_and_who_exported_it_w
     assert "- **Partnership:** Redbridge Local Safeguarding Children Board" in head
     assert "- **Case reference:** CIN-20931" in head
     assert "- **Escalation:** E-0001" in head
-    assert (
-        "- **Exported on:** Wed 2 Dec 2026 10:00, by Sam Patel (Health Visitor, Whittington Health)" in head
-    )
+    assert "- **Exported on:** 10am Wed 2 Dec 2026, by Sam Patel (Health Visitor, Whittington Health)" in head
 
 
 def test_a_stage_move_needs_a_reason_and_the_reason_is_on_the_record(bot):

@@ -71,7 +71,8 @@ def test_an_overdue_stage_tells_each_person_what_to_do_and_the_managers_once(bot
     # The record has one entry for the stage's chasing, not one per chase.
     record = bot.export("alex", "E-0001")
     assert record.count("Overdue at stage 1") == 1
-    assert "Chased 2 times, between Wed 9 Dec 2026 10:00 and Thu 10 Dec 2026 10:00." in record
+    assert "Chased 2 times, between 10am Wed 9 Dec 2026 and 10am Thu 10 Dec 2026." in record
+    assert "The next level up (Jo Bennett (Team Manager, Camden Children's Services); Priya Nair" in record
 
 
 def test_with_no_known_managers_the_partnership_hears_in_the_morning_digest(bot, clock, store):
