@@ -15,7 +15,7 @@ from typing import NoReturn
 
 from adapters.system_clock import SystemClock
 from bot.calendar import LONDON, WorkingCalendar
-from bot.people import DirectoryError, Role, UnknownRole, parse_directory_csv, parse_role
+from bot.people import COLUMNS, DirectoryError, Role, UnknownRole, parse_directory_csv, parse_role
 from bot.policy import PolicyError, PolicyLibrary, load_policy_file
 from bot.policy.text import describe_policy, describe_stage_timescale
 from bot.record import export_markdown
@@ -205,16 +205,32 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         return _list_roles(settings)
     if args.action == "remove-role":
         return _remove_role(settings, args.person, args.role)
+    if args.action == "list":
+        return _list_people(settings, args.agency, args.json)
+    if args.action == "show":
+        return _show_person(settings, args.person)
+    if args.action == "export":
+        return _export_people(settings, args.file)
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"directory import: {args.file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"directory import: {args.file}: cannot be read ({exc})") from None
+    except OSError as exc:
+        raise UsageError(f"directory import: {args.file}: cannot be read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Excel on Windows saves "CSV" in Windows-1252: read it as that, and say so.
+        text = raw.decode("cp1252", errors="replace")
+        print(f"{args.file}: not UTF-8, so read as Windows-1252 (as Excel saves it); check accented names.")
     try:
         people = parse_directory_csv(
-            text, source=args.file, known_ids=_known_ids(settings), known_policies=_library(settings).ids()
+            text,
+            source=args.file,
+            known_ids=_known_ids(settings),
+            known_policies=_library(settings).ids(),
+            known_platform_ids=_known_platform_ids(settings),
         )
     except DirectoryError as exc:
         raise UsageError(str(exc)) from None
@@ -225,6 +241,118 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     count = store.upsert_people([_keep_learned(store, p) for p in people], with_roles=with_roles)
     print(f"Imported {count} {'person' if count == 1 else 'people'} into {settings.database_url}.")
     return 0
+
+
+def _known_platform_ids(settings: Settings) -> dict[tuple[str, str], tuple[str, int]]:
+    try:
+        store = Storage.open(settings.database_url, create=False)
+    except StorageError:
+        return {}
+    try:
+        return {
+            (column, value.lower()): (person.id, 0)
+            for person in store.people()
+            for column, value in (
+                ("slack_id", person.slack_id),
+                ("teams_id", person.teams_id),
+                ("email", person.email),
+            )
+            if value
+        }
+    finally:
+        store.close()
+
+
+def _list_people(settings: Settings, agency: str | None, as_json: bool) -> int:
+    """Everyone in the directory (or one agency's people), by name."""
+    store = _store(settings)
+    people = [p for p in store.people() if agency is None or p.agency.lower() == agency.lower()]
+    if as_json:
+        print(json.dumps([_person_json(p) for p in people], indent=2))
+        return 0
+    if not people:
+        print("No one in the directory" + (f" for {agency}." if agency else "."))
+    for p in people:
+        reach = ", ".join(
+            k for k, v in (("Slack", p.slack_id), ("Teams", p.teams_id), ("email", p.email)) if v
+        )
+        print(f"{p.id:<14} {p.name:<28} {p.role:<30} {p.agency:<36} {reach or 'no way to reach them'}")
+    return 0
+
+
+def _show_person(settings: Settings, person_id: str) -> int:
+    store = _store(settings)
+    person = store.person(person_id)
+    if person is None:
+        raise UsageError(
+            f"directory show: no one with id {person_id!r} in the directory (see directory list)"
+        )
+    manager = store.person(person.manager_id) if person.manager_id else None
+    for label, value in (
+        ("id", person.id),
+        ("name", person.name),
+        ("agency", person.agency),
+        ("role", person.role),
+        ("line manager", manager.describe() if manager else person.manager_id or "not known"),
+        ("email", person.email or "-"),
+        (
+            "Slack",
+            f"{person.slack_id} ({person.slack_team or 'workspace not yet seen'})"
+            if person.slack_id
+            else "-",
+        ),
+        (
+            "Teams",
+            f"{person.teams_id} ({person.teams_tenant or 'tenant not yet seen'})" if person.teams_id else "-",
+        ),
+        ("safeguarding roles", ", ".join(r.label for r in person.roles) or "-"),
+        (
+            "partnership admin",
+            ("for " + ", ".join(person.admin_policies))
+            if person.admin_policies
+            else "yes"
+            if person.admin
+            else "no",
+        ),
+    ):
+        print(f"{label + ':':<20} {value}")
+    return 0
+
+
+def _export_people(settings: Settings, file: str) -> int:
+    """The directory as a CSV that `directory import` reads back."""
+    store = _store(settings)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for p in store.people():
+        admin = ";".join(p.admin_policies) if p.admin_policies else "yes" if p.admin else "no"
+        roles = ";".join(r.value for r in p.roles)
+        writer.writerow([p.id, p.name, p.agency, p.role, p.manager_id or "", p.email or "", p.slack_id or "",
+                         p.teams_id or "", admin, roles])  # fmt: skip
+    try:
+        Path(file).write_text(out.getvalue(), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"directory export: {file}: cannot be written ({exc.strerror})") from None
+    count = len(store.people())
+    print(f"Wrote {count} {'person' if count == 1 else 'people'} to {file}.")
+    return 0
+
+
+def _person_json(p) -> dict:
+    return {
+        "id": p.id,
+        "name": p.name,
+        "agency": p.agency,
+        "role": p.role,
+        "manager_id": p.manager_id,
+        "email": p.email,
+        "slack_id": p.slack_id,
+        "teams_id": p.teams_id,
+        "admin": p.admin,
+        "admin_policies": list(p.admin_policies),
+        "roles": [r.value for r in p.roles],
+    }
 
 
 def _list_roles(settings: Settings) -> int:
@@ -313,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = directory.add_subparsers(dest="action", required=True, parser_class=_Parser)
     dsub.add_parser("import", help="add or update people from a CSV file").add_argument("file")
     dsub.add_parser("roles", help="who holds which safeguarding role, and who said so")
+    people = dsub.add_parser("list", help="everyone in the directory, or one agency's people")
+    people.add_argument("--agency")
+    people.add_argument("--json", action="store_true")
+    dsub.add_parser("show", help="one person: agency, role, manager, accounts, roles").add_argument("person")
+    dsub.add_parser("export", help="the directory as a CSV that import reads back").add_argument("file")
     remove = dsub.add_parser("remove-role", help="stop someone holding a role (a leaver, a wrong answer)")
     remove.add_argument("person")
     remove.add_argument("role")

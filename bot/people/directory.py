@@ -4,6 +4,7 @@ safeguarding roles they hold in their agency."""
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 from collections.abc import Iterable
@@ -13,6 +14,10 @@ from bot.people.roles import Role, UnknownRole, parse_roles
 
 COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin", "roles")
 REQUIRED = ("id", "name", "agency", "role")
+# Longer than any real value: a longer one is a column out of place or pasted text.
+LIMITS = {"id": 64, "name": 200, "agency": 200, "role": 200, "manager_id": 64, "email": 254,
+          "slack_id": 64, "teams_id": 200}  # fmt: skip
+EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"", "no", "n", "false", "0"}
 
@@ -57,19 +62,34 @@ class DirectoryError(Exception):
 
 
 def parse_directory_csv(
-    text: str, *, source: str, known_ids: Iterable[str] = (), known_policies: Iterable[str] | None = None
+    text: str,
+    *,
+    source: str,
+    known_ids: Iterable[str] = (),
+    known_policies: Iterable[str] | None = None,
+    known_platform_ids: dict[tuple[str, str], tuple[str, int]] | None = None,
 ) -> list[Person]:
-    """Read people from CSV text; every problem names `source`, the line and the column."""
+    """Read people from CSV text; every problem names `source`, the line and the column.
+    `known_platform_ids` maps (column, lower-case value) to the person already holding it."""
+    known_platform_ids = known_platform_ids or {}
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    # Headers in any case and spacing ("ID", " Name "), as a spreadsheet saves them.
+    header = [(h or "").strip().lower().replace(" ", "_") for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        raise DirectoryError(f"{source}: header is missing column(s) {', '.join(missing)}")
+        raise DirectoryError(
+            f"{source}: header is missing column(s) {', '.join(missing)}; the first line must name the "
+            f"columns, e.g. {','.join(COLUMNS[:6])}"
+        )
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
+        near = difflib.get_close_matches(unknown[0], COLUMNS, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
         raise DirectoryError(
-            f"{source}: unknown column(s) {', '.join(unknown)}; columns are {', '.join(COLUMNS)}"
+            f"{source}: unknown column(s) {', '.join(unknown)}{hint}; columns are {', '.join(COLUMNS)}"
         )
+    platform_ids: dict[tuple[str, str], tuple[str, int]] = {}
     people: list[Person] = []
     lines: dict[str, int] = {}
     seen: set[str] = set()
@@ -81,6 +101,30 @@ def parse_directory_csv(
                 raise DirectoryError(f"{source}: line {line}: {column} is empty")
         if values["id"] in seen:
             raise DirectoryError(f"{source}: line {line}: id {values['id']!r} appears twice")
+        for column, limit in LIMITS.items():
+            if len(values.get(column, "")) > limit:
+                raise DirectoryError(
+                    f"{source}: line {line}: {column} is {len(values[column])} characters long; "
+                    f"at most {limit}. Is a column out of place?"
+                )
+        email = values.get("email", "")
+        if email and not EMAIL.fullmatch(email):
+            raise DirectoryError(
+                f"{source}: line {line}: email {email[:60]!r} is not an email address; give a work "
+                "address like name@agency.org.uk, or leave it empty"
+            )
+        for column in ("slack_id", "teams_id", "email"):
+            value = values.get(column, "").lower()
+            if not value:
+                continue
+            owner = platform_ids.get((column, value)) or known_platform_ids.get((column, value))
+            if owner and owner[0] != values["id"]:
+                where = f"line {owner[1]}" if owner[1] else "the directory already"
+                raise DirectoryError(
+                    f"{source}: line {line}: {column} {values[column][:60]!r} is also {owner[0]}'s "
+                    f"({where}); one account belongs to one person"
+                )
+            platform_ids[(column, value)] = (values["id"], line)
         admin_text = values.get("admin", "").lower()
         admin_for = tuple(p for p in re.split(r"[;,\s]+", admin_text) if p)
         policies = set(known_policies) if known_policies is not None else None

@@ -1,0 +1,103 @@
+"""A directory an admin can keep: list, show and export it, and import what a spreadsheet saves,
+with each mistake named by its line and what to do (issue 10, part 5)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_commands import EXAMPLE_DIRECTORY, assert_usage_error, count_people, url_for
+
+HEADER = "id,name,agency,role,manager_id,email,slack_id\n"
+
+
+@pytest.fixture
+def imported(cli, monkeypatch, tmp_path):
+    url = url_for(tmp_path / "x.db")
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli("directory", "import", str(EXAMPLE_DIRECTORY)).code == 0
+    return url
+
+
+def test_list_shows_everyone_or_one_agency_and_how_to_reach_them(cli, imported):
+    everyone = cli("directory", "list")
+    assert everyone.code == 0 and len(everyone.out.splitlines()) == 10
+    health = cli("directory", "list", "--agency", "whittington health", "--json")
+    rows = json.loads(health.out)
+    assert {r["id"] for r in rows} == {"sam", "priya", "nora"}
+    assert all(r["agency"] == "Whittington Health" for r in rows)
+
+
+def test_show_names_the_manager_and_accounts(cli, imported):
+    shown = cli("directory", "show", "alex")
+    assert shown.code == 0
+    assert "line manager:        Jo Bennett (Team Manager, Camden Children's Services)" in shown.out
+    assert_usage_error(cli("directory", "show", "nobody"), "no one with id 'nobody'", "directory list")
+
+
+def test_export_writes_a_file_that_imports_back_the_same(cli, imported, monkeypatch, tmp_path):
+    out = tmp_path / "saved.csv"
+    assert cli("directory", "export", str(out)).code == 0
+    before = {p.id: p for p in count_people(imported)}
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "fresh.db"))
+    assert cli("directory", "import", str(out)).code == 0
+    after = {p.id: p for p in count_people(url_for(tmp_path / "fresh.db"))}
+    assert after == before
+
+
+def test_a_csv_saved_by_excel_in_windows_1252_with_capital_headers_imports(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+    saved = tmp_path / "people.csv"
+    saved.write_bytes(
+        "ID,Name,Agency,Role\r\nrene,René Dubois,Camden Children's Services,Social Worker\r\n".encode(
+            "cp1252"
+        )
+    )
+    result = cli("directory", "import", str(saved))
+    assert result.code == 0, result.err
+    assert "read as Windows-1252" in result.out
+    (rene,) = count_people(url_for(tmp_path / "x.db"))
+    assert rene.name == "René Dubois"
+
+
+def test_a_utf8_file_with_a_byte_order_mark_imports_without_a_notice(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+    saved = tmp_path / "people.csv"
+    saved.write_text("id,name,agency,role\nzoe,Zoë Hart,School,DSL\n", encoding="utf-8-sig")
+    result = cli("directory", "import", str(saved))
+    assert result.code == 0 and "Windows-1252" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("rows", "fragments"),
+    [
+        (
+            "a,A One,Camden,SW,,a@camden.gov.uk,U1\nb,B Two,Camden,SW,,b@camden.gov.uk,U1\n",
+            ("line 3", "slack_id 'U1' is also a's (line 2)", "one account belongs to one person"),
+        ),
+        ("a,A One,Camden,SW,,not-an-email,\n", ("line 2", "'not-an-email' is not an email address")),
+        ("a," + "N" * 500 + ",Camden,SW,,,\n", ("line 2", "name is 500 characters long", "at most 200")),
+    ],
+    ids=["shared-slack-id", "bad-email", "absurd-length"],
+)
+def test_each_import_mistake_names_its_line_and_what_to_do(cli, monkeypatch, tmp_path, rows, fragments):
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+    bad = tmp_path / "people.csv"
+    bad.write_text(HEADER + rows, encoding="utf-8")
+    assert_usage_error(cli("directory", "import", str(bad)), "people.csv", *fragments)
+
+
+def test_an_account_already_someone_elses_in_the_directory_is_refused(cli, imported, tmp_path):
+    taken = next(p for p in count_people(imported) if p.email)
+    bad = tmp_path / "people.csv"
+    bad.write_text(HEADER + f"newbie,New Person,Camden,SW,,{taken.email.upper()},\n", encoding="utf-8")
+    assert_usage_error(
+        cli("directory", "import", str(bad)), "line 2", f"is also {taken.id}'s (the directory already)"
+    )
+
+
+def test_an_unknown_column_gets_a_hint(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+    bad = tmp_path / "people.csv"
+    bad.write_text("id,name,agency,role,manger_id\na,A,Camden,SW,\n", encoding="utf-8")
+    assert_usage_error(cli("directory", "import", str(bad)), "manger_id", "did you mean manager_id?")
