@@ -32,12 +32,12 @@ bench: $(STAMP)
 
 # The edge fuzz at length: 5,000 mutated payloads each for Slack and Teams (make test runs 150).
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider tests/adapters/test_fuzz.py
+	FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q -p no:cacheprovider --timeout 1800 tests/adapters/test_fuzz.py
 
 # The crash test at length: 100 SIGKILLs of `serve` around raises, notes and deliveries (make test
 # runs 6). It prints restarts, acknowledged, delivered, lost and doubled.
 chaos: $(STAMP)
-	CRASH_RESTARTS=100 $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/scenarios/test_crash.py
+	CRASH_RESTARTS=100 $(BIN)/python -m pytest -q -s -p no:cacheprovider --timeout 1800 tests/scenarios/test_crash.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -70,6 +70,7 @@ class BackgroundLoop:
         self.delivery = delivery
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._stopping = False
         self.inboxes: list[Inbox] = []
 
     def poke(self) -> None:
@@ -90,11 +91,15 @@ class BackgroundLoop:
         return max((wake - now).total_seconds(), 0.05)
 
     async def run(self) -> None:
-        while True:
+        # The flag, not only the cancel, ends the loop: on Python 3.11 asyncio.wait_for can swallow
+        # a cancel that arrives as its inner task finishes, and the loop would run on after stop().
+        while not self._stopping:
             try:
                 await self.step()
             except Exception:  # the loop must outlive one bad step; the error is logged without content
                 log.exception("background step failed; will retry")
+            if self._stopping:
+                break
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.seconds_until_next())
@@ -103,6 +108,8 @@ class BackgroundLoop:
         self._task = asyncio.create_task(self.run(), name="escalation-bot-background")
 
     async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
         for inbox in self.inboxes:
             await inbox.stop()
         if self._task:
