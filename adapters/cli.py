@@ -211,6 +211,8 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         return _show_person(settings, args.person)
     if args.action == "export":
         return _export_people(settings, args.file)
+    if args.action == "deactivate":
+        return _deactivate(settings, args.person)
     path = Path(args.file)
     try:
         raw = path.read_bytes()
@@ -316,6 +318,30 @@ def _show_person(settings: Settings, person_id: str) -> int:
         ),
     ):
         print(f"{label + ':':<20} {value}")
+    return 0
+
+
+def _deactivate(settings: Settings, person_id: str) -> int:
+    """A leaver loses access at once; each open escalation they handled asks who takes over."""
+    from bot.core import EscalationBot
+
+    store = _store(settings)
+    person = store.person(person_id)
+    if person is None:
+        raise UsageError(
+            f"directory deactivate: no one with id {person_id!r} in the directory (see directory list)"
+        )
+    if not person.active:
+        print(f"{person.name} was already deactivated.")
+        return 0
+    bot = EscalationBot(store=store, policies=_library(settings), clock=SystemClock())
+    asked = bot.deactivate(person_id)
+    print(f"{person.name} can no longer use the bot.")
+    for message in asked:
+        whom = store.person(message.to)
+        print(f"{message.escalation_id}: asked {whom.describe() if whom else message.to} who takes over.")
+    if not asked:
+        print("They handled no open escalation.")
     return 0
 
 
@@ -446,6 +472,9 @@ def build_parser() -> argparse.ArgumentParser:
     people.add_argument("--json", action="store_true")
     dsub.add_parser("show", help="one person: agency, role, manager, accounts, roles").add_argument("person")
     dsub.add_parser("export", help="the directory as a CSV that import reads back").add_argument("file")
+    dsub.add_parser(
+        "deactivate", help="a leaver: no more access; their open escalations ask who takes over"
+    ).add_argument("person")
     remove = dsub.add_parser("remove-role", help="stop someone holding a role (a leaver, a wrong answer)")
     remove.add_argument("person")
     remove.add_argument("role")

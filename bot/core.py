@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import digest, naming, notices, outgoing, reminders, resolution
+from bot import digest, leavers, naming, notices, outgoing, reminders, resolution
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -94,6 +94,7 @@ class EscalationBot(ReminderSending):
         with self.store.transaction():
             # Who caused each message, so a message that finally cannot be delivered is reported.
             messages = [replace(m, data={**m.data, "caused_by": command.actor}) for m in handler(command)]
+            messages = self._reachable(messages)
             self.store.enqueue(messages, now=self.clock.now())
         return messages
 
@@ -156,6 +157,7 @@ class EscalationBot(ReminderSending):
                 batch = self.store.claim_due_reminders(now)
                 for reminder in batch:
                     messages, status = self._reminder_messages(reminder, now)
+                    messages = self._reachable(messages)
                     self.store.enqueue(messages, now=now)
                     self.store.finish_reminder(reminder.id, status)
                     sent.extend(messages)
@@ -312,10 +314,14 @@ class EscalationBot(ReminderSending):
         if policy is None:
             errors["policy"] = f"Choose one of the policies: {', '.join(self.policies.ids())}."
         raiser = self.store.person(c.actor)
+        if raiser is not None and not raiser.active:
+            raise Refused("You no longer use the bot: your partnership's admin has marked you as left.")
         if raiser is None:
             errors["actor"] = "You are not in the directory yet: tell us your agency and role first."
         counterpart = self.store.person(c.counterpart)
-        if counterpart is None:
+        if counterpart is not None and not counterpart.active:
+            errors["counterpart"] = f"{counterpart.name} has left. Choose who now does their work."
+        elif counterpart is None:
             errors["counterpart"] = "We can't find that person in the directory. Choose someone else."
         elif counterpart.id == c.actor:
             errors["counterpart"] = "Choose the other professional, not yourself."
@@ -639,10 +645,28 @@ class EscalationBot(ReminderSending):
         return esc
 
     def _may_see(self, actor: str, esc: Escalation) -> bool:
+        person = self.store.person(actor)
+        if person is not None and not person.active:
+            return False  # a leaver sees nothing more, from the moment they are deactivated
         if actor in esc.participants():
             return True
-        person = self.store.person(actor)
         return bool(person and person.is_admin_for(esc.policy.id))
+
+    def deactivate(self, person_id: str) -> list[Message]:
+        """A leaver: they can act no more; each open escalation they handled asks who takes over."""
+        with self.store.transaction():
+            messages = self._reachable(leavers.deactivate(self.ledger, person_id))
+            self.store.enqueue(messages, now=self.clock.now())
+        return messages
+
+    def _reachable(self, messages: list[Message]) -> list[Message]:
+        """Nothing goes to a leaver: their side's new person is told instead."""
+        inactive: dict[str, bool] = {}
+        for m in messages:
+            if m.to not in inactive:
+                person = self.store.person(m.to)
+                inactive[m.to] = bool(person and not person.active)
+        return [m for m in messages if not inactive[m.to]]
 
     def _record(self, esc: Escalation, kind: str, actor: str, data: dict[str, Any]) -> None:
         self.ledger.record(esc, kind, actor, data)

@@ -7,6 +7,7 @@ from bot import notices, outgoing
 from bot.commands import NameManager, NameRoleHolder
 from bot.errors import InvalidInput, Refused
 from bot.escalation import Escalation
+from bot.leavers import TAKEOVER
 from bot.ledger import Ledger
 from bot.messages import Message, MessageKind
 from bot.people import Person, Role, agency_key
@@ -45,7 +46,7 @@ def asked(ledger: Ledger, actor: str, question_id: int) -> Question:
     partnership. Checked before anyone new is added to the directory for the answer."""
     store = ledger.store
     question = store.question(question_id)
-    if question is None or question.kind != "role":
+    if question is None or question.kind not in {"role", TAKEOVER}:
         raise InvalidInput(
             {"person": "That question isn't one we asked. Use the latest message from the bot."}
         )
@@ -64,8 +65,10 @@ def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
     store = ledger.store
     question = asked(ledger, c.actor, c.question_id)
     holder = store.person(c.person)
-    if holder is None:
+    if holder is None or not holder.active:
         raise InvalidInput({"person": "We can't find that person in the directory."})
+    if question.kind == TAKEOVER:
+        return _take_over(ledger, c, question, holder)
     role, agency = Role(question.data["role"]), question.data["agency"]
     if agency_key(holder.agency) != agency_key(agency):
         # What is remembered reaches every later difference with this agency: only someone the
@@ -87,6 +90,26 @@ def name_role_holder(c: NameRoleHolder, ledger: Ledger) -> list[Message]:
         role_words = f"the {role.label} for {agency}"
         messages += _join(ledger, waiting.escalation_id, waiting.data, holder.id, c.actor, role_words)
     return messages
+
+
+def _take_over(ledger: Ledger, c: NameRoleHolder, question: Question, holder: Person) -> list[Message]:
+    """Someone takes over a leaver's part: they join that side at this stage, with the briefing."""
+    agency = question.data["agency"]
+    if agency_key(holder.agency) != agency_key(agency):
+        raise InvalidInput(
+            {"person": f"{holder.name} is recorded with {holder.agency}. Name someone from {agency}."}
+        )
+    _refuse_the_other_side(ledger, question, holder)
+    for same in ledger.store.open_questions(escalation_id=question.escalation_id, kind=TAKEOVER):
+        if same.data.get("leaver") == question.data["leaver"]:
+            ledger.store.close_question(same.id)
+    leaver = name(question.data["leaver"], ledger.store.person)
+    messages = [
+        Message(to=c.actor, text=f"Thanks: {holder.name} takes over from {leaver}.", kind=MessageKind.REPLY)
+    ]
+    return messages + _join(
+        ledger, question.escalation_id, question.data, holder.id, c.actor, f"taking over from {leaver}"
+    )
 
 
 def _refuse_the_other_side(ledger: Ledger, question: Question, person: Person) -> None:

@@ -121,6 +121,16 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         )
     if event.kind == "overdue_notified":
         return _chasing(esc, event, lookup)
+    if event.kind == "person_left":
+        asked = "; ".join(who(p, lookup) for p in d.get("asked") or []) or "no one could be asked"
+        return _fields(
+            event,
+            f"Left: {who(d['person'], lookup)}",
+            form="Escalation bot",
+            involved=asked,
+            discussed=f"{who(d['person'], lookup)} left and was deactivated in the directory.",
+            outcome=f"Asked who takes over their part: {asked}.",
+        )
     if event.kind == "reopened":
         return None  # told in the entry of the stage it returns to
     if event.kind in {"action_done", "action_not_done"}:

@@ -209,7 +209,12 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["reminders"].create_index(["kind", "status"])
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7)
+def _v8(db: sqlite_utils.Database) -> None:
+    # A leaver stays in the directory (the record names them) but may act no more.
+    db["people"].add_column("active", int, not_null_default=1)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
 
 
 @dataclass(frozen=True)
@@ -359,6 +364,7 @@ class Storage:
         for p in people:
             row = {**asdict(p), "admin": int(p.admin), "admin_policies": ";".join(p.admin_policies)}
             del row["roles"]
+            del row["active"]  # an import never brings a leaver back: only `reactivate` would
             rows.append(row)
         with self.transaction():
             self.db["people"].upsert_all(rows, pk="id")
@@ -380,13 +386,25 @@ class Storage:
     def people(self) -> list[Person]:
         return self._people()
 
+    def deactivate(self, person_id: str) -> bool:
+        """A leaver: kept for the record, but no longer found by their accounts. True if changed."""
+        with self.transaction():
+            cursor = self.db.execute("UPDATE people SET active = 0 WHERE id = ? AND active = 1", [person_id])
+        return cursor.rowcount == 1
+
     def person_by(
-        self, *, slack_id: str | None = None, email: str | None = None, teams_id: str | None = None
+        self,
+        *,
+        slack_id: str | None = None,
+        email: str | None = None,
+        teams_id: str | None = None,
+        active_only: bool = True,
     ) -> Person | None:
-        """Find a person by a platform id or email (case-insensitive)."""
+        """Find a person by a platform id or email (case-insensitive); a leaver only when asked."""
         for column, value in (("slack_id", slack_id), ("teams_id", teams_id), ("email", email)):
             if value:
-                found = self._people(f"lower(p.{column}) = lower(?)", [value])
+                active = " AND p.active = 1" if active_only else ""
+                found = self._people(f"lower(p.{column}) = lower(?){active}", [value])
                 if found:
                     return found[0]
         return None
@@ -871,6 +889,7 @@ def _person(row: dict[str, Any]) -> Person:
         roles=tuple(Role(r) for r in sorted((row.get("roles") or "").split(",")) if r),
         slack_team=row.get("slack_team"),
         teams_tenant=row.get("teams_tenant"),
+        active=bool(row.get("active", 1)),
     )
 
 

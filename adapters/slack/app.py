@@ -240,6 +240,9 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         except InvalidInput as exc:
             await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
             return
+        except Refused as exc:
+            await ack(response_action="errors", errors={"case_reference": str(exc)[:150]})
+            return
         await ack()
 
     @app.action(

@@ -75,7 +75,11 @@ async def find_person(
 async def add_person(
     store: Storage, client: AsyncWebClient, user_id: str, *, agency: str, role: str
 ) -> Person:
-    """Someone not yet in the directory, remembered with the agency and role they gave."""
+    """Someone not yet in the directory, remembered with the agency and role they gave. A leaver's
+    account is never made into a new person: they stay who they were, and stay deactivated."""
+    left = store.person_by(slack_id=user_id, active_only=False)
+    if left is not None:
+        return left
     profile = await _profile(client, user_id)
     person = Person(
         id=f"slack-{user_id}",

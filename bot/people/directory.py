@@ -43,6 +43,8 @@ class Person:
     # one Microsoft 365 tenant. Recorded when the account is linked; a claim from elsewhere is not them.
     slack_team: str | None = None
     teams_tenant: str | None = None
+    # A leaver is deactivated, not deleted: the record still names them, but they act no more.
+    active: bool = True
 
     def describe(self) -> str:
         """Name with role and agency, as messages show a person."""

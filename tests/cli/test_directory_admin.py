@@ -101,3 +101,31 @@ def test_an_unknown_column_gets_a_hint(cli, monkeypatch, tmp_path):
     bad = tmp_path / "people.csv"
     bad.write_text("id,name,agency,role,manger_id\na,A,Camden,SW,\n", encoding="utf-8")
     assert_usage_error(cli("directory", "import", str(bad)), "manger_id", "did you mean manager_id?")
+
+
+def test_deactivate_says_who_was_asked_to_take_over(cli, imported):
+    from adapters.system_clock import SystemClock
+    from bot.commands import RaiseEscalation
+    from bot.core import EscalationBot
+    from bot.policy import PolicyLibrary
+    from bot.storage import Storage
+
+    store = Storage.open(imported)
+    bot = EscalationBot(
+        store=store,
+        policies=PolicyLibrary.load(),
+        clock=SystemClock(),
+    )
+    bot.handle(
+        RaiseEscalation(actor="alex", policy_id="camden", case_reference="CIN-1", counterpart="sam",
+                        category="threshold", issue="I", risk="R", outcome_wanted="O")
+    )  # fmt: skip
+    store.close()
+    result = cli("directory", "deactivate", "sam")
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "Sam Patel can no longer use the bot.",
+        "E-0001: asked Priya Nair (Health Visiting Team Lead, Whittington Health) who takes over.",
+    ]
+    assert cli("directory", "deactivate", "sam").out == "Sam Patel was already deactivated.\n"
+    assert_usage_error(cli("directory", "deactivate", "nobody"), "no one with id 'nobody'")
