@@ -391,7 +391,14 @@ class TeamsBot(ActivityHandler):
                     problems[key] = f"Please give {label}."
         other_id = str(v.get("counterpart") or "").strip()
         other = self.core.store.person_by(teams_id=other_id) if other_id else None
-        if other_id and other is None:
+        left = (
+            self.core.store.person_by(teams_id=other_id, active_only=False)
+            if other_id and not other
+            else None
+        )
+        if left is not None:
+            problems["counterpart"] = f"{left.name} has left. Choose who now does their work."
+        elif other_id and other is None:
             for key, label in (("counterpart_name", "their name"), ("counterpart_agency", "their agency")):
                 if not str(v.get(key) or "").strip():
                     problems[key] = f"We don't know this person yet: please give {label}."
@@ -406,6 +413,12 @@ class TeamsBot(ActivityHandler):
         tenant = _tenant(turn)
         if person is None:
             sender = turn.activity.from_property
+            if store.person_by(teams_id=sender.aad_object_id or sender.id, active_only=False):
+                # A leaver's account is never made into a new person.
+                await self._say(
+                    turn, "You no longer use the bot: your partnership's admin has marked you as left."
+                )
+                return
             person = Person(
                 id=f"teams-{sender.aad_object_id or sender.id}",
                 name=sender.name or "Teams user",

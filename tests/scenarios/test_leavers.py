@@ -107,3 +107,31 @@ def test_reimporting_the_directory_does_not_bring_a_leaver_back(bot, store):
         [Person("sam", "Sam Patel", "Whittington Health", "Health Visitor", manager_id="priya")]
     )
     assert store.person("sam").active is False
+
+
+async def test_in_teams_a_leaver_cannot_act_or_come_back_as_someone_new(teams):
+    from fakes.bot_connector import card_text
+    from fakes.teams_activities import RAISE, activity, install
+
+    url = teams.connector.service_url
+    for user in ("alex", "sam"):
+        await teams.post(install(url, user))
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    teams.services.bot.deactivate("sam")
+    before = len(teams.services.bot.store.people())
+    # Sam's own raise form: refused, and no new person is made of Sam's account.
+    mine = {**RAISE, "counterpart": "aad-alex", "my_agency": "Whittington Health", "my_role": "HV"}
+    await teams.post(activity(url, "sam", value=mine, reply_to_id="form-2"))
+    await teams.connector.wait_until(
+        lambda: any("You no longer use the bot" in card_text(s) for s in teams.connector.cards_to("a:sam"))
+    )
+    # Alex chooses Sam again: told Sam has left.
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-3"))
+    await teams.connector.wait_until(
+        lambda: any(
+            "Sam Patel has left" in card_text(s)
+            for s in teams.connector.sent
+            if s.verb == "update" and s.activity_id == "form-3"
+        )
+    )
+    assert len(teams.services.bot.store.people()) == before
