@@ -28,3 +28,22 @@ PEOPLE = (
 def london(*args: int) -> datetime:
     """An aware Europe/London datetime: london(2026, 12, 1, 10)."""
     return datetime(*args, tzinfo=LONDON)
+
+
+def raise_difference(bot, **overrides):
+    """Alex (Camden Children's Services) raises a difference with Sam (Whittington Health) under
+    the Camden policy, about thresholds; `overrides` changes any field."""
+    from bot.commands import RaiseEscalation
+
+    fields = dict(
+        actor="alex",
+        policy_id="camden",
+        case_reference="CIN-20931",
+        counterpart="sam",
+        category="threshold",
+        issue="Health visiting plans to close the case.",
+        risk="Baby of 8 months; missed appointments.",
+        outcome_wanted="Keep health visiting open until the review.",
+    )
+    fields.update(overrides)
+    return bot.handle(RaiseEscalation(**fields))

@@ -370,19 +370,26 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             return
         await ack()
 
-    @app.action("esc:action_done")
-    async def agreed_action_done(ack, body, action) -> None:
+    def _done(escalation_id: str, ref: str, actor: str, kind: str):
+        if kind == "action_done":
+            if not ref.isdigit():
+                raise Refused("That button has expired.")
+            return ActionDone(actor=actor, escalation_id=escalation_id, index=int(ref))
+        return MilestoneDone(actor=actor, escalation_id=escalation_id, milestone=ref)
+
+    @app.action(re.compile(r"^esc:(action_done|milestone_done)$"))
+    async def done_button(ack, body, action) -> None:
+        # One tap: an agreed action or a policy's step is done. The value names the case and which.
         await ack()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
-        escalation_id, _, index = str(action.get("value") or "").partition("|")
+        escalation_id, _, ref = str(action.get("value") or "").partition("|")
         person = await ctx.person(user_id)
         try:
             if person is None:
                 raise Refused(NOT_IN_DIRECTORY)
-            if not index.isdigit():
-                raise Refused("That button has expired.")
-            ctx.handle(ActionDone(actor=person.id, escalation_id=escalation_id, index=int(index)))
+            kind = action["action_id"].removeprefix("esc:")
+            ctx.handle(_done(escalation_id, ref, person.id, kind))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
@@ -391,20 +398,6 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         await ack()
         view = blocks.reopen_modal(str(action.get("value") or ""))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action("esc:milestone_done")
-    async def milestone_done(ack, body, action) -> None:
-        await ack()
-        user_id = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id")
-        escalation_id, _, milestone = str(action.get("value") or "").partition("|")
-        person = await ctx.person(user_id)
-        try:
-            if person is None:
-                raise Refused(NOT_IN_DIRECTORY)
-            ctx.handle(MilestoneDone(actor=person.id, escalation_id=escalation_id, milestone=milestone))
-        except (Refused, InvalidInput) as exc:
-            await ctx.tell(user_id, str(exc), channel)
 
     @app.action("esc:name_manager")
     async def manager_named(ack, body, client, action) -> None:

@@ -12,28 +12,13 @@ from bot.commands import (
     AnswerProposal,
     EscalateStage,
     OwnedAction,
-    RaiseEscalation,
     Reopen,
     Resolve,
 )
 from bot.errors import InvalidInput, Refused
 from bot.messages import ActionKind
 from support import london
-
-
-def raise_(bot):
-    bot.handle(
-        RaiseEscalation(
-            actor="alex",
-            policy_id="camden",
-            case_reference="CIN-20931",
-            counterpart="sam",
-            category="threshold",
-            issue="Health visiting plans to close the case.",
-            risk="Baby of 8 months.",
-            outcome_wanted="Keep it open.",
-        )
-    )
+from support import raise_difference as raise_
 
 
 def resolve_with_a_joint_visit(bot, actor="alex", by=date(2026, 12, 10)):

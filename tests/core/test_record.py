@@ -6,23 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import AddNote, EscalateStage, RaiseEscalation
+from bot.commands import AddNote, EscalateStage
 from bot.errors import InvalidInput
-
-
-def raise_(bot, policy_id="camden"):
-    bot.handle(
-        RaiseEscalation(
-            actor="alex",
-            policy_id=policy_id,
-            case_reference="CIN-20931",
-            counterpart="sam",
-            category="threshold",
-            issue="Health visiting plans to close the case.",
-            risk="Baby of 8 months.",
-            outcome_wanted="Keep it open.",
-        )
-    )
+from support import raise_difference as raise_
 
 
 def test_the_export_opens_with_the_partnership_policy_case_and_who_exported_it_when(bot, clock):

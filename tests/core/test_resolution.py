@@ -6,25 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import AnswerProposal, EscalateStage, RaiseEscalation, Resolve
+from bot.commands import AnswerProposal, EscalateStage, Resolve
 from bot.errors import InvalidInput, Refused
 from bot.messages import ActionKind, MessageKind
 from support import london
-
-
-def raise_(bot, **overrides):
-    fields = dict(
-        actor="alex",
-        policy_id="camden",
-        case_reference="CIN-20931",
-        counterpart="sam",
-        category="threshold",
-        issue="Health visiting plans to close the case.",
-        risk="Baby of 8 months; missed appointments.",
-        outcome_wanted="Keep health visiting open until the review.",
-    )
-    fields.update(overrides)
-    return bot.handle(RaiseEscalation(**fields))
+from support import raise_difference as raise_
 
 
 def propose(bot, actor="sam"):

@@ -13,21 +13,7 @@ from bot.errors import InvalidInput, Refused
 from bot.messages import ActionKind
 from bot.people import Person
 from support import london
-
-
-def raise_(bot):
-    bot.handle(
-        RaiseEscalation(
-            actor="alex",
-            policy_id="camden",
-            case_reference="CIN-20931",
-            counterpart="sam",
-            category="threshold",
-            issue="Health visiting plans to close the case.",
-            risk="Baby of 8 months.",
-            outcome_wanted="Keep it open.",
-        )
-    )
+from support import raise_difference as raise_
 
 
 def test_a_leaver_cannot_act_and_their_manager_is_asked_who_takes_over(bot, store, clock, inbox):
