@@ -192,6 +192,20 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         new_view = ctx.raise_view(policy_id=policy_id, risk_now=risk_now, ask_about_me=ask_about_me)
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
+    async def settle_form(ack, view: dict[str, Any], build) -> None:
+        """Handle a submitted modal's command: errors beside their fields (a refusal beside the
+        first field), else close the modal. `build` makes the command, and may refuse too."""
+        first_block = next((b["block_id"] for b in view["blocks"] if b.get("type") == "input"), "")
+        try:
+            ctx.handle(build())
+        except InvalidInput as exc:
+            await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
+            return
+        except Refused as exc:
+            await ack(response_action="errors", errors={first_block: str(exc)[:150]})
+            return
+        await ack()
+
     @app.view("escalate_raise")
     async def raise_submitted(ack, body, client) -> None:
         view = body["view"]
@@ -235,15 +249,7 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             platform=PLATFORM,
             submission=f"slack-view:{view['id']}",
         )
-        try:
-            ctx.handle(command)
-        except InvalidInput as exc:
-            await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
-            return
-        except Refused as exc:
-            await ack(response_action="errors", errors={"case_reference": str(exc)[:150]})
-            return
-        await ack()
+        await settle_form(ack, view, lambda: command)
 
     @app.action(
         re.compile(
@@ -353,22 +359,17 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             await ack(response_action="errors", errors={"involved": NOT_IN_DIRECTORY[:150]})
             return
         v = forms.values(view)
-        command = DetailNote(
-            actor=person.id,
-            escalation_id=str(meta.get("id") or ""),
-            note=meta["note"],
-            involved=v.get("involved") or "",
-            outcome=v.get("outcome") or "",
+        await settle_form(
+            ack,
+            view,
+            lambda: DetailNote(
+                actor=person.id,
+                escalation_id=str(meta.get("id") or ""),
+                note=meta["note"],
+                involved=v.get("involved") or "",
+                outcome=v.get("outcome") or "",
+            ),
         )
-        try:
-            ctx.handle(command)
-        except InvalidInput as exc:
-            await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
-            return
-        except Refused as exc:
-            await ack(response_action="errors", errors={"involved": str(exc)[:150]})
-            return
-        await ack()
 
     def _done(escalation_id: str, ref: str, actor: str, kind: str):
         if kind == "action_done":
@@ -450,19 +451,11 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
             view = body["view"]
             person = await ctx.person(body["user"]["id"])
             escalation_id = forms.metadata(view).get("id", "")
-            first_block = next(b["block_id"] for b in view["blocks"] if b.get("type") == "input")
             if person is None:
+                first_block = next(b["block_id"] for b in view["blocks"] if b.get("type") == "input")
                 await ack(response_action="errors", errors={first_block: NOT_IN_DIRECTORY[:150]})
                 return
-            try:
-                ctx.handle(build(person.id, escalation_id, forms.values(view)))
-            except InvalidInput as exc:
-                await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
-                return
-            except Refused as exc:
-                await ack(response_action="errors", errors={first_block: str(exc)[:150]})
-                return
-            await ack()
+            await settle_form(ack, view, lambda: build(person.id, escalation_id, forms.values(view)))
 
         return submitted
 
