@@ -46,11 +46,12 @@ def _first_working_day(day: date, calendar: WorkingCalendar) -> bool:
 
 def plan_missing(store: Storage, now: datetime, calendar: WorkingCalendar) -> None:
     """Make sure the next daily and weekly digests are planned, where there are admins to tell."""
-    if not store.admins():
+    # Runs at every wake of the loop: two indexed look-ups, and the directory only when one is due.
+    missing = [kind for kind in KINDS if not store.has_pending(kind)]
+    if not missing or not store.admins():
         return
-    for kind in KINDS:
-        if not store.has_pending(kind):
-            store.add_reminders(NO_ESCALATION, [_plan(kind, now, calendar, first=True)])
+    for kind in missing:
+        store.add_reminders(NO_ESCALATION, [_plan(kind, now, calendar, first=True)])
 
 
 def _plan(kind: str, now: datetime, calendar: WorkingCalendar, *, first: bool = False) -> Planned:
@@ -101,7 +102,7 @@ def _text(store: Storage, rows: list[EscalationRow], total: int, newly: bool, si
         lines.append(f"• {row.id} · case {row.case_reference} · stage {row.stage} was due {due} · {people}")
     if total > len(rows):
         lines.append(f"…and {total - len(rows)} more: see /escalate list.")
-    lines.append("Each is being chased with its own people every working day.")
+    lines.append("Each is being chased with its own people; tap into a case with /escalate show.")
     return "\n".join(lines)
 
 

@@ -19,7 +19,7 @@ def deactivate(ledger: Ledger, person_id: str) -> list[Message]:
     if leaver is None or not store.deactivate(person_id):
         return []
     messages: list[Message] = []
-    for row in store.escalation_rows(person_id=person_id):
+    for row in store.open_escalations_of(person_id):
         esc = ledger.load(row.id)
         if esc is None or not esc.is_open:
             continue

@@ -491,6 +491,16 @@ class Storage:
         rows = list(self.db["escalations"].rows_where("id = ?", [escalation_id]))
         return _escalation_row(rows[0]) if rows else None
 
+    def open_escalations_of(self, person_id: str) -> list[EscalationRow]:
+        """Open escalations `person_id` is on: by the status index, then their participants."""
+        rows = self.db.execute(
+            "SELECT * FROM escalations WHERE status = 'open' AND EXISTS "
+            "(SELECT 1 FROM json_each(escalations.participants) WHERE value = ?) ORDER BY number",
+            [person_id],
+        )
+        columns = [c[0] for c in rows.description]
+        return [_escalation_row(dict(zip(columns, r, strict=True))) for r in rows.fetchall()]
+
     def escalation_rows(self, *, person_id: str | None = None) -> list[EscalationRow]:
         """Escalations, newest first; only those `person_id` is on when given."""
         rows = [_escalation_row(r) for r in self.db["escalations"].rows_where(order_by="number desc")]
