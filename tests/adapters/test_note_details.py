@@ -6,18 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fakes.bot_connector import card_text
+from fakes.slack_requests import RAISE_ANSWERS as FORM
 from fakes.slack_requests import block_action, event, fill, reply, slash, view_submission
 from fakes.teams_activities import RAISE, activity, install
-
-FORM = {
-    "risk_now": "no",
-    "case_reference": "CIN-20931",
-    "counterpart": "USAM",
-    "category": "threshold",
-    "issue": "Health visiting plans to close the case.",
-    "risk": "Baby of 8 months; missed appointments.",
-    "outcome_wanted": "Keep health visiting open until the review.",
-}
 
 
 async def deliver(slack) -> None:

@@ -6,17 +6,8 @@ import json
 from datetime import timedelta
 
 from fakes.slack_api import Failure
+from fakes.slack_requests import RAISE_ANSWERS as FORM
 from fakes.slack_requests import event, fill, reply, slash, view_submission
-
-FORM = {
-    "risk_now": "no",
-    "case_reference": "CIN-20931",
-    "counterpart": "USAM",
-    "category": "threshold",
-    "issue": "Health visiting plans to close the case.",
-    "risk": "Baby of 8 months; missed appointments.",
-    "outcome_wanted": "Keep health visiting open until the review.",
-}
 
 
 async def raise_(slack) -> None:

@@ -160,3 +160,15 @@ def reply(user_id: str, channel: str, thread_ts: str, text: str, ts: str) -> dic
         "ts": ts,
         "thread_ts": thread_ts,
     }
+
+
+# Alex's raise form answered in full (Camden, with Sam), as the Slack tests submit it.
+RAISE_ANSWERS = {
+    "risk_now": "no",
+    "case_reference": "CIN-20931",
+    "counterpart": "USAM",
+    "category": "threshold",
+    "issue": "Health visiting plans to close the case.",
+    "risk": "Baby of 8 months; missed appointments.",
+    "outcome_wanted": "Keep health visiting open until the review.",
+}
