@@ -21,12 +21,22 @@ GIVE_UP_AFTER = timedelta(days=2)
 
 
 class DeliveryFailed(Exception):
-    """A platform refused or failed a send. `retry_after` (seconds) comes from e.g. a 429."""
+    """A platform refused or failed a send. `retry_after` (seconds) comes from e.g. a 429.
+    `unreachable`: this platform has no way to reach the person at all (no account, no
+    conversation), so another route (email) should be tried rather than this one again."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        unreachable: bool = False,
+    ):
         super().__init__(reason)
         self.retry_after = retry_after
-        self.permanent = permanent
+        self.permanent = permanent or unreachable
+        self.unreachable = unreachable
 
 
 def backoff(attempts: int, retry_after: float | None) -> timedelta:
