@@ -38,7 +38,7 @@ from bot.escalation import (
 )
 from bot.ledger import Ledger
 from bot.messages import Message, MessageKind, note_actions
-from bot.people import Person
+from bot.people import Newcomer, Person, add_newcomer, search
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
 from bot.record import export_markdown
@@ -651,6 +651,27 @@ class EscalationBot(ReminderSending):
         if actor in esc.participants():
             return True
         return bool(person and person.is_admin_for(esc.policy.id))
+
+    def find_people(self, text: str, *, limit: int = 15) -> list[Person]:
+        """Directory people matching what someone typed into a picker, best first."""
+        return search.find_people(self.store, text, limit=limit)
+
+    def add_newcomer(self, actor: str, newcomer: Newcomer) -> Person:
+        """Someone `actor` named who is not in the directory: added unconfirmed, and the
+        partnership admins asked to check the details, since the bot will email that address."""
+        with self.store.transaction():
+            known = self.store.person_by(email=newcomer.email.strip()) if newcomer.email.strip() else None
+            person = add_newcomer(self.store, newcomer)
+            by = self.store.person(actor)
+            if known is None and by is not None:
+                text = (
+                    f"{by.describe()} named someone not in the directory: {person.describe()}, "
+                    f"{person.email}. The bot will reach them by email. If these details are right, "
+                    "add them to the directory to confirm them; if not, correct them there."
+                )
+                notes = [Message(to=a.id, text=text, kind=MessageKind.NOTICE) for a in self.store.admins()]
+                self.store.enqueue(self._reachable(notes), now=self.clock.now())
+        return person
 
     def deactivate(self, person_id: str) -> list[Message]:
         """A leaver: they can act no more; each open escalation they handled asks who takes over."""

@@ -214,7 +214,22 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["people"].add_column("active", int, not_null_default=1)
 
 
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8)
+def _v9_unconfirmed_people(db: sqlite_utils.Database) -> None:
+    # Someone named in a raise who is not yet in the directory: kept, marked for an admin to confirm.
+    db["people"].add_column("confirmed", int, not_null_default=1)
+
+
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
+    _v1,
+    _v2,
+    _v3,
+    _v4,
+    _v5,
+    _v6,
+    _v7,
+    _v8,
+    _v9_unconfirmed_people,
+)
 
 
 @dataclass(frozen=True)
@@ -362,7 +377,12 @@ class Storage:
         people = list(people)
         rows = []
         for p in people:
-            row = {**asdict(p), "admin": int(p.admin), "admin_policies": ";".join(p.admin_policies)}
+            row = {
+                **asdict(p),
+                "admin": int(p.admin),
+                "admin_policies": ";".join(p.admin_policies),
+                "confirmed": int(p.confirmed),
+            }
             del row["roles"]
             del row["active"]  # an import never brings a leaver back: only `reactivate` would
             rows.append(row)
@@ -408,6 +428,19 @@ class Storage:
                 if found:
                     return found[0]
         return None
+
+    def search_people(self, terms: list[str], *, limit: int = 200) -> list[Person]:
+        """Active people whose name, agency, role or email contains every term (lower case)."""
+        where, args = ["q.active = 1"], []
+        for term in terms:
+            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(lower(q.name) LIKE ? ESCAPE '\\' OR lower(q.agency) LIKE ? ESCAPE '\\'"
+                " OR lower(q.role) LIKE ? ESCAPE '\\' OR lower(coalesce(q.email, '')) LIKE ? ESCAPE '\\')"
+            )
+            args += [like] * 4
+        matches = f"SELECT q.id FROM people q WHERE {' AND '.join(where)} LIMIT {int(limit)}"
+        return self._people(f"p.id IN ({matches})", args)
 
     def role_holders(self, role: Role, agency: str) -> list[Person]:
         """Who holds `role` in `agency`, by the directory or as named in chat."""
@@ -900,6 +933,7 @@ def _person(row: dict[str, Any]) -> Person:
         slack_team=row.get("slack_team"),
         teams_tenant=row.get("teams_tenant"),
         active=bool(row.get("active", 1)),
+        confirmed=bool(row.get("confirmed", 1)),
     )
 
 

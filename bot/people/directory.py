@@ -45,6 +45,9 @@ class Person:
     teams_tenant: str | None = None
     # A leaver is deactivated, not deleted: the record still names them, but they act no more.
     active: bool = True
+    # False for someone a practitioner named who is not yet in the directory an admin keeps: they
+    # are reached by email until linked to a platform; a directory import confirms them.
+    confirmed: bool = True
 
     def describe(self) -> str:
         """Name with role and agency, as messages show a person."""
