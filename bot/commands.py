@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.people import Newcomer
+
 
 @dataclass(frozen=True)
 class RaiseEscalation:
@@ -25,6 +27,9 @@ class RaiseEscalation:
     disagreement_on: date | None = None  # when the disagreement arose or the decision was received
     # The platform's id for this form submission: the same one submitted again raises nothing more.
     submission: str | None = None
+    # Someone not in the directory, named instead of `counterpart`: added (unconfirmed) only if
+    # the rest of the raise is valid, in the same transaction.
+    newcomer: Newcomer | None = None
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from bot.escalation import (
 )
 from bot.ledger import Ledger
 from bot.messages import Message, MessageKind, note_actions
-from bot.people import Newcomer, Person, add_newcomer, search
+from bot.people import Newcomer, Person, add_newcomer, newcomer_problems, search
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
 from bot.record import export_markdown
@@ -224,6 +224,8 @@ class EscalationBot(ReminderSending):
     def _on_RaiseEscalation(self, c: RaiseEscalation) -> list[Message]:
         now = self.clock.now()
         policy, raiser, counterpart, fields = self._validate_raise(c, now)
+        if not counterpart.id and c.newcomer is not None:
+            counterpart = self.add_newcomer(raiser.id, c.newcomer)
         # Recorded in the raise's own transaction: a form whose answer was lost (a restart, a
         # double tap) and is submitted again raises one difference, not two.
         if c.submission and not self.store.first_sight("raise", c.submission, now=now):
@@ -306,6 +308,18 @@ class EscalationBot(ReminderSending):
         self._save(esc, now)
         return messages
 
+    def _newcomer_counterpart(self, newcomer: Newcomer, errors: dict[str, str]) -> Person | None:
+        """The person a raise's newcomer fields name: in the directory by email (a leaver too, to
+        say so), else one to be added; None, with errors by field, when the details won't do."""
+        problems = newcomer_problems(newcomer)
+        if problems:
+            errors.update({f"counterpart_{k}": v for k, v in problems.items()})
+            return None
+        known = self.store.person_by(email=newcomer.email.strip(), active_only=False)
+        return known or Person(
+            id="", name=newcomer.name.strip(), agency=newcomer.agency.strip(), role=newcomer.role.strip()
+        )
+
     def _validate_raise(
         self, c: RaiseEscalation, now: datetime
     ) -> tuple[Policy, Person, Person, dict[str, str]]:
@@ -318,8 +332,16 @@ class EscalationBot(ReminderSending):
             raise Refused("You no longer use the bot: your partnership's admin has marked you as left.")
         if raiser is None:
             errors["actor"] = "You are not in the directory yet: tell us your agency and role first."
-        counterpart = self.store.person(c.counterpart)
-        if counterpart is not None and not counterpart.active:
+        counterpart = self.store.person(c.counterpart) if c.counterpart else None
+        if counterpart is None and not c.counterpart and c.newcomer is not None and c.newcomer.given:
+            counterpart = self._newcomer_counterpart(c.newcomer, errors)
+            if counterpart is None:
+                pass  # the newcomer's own fields say what is wrong
+            elif not counterpart.active:
+                errors["counterpart_email"] = f"{counterpart.name} has left. Choose who now does their work."
+            elif counterpart.id == c.actor:
+                errors["counterpart_email"] = "That is your own email: give the other professional's."
+        elif counterpart is not None and not counterpart.active:
             errors["counterpart"] = f"{counterpart.name} has left. Choose who now does their work."
         elif counterpart is None:
             errors["counterpart"] = "We can't find that person in the directory. Choose someone else."

@@ -40,7 +40,7 @@ from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
 from bot.messages import NOTE_FORMS, ActionKind, Message, MessageKind
 from bot.notices import timeline_preview
-from bot.people import Person
+from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
 from bot.wording import clip, page_of, when
@@ -56,6 +56,8 @@ HELP = (
     "*/escalate help* — this list\n"
     "Reply in the thread under a case message to add a note."
 )
+# Slack shows at most 100 options; a list longer than a phone screen helps nobody choose.
+OPTIONS_SHOWN = 20
 NOT_IN_DIRECTORY = (
     "You're not in the bot's directory yet. Type /escalate on its own to raise a difference: "
     "the form will ask for your agency and role."
@@ -218,26 +220,30 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
                 problems["my_agency"] = "Please give your agency."
             if not (v.get("my_role") or "").strip():
                 problems["my_role"] = "Please give your role."
-        other_id = v.get("counterpart")
-        other = await ctx.person(other_id) if other_id else None
-        if other_id and other is None and not (v.get("counterpart_agency") or "").strip():
-            problems["counterpart_agency"] = "We don't know this person yet: please give their agency."
-        if other_id == user_id:
+        other = search.chosen(ctx.store, v.get("counterpart"))
+        newcomer = Newcomer(
+            name=v.get("counterpart_name") or "",
+            agency=v.get("counterpart_agency") or "",
+            role=v.get("counterpart_role") or "",
+            email=v.get("counterpart_email") or "",
+        )
+        if v.get("counterpart") and other is None:
+            problems["counterpart"] = "That person is no longer in the directory: search again."
+        elif other is None and not newcomer.given:
+            problems["counterpart"] = "Choose the other professional, or give their details below."
+        elif other is not None and person is not None and other.id == person.id:
             problems["counterpart"] = "Choose the other professional, not yourself."
         if problems:
             await ack(response_action="errors", errors=problems)
             return
         if person is None:
             person = await add_person(ctx.store, client, user_id, agency=v["my_agency"], role=v["my_role"])
-        if other is None and other_id:
-            other = await add_person(
-                ctx.store, client, other_id, agency=v["counterpart_agency"], role="Professional"
-            )
         command = RaiseEscalation(
             actor=person.id,
             policy_id=v.get("policy") or ctx.default_policy,
             case_reference=v.get("case_reference") or "",
             counterpart=other.id if other else "",
+            newcomer=None if other else newcomer,
             category=v.get("category") or "other",
             issue=v.get("issue") or "",
             risk=v.get("risk") or "",
@@ -400,47 +406,66 @@ def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
         view = blocks.reopen_modal(str(action.get("value") or ""))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.action("esc:name_manager")
+    async def picked(client, action, *, agency: str, role: str) -> Person | None:
+        """Who a message's picker names: a directory person from the search, or someone in this
+        workspace (added to the directory with `agency` and `role` if new). A leaver is refused."""
+        if action.get("type") == "external_select":
+            chosen = search.chosen(ctx.store, (action.get("selected_option") or {}).get("value"))
+        else:
+            user = action.get("selected_user")
+            chosen = await ctx.person(user) if user else None
+            if user and chosen is None:
+                chosen = await add_person(ctx.store, client, user, agency=agency, role=role)
+        if chosen is not None and not chosen.active:
+            raise Refused(f"{chosen.name} has left. Choose who now does their work.")
+        return chosen
+
+    @app.options(re.compile(r"^(counterpart|esc:name_manager|esc:name_role_holder)$"))
+    async def people_options(ack, body) -> None:
+        """The people menus' search: the partnership's directory, as the person types."""
+        found = ctx.bot.find_people(str(body.get("value") or ""), limit=OPTIONS_SHOWN)
+        await ack(options=blocks.people_options(found))
+
+    @app.action(re.compile(r"^esc:name_manager(:workspace)?$"))
     async def manager_named(ack, body, client, action) -> None:
         await ack()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         person = await ctx.person(user_id)
-        manager_user = action.get("selected_user")
-        if person is None or not manager_user:
+        if person is None:
             await ctx.tell(user_id, NOT_IN_DIRECTORY, channel)
             return
-        manager = await ctx.person(manager_user)
-        if manager is None:
+        try:
             # Line managers are usually in the same agency; the directory can correct it later.
-            manager = await add_person(
-                ctx.store, client, manager_user, agency=person.agency, role="Line manager"
-            )
+            manager = await picked(client, action, agency=person.agency, role="Line manager")
+        except Refused as exc:
+            await ctx.tell(user_id, str(exc), channel)
+            return
+        if manager is None:
+            await ctx.tell(user_id, "Choose your line manager in the picker.", channel)
+            return
         try:
             ctx.handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
-    @app.action("esc:name_role_holder")
+    @app.action(re.compile(r"^esc:name_role_holder(:workspace)?$"))
     async def role_holder_named(ack, body, client, action) -> None:
         await ack()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         person = await ctx.person(user_id)
-        chosen = action.get("selected_user")
         block_id = action.get("block_id") or ""
-        if person is None or not chosen or not block_id.startswith("question:"):
-            await ctx.tell(
-                user_id, NOT_IN_DIRECTORY if person is None else "Choose someone in the picker.", channel
-            )
+        if person is None or not block_id.startswith("question:"):
+            await ctx.tell(user_id, NOT_IN_DIRECTORY if person is None else "Choose someone.", channel)
             return
         question_id = int(block_id.removeprefix("question:"))
         try:
             question = ctx.bot.role_question(person.id, question_id)  # before anyone is added
-            holder = await ctx.person(chosen)
+            agency = question.data.get("agency") or person.agency
+            holder = await picked(client, action, agency=agency, role="Professional")
             if holder is None:
-                agency = question.data.get("agency") or person.agency
-                holder = await add_person(ctx.store, client, chosen, agency=agency, role="Professional")
+                raise Refused("Choose someone in the picker.")
             ctx.handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)

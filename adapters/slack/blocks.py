@@ -13,6 +13,8 @@ from typing import Any
 
 from adapters.agreed_actions import ROWS
 from bot.messages import NOTE_FORMS, Action, ActionKind, Message
+from bot.people import Person
+from bot.people.search import SHORTEST_QUERY, choice_label, choice_value
 from bot.phones import dialable, tel_uri
 from bot.policy import Policy
 from bot.storage import EscalationRow
@@ -99,11 +101,14 @@ def action_elements(actions: Iterable[Action]) -> list[dict[str, Any]]:
     elements: list[dict[str, Any]] = []
     for action in actions:
         if action.kind in PICKERS:
+            # The partnership's directory first (anyone, any agency), then this workspace's own
+            # people, for a colleague the directory does not hold yet.
+            elements.append(people_search(f"esc:{action.kind.value}", PICKERS[action.kind]))
             elements.append(
                 {
                     "type": "users_select",
-                    "action_id": f"esc:{action.kind.value}",
-                    "placeholder": plain(PICKERS[action.kind]),
+                    "action_id": f"esc:{action.kind.value}:workspace",
+                    "placeholder": plain("Or someone in this workspace"),
                 }
             )
             continue
@@ -157,6 +162,22 @@ def _option(value: str, label: str) -> dict[str, Any]:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+def people_search(action_id: str, placeholder: str) -> dict[str, Any]:
+    """A menu searching the partnership's directory as the person types (the bot's options
+    handler answers it), so someone in another agency's workspace, or on no platform, can be chosen."""
+    return {
+        "type": "external_select",
+        "action_id": action_id,
+        "placeholder": plain(placeholder, 150),
+        "min_query_length": SHORTEST_QUERY,
+    }
+
+
+def people_options(people: Iterable[Person]) -> list[dict[str, Any]]:
+    """The options handler's answer: each person as "Name, role, agency"."""
+    return [_option(choice_value(p), choice_label(p, OPTION_TEXT)) for p in people]
 
 
 def _input(
@@ -255,14 +276,35 @@ def raise_modal(
             hint="Never the child's name.",
         )
     )
-    blocks.append(_input("counterpart", "The other professional", {"type": "users_select"}))
     blocks.append(
         _input(
-            "counterpart_agency",
-            "Their agency",
-            _text(max_length=100),
+            "counterpart",
+            "The other professional",
+            people_search("counterpart", "Type their name, agency, role or email"),
             optional=True,
-            hint="Only needed if the bot doesn't know them yet.",
+            hint="Anyone in the partnership, in any agency.",
+        )
+    )
+    blocks.append(
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": "*Not in the list?* Give their details and the bot will email them.",
+                }
+            ],
+        }
+    )
+    blocks.append(_input("counterpart_name", "Their name", _text(max_length=200), optional=True))
+    blocks.append(_input("counterpart_agency", "Their agency", _text(max_length=200), optional=True))
+    blocks.append(_input("counterpart_role", "Their role", _text(max_length=200), optional=True))
+    blocks.append(
+        _input(
+            "counterpart_email",
+            "Their work email",
+            {"type": "email_text_input"},
+            optional=True,
         )
     )
     categories = [_option(c.id, c.label) for c in policy.categories] + [_option("other", "Other")]

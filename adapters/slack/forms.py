@@ -52,6 +52,8 @@ READERS = {
     "plain_text_input": lambda e: e.get("value") or "",
     "static_select": _option,
     "radio_buttons": _option,
+    "external_select": _option,
+    "email_text_input": lambda e: e.get("value") or "",
     "users_select": lambda e: e.get("selected_user"),
     "datepicker": _date,
     "datetimepicker": _date_time,

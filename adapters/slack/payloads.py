@@ -87,6 +87,17 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"user": USER, "view": VIEW},
     },
     "view_closed": {"type": "object", "required": ["user"], "properties": {"user": USER}},
+    # Someone typing into a people menu: what they typed, which menu.
+    "block_suggestion": {
+        "type": "object",
+        "required": ["user", "action_id", "value"],
+        "properties": {
+            "user": USER,
+            "action_id": SHORT,
+            "block_id": SHORT,
+            "value": {"type": "string", "maxLength": 500},
+        },
+    },
     "block_actions": {
         "type": "object",
         "required": ["user", "actions", "trigger_id"],

@@ -157,7 +157,7 @@ async def slack_journey(bot) -> dict[str, list[Any]]:
     form = {
         "risk_now": "no",
         "case_reference": "CIN-1",
-        "counterpart": "USAM",
+        "counterpart": "dir:sam",
         "category": "threshold",
         "issue": "An issue",
         "risk": "A risk",

@@ -97,7 +97,7 @@ async def test_every_note_slack_is_answered_for_is_already_in_the_database(slack
     form = {
         "risk_now": "no",
         "case_reference": "CIN-1",
-        "counterpart": "USAM",
+        "counterpart": "dir:sam",
         "category": "threshold",
         "issue": "Closing too early.",
         "risk": "Baby of 8 months.",

@@ -16,7 +16,7 @@ from support import london
 FORM = {
     "risk_now": "no",
     "case_reference": "CIN-20931",
-    "counterpart": "USAM",
+    "counterpart": "dir:sam",
     "category": "threshold",
     "issue": "Health visiting plans to close the case.",
     "risk": "Baby of 8 months; missed appointments.",
@@ -342,7 +342,7 @@ async def picker_question(slack, user: str):
 
 
 async def test_unknown_manager_is_asked_for_with_a_people_picker(slack):
-    await raise_(slack, counterpart="UCHRIS", category="roles")
+    await raise_(slack, counterpart="dir:chris", category="roles")
     await slack.send(block_action("UALEX", "esc:escalate", value="E-0001", trigger_id="t-esc"))
     (form,) = await slack.fake.wait_for("views.open", trigger_id="t-esc")
     await slack.send(view_submission("UALEX", fill(form.args["view"], reason="Still no agreement")))

@@ -55,6 +55,9 @@ def test_manifest_asks_for_exactly_the_scopes_and_events_the_code_uses(path):
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/escalate"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    if "external_select" in code and not manifest["settings"].get("socket_mode_enabled"):
+        # Over HTTP, Slack asks this address for the people menus' options.
+        assert manifest["settings"]["interactivity"]["message_menu_options_url"].endswith("/slack/events")
 
 
 def test_the_socket_mode_manifest_needs_no_public_address():

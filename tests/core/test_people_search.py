@@ -134,3 +134,35 @@ def test_a_directory_import_confirms_a_newcomer(bot, store):
     person = bot.add_newcomer("alex", GP)
     store.upsert_people([replace(person, confirmed=True, slack_id="U0ANN")])
     assert store.person(person.id).confirmed is True
+
+
+def test_a_raise_can_name_someone_new_and_they_are_told(bot, store, inbox):
+    messages = raise_difference(bot, counterpart="", newcomer=GP)
+    added = store.person_by(email="ann.lowe@nhs.net")
+    assert added is not None and added.confirmed is False
+    esc = bot.load(messages[0].escalation_id)
+    assert esc.counterpart == added.id
+    received = inbox.collect()
+    assert inbox.to(received, added.id)[0].text.startswith("Alex Morgan")
+    assert "named someone not in the directory" in inbox.to(received, "dee")[0].text
+
+
+def test_a_raise_with_bad_newcomer_details_adds_nobody(bot, store):
+    with pytest.raises(InvalidInput) as info:
+        raise_difference(bot, counterpart="", newcomer=replace(GP, email="not-an-email"))
+    assert "not an email address" in info.value.errors["counterpart_email"]
+    assert store.person_by(email="not-an-email") is None
+
+
+def test_a_raise_that_fails_elsewhere_adds_no_newcomer(bot, store, inbox):
+    with pytest.raises(InvalidInput):
+        raise_difference(bot, counterpart="", newcomer=GP, case_reference="Baby Smith")
+    assert store.person_by(email="ann.lowe@nhs.net") is None
+    assert inbox.collect() == []
+
+
+def test_a_raise_naming_your_own_email_is_refused(bot, store):
+    store.upsert_people([replace(store.person("alex"), email="alex.morgan@camden.gov.uk")])
+    with pytest.raises(InvalidInput) as info:
+        raise_difference(bot, counterpart="", newcomer=replace(GP, email="alex.morgan@camden.gov.uk"))
+    assert info.value.errors["counterpart_email"] == "That is your own email: give the other professional's."

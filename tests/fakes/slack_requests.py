@@ -72,9 +72,9 @@ def fill(view: dict[str, Any], **answers: Any) -> dict[str, Any]:
         element = block["element"]
         kind, answer = element["type"], answers.get(block["block_id"])
         state: dict[str, Any] = {"type": kind}
-        if kind == "plain_text_input":
+        if kind in {"plain_text_input", "email_text_input"}:
             state["value"] = answer
-        elif kind in {"static_select", "radio_buttons"}:
+        elif kind in {"static_select", "radio_buttons", "external_select"}:
             if answer is None and element.get("initial_option"):
                 answer = element["initial_option"]["value"]
             state["selected_option"] = {"value": answer} if answer is not None else None
@@ -166,7 +166,7 @@ def reply(user_id: str, channel: str, thread_ts: str, text: str, ts: str) -> dic
 RAISE_ANSWERS = {
     "risk_now": "no",
     "case_reference": "CIN-20931",
-    "counterpart": "USAM",
+    "counterpart": "dir:sam",
     "category": "threshold",
     "issue": "Health visiting plans to close the case.",
     "risk": "Baby of 8 months; missed appointments.",

@@ -40,7 +40,7 @@ priya,Priya Nair,Whittington Health,Health Visiting Team Lead,,priya@example.org
 """
 FORM = {
     "risk_now": "no",
-    "counterpart": "USAM",
+    "counterpart": "dir:sam",
     "category": "threshold",
     "issue": "Health visiting plans to close the case.",
     "risk": "Baby of 8 months; missed appointments.",

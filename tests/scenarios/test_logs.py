@@ -45,7 +45,7 @@ async def test_a_slack_journey_and_refused_requests_log_nothing_typed(slack, log
     answers = {
         "risk_now": "no",
         "case_reference": "CIN-20931",
-        "counterpart": "USAM",
+        "counterpart": "dir:sam",
         "category": "threshold",
         "issue": CONCERN,
         "risk": RISK,

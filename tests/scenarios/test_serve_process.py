@@ -84,7 +84,7 @@ async def test_serve_answers_slack_and_records_the_escalation(tmp_path):
             answers = {
                 "risk_now": "no",
                 "case_reference": "CIN-555",
-                "counterpart": "USAM",
+                "counterpart": "dir:sam",
                 "category": "threshold",
                 "issue": "Closing the case too early.",
                 "risk": "Toddler; repeated injuries.",

@@ -27,7 +27,7 @@ async def raise_difference(slack, **answers) -> None:
     form = {
         "risk_now": "no",
         "case_reference": "CIN-20931",
-        "counterpart": "USAM",
+        "counterpart": "dir:sam",
         "category": "threshold",
         "issue": "Health visiting plans to close the case.",
         "risk": "Baby of 8 months; missed appointments.",
