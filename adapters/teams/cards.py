@@ -128,12 +128,7 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
         if action.kind is ActionKind.NAME_ROLE_HOLDER:
             body += [
                 people_picker("person", "Who is it?"),
-                _text_input(
-                    "person_name",
-                    "Their name (if the bot doesn't know them yet)",
-                    max_length=100,
-                    required=False,
-                ),
+                *newcomer_inputs("person", with_agency=False, values={}),
             ]
             buttons.append(
                 submit("Name them", "name_role_holder", id=action.escalation_id, question=action.ref)
@@ -141,12 +136,7 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
         elif action.kind is ActionKind.NAME_MANAGER:
             body += [
                 people_picker("manager", "Your line manager"),
-                _text_input(
-                    "manager_name",
-                    "Their name (if the bot doesn't know them yet)",
-                    max_length=100,
-                    required=False,
-                ),
+                *newcomer_inputs("manager", with_agency=False, values={}),
             ]
             buttons.append(submit("Name them", "name_manager", id=action.escalation_id))
         elif action.ref is not None:
@@ -158,16 +148,46 @@ def message_card(text: str, actions: tuple[Action, ...] = ()) -> dict[str, Any]:
     return card(body, buttons)
 
 
-def people_picker(input_id: str, label: str, *, required: bool = True) -> dict[str, Any]:
-    """Teams' people picker: a choice set searching the organisation's directory."""
+PEOPLE_DATASET = "people"
+# Teams shows at most 15 choices from a search.
+SEARCH_RESULTS = 15
+
+
+def people_picker(input_id: str, label: str, *, required: bool = False) -> dict[str, Any]:
+    """A typeahead searching the partnership's directory (the bot answers Teams' application/search
+    invoke), not Teams' own picker, which searches only one organisation."""
     return {
         "type": "Input.ChoiceSet",
         "id": input_id,
         "label": label,
         "isRequired": required,
+        "style": "filtered",
+        "placeholder": "Type their name, agency, role or email",
         "choices": [],
-        "choices.data": {"type": "Data.Query", "dataset": "graph.microsoft.com/users"},
+        "choices.data": {"type": "Data.Query", "dataset": PEOPLE_DATASET, "count": SEARCH_RESULTS},
     }
+
+
+def search_response(people: list[tuple[str, str]]) -> dict[str, Any]:
+    """The application/search invoke's answer: each (value, title) as a choice."""
+    return {
+        "type": "application/vnd.microsoft.search.searchResponse",
+        "value": {"results": [{"value": value, "title": title} for value, title in people]},
+    }
+
+
+def newcomer_inputs(prefix: str, *, with_agency: bool, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """ "Not in the list?": the details the bot needs to reach someone by email."""
+    fields = [("name", "Their name", 200)]
+    if with_agency:
+        fields += [("agency", "Their agency", 200), ("role", "Their role", 200)]
+    fields.append(("email", "Their work email", 254))
+    intro = "Not in the list? Give their details and the bot will email them."
+    body: list[dict[str, Any]] = [plain_text(intro)]
+    for field, label, limit in fields:
+        key = f"{prefix}_{field}"
+        body.append(_text_input(key, label, max_length=limit, required=False, value=values.get(key)))
+    return body
 
 
 def _text_input(
@@ -297,21 +317,8 @@ def raise_card(
             max_length=40,
             value=values.get("case_reference"),
         ),
-        people_picker("counterpart", "The other professional"),
-        _text_input(
-            "counterpart_name",
-            "Their name (only if the bot doesn't know them yet)",
-            max_length=100,
-            required=False,
-            value=values.get("counterpart_name"),
-        ),
-        _text_input(
-            "counterpart_agency",
-            "Their agency (only if the bot doesn't know them yet)",
-            max_length=100,
-            required=False,
-            value=values.get("counterpart_agency"),
-        ),
+        people_picker("counterpart", "The other professional (anyone in the partnership)"),
+        *newcomer_inputs("counterpart", with_agency=True, values=values),
         _choices(
             "category",
             "What is it about?",

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, ChannelAccount
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from adapters.agreed_actions import owned_rows
@@ -39,7 +39,7 @@ from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
 from bot.messages import NOTE_FORMS, Message
 from bot.notices import timeline_preview
-from bot.people import Person
+from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
 from bot.wording import clip, page_of, when
@@ -146,11 +146,56 @@ class TeamsBot(ActivityHandler):
             await self._reply(turn, cards.greeting_card())
 
     async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse:
-        # The bot's cards submit as messages; the one invoke it acts on is a file consent answer.
-        # Any other is acknowledged and ignored, rather than botbuilder's 501.
-        if turn.activity.name == "fileConsent/invoke" and isinstance(turn.activity.value, dict):
-            await self._file_consent(turn, turn.activity.value)
+        # The bot's cards submit as messages; the invokes it acts on are the people search and a
+        # file consent answer. Any other is acknowledged and ignored, rather than botbuilder's 501.
+        value = turn.activity.value if isinstance(turn.activity.value, dict) else None
+        if turn.activity.name == "application/search" and value is not None:
+            # The connector adapter serialises an invoke's body as a botbuilder model, not a dict.
+            # Only the partnership may search its directory: someone it knows, or from its tenants.
+            known = await self.person(turn) is not None or _tenant(turn) in self.ctx.trusted_tenants
+            answer = self._people_search(value) if known else cards.search_response([])
+            body = AdaptiveCardInvokeResponse(type=answer["type"], value=answer["value"])
+            return InvokeResponse(status=200, body=body)
+        if turn.activity.name == "fileConsent/invoke" and value is not None:
+            await self._file_consent(turn, value)
         return InvokeResponse(status=200)
+
+    def _people_search(self, value: dict[str, Any]) -> dict[str, Any]:
+        """Typeahead over the partnership's directory, for the bot's own people pickers."""
+        if value.get("dataset") != cards.PEOPLE_DATASET:
+            return cards.search_response([])
+        found = self.core.find_people(str(value.get("queryText") or ""), limit=cards.SEARCH_RESULTS)
+        return cards.search_response([(search.choice_value(p), search.choice_label(p, 100)) for p in found])
+
+    def _picked(self, value: dict[str, Any], key: str, *, agency: str, role: str, actor: str) -> Person:
+        """Who a picker names: a directory person from the search, an account from an older
+        card's Teams picker, or someone new by name and email. Refused says what to do instead."""
+        raw = str(value.get(key) or "").strip()
+        store = self.core.store
+        if raw.startswith(search.CHOICE_PREFIX):
+            chosen = search.chosen(store, raw)
+            if chosen is None:
+                raise Refused("That person is no longer in the directory: search again.")
+        elif raw:
+            chosen = store.person_by(teams_id=raw, active_only=False)
+            if chosen is None:
+                raise Refused("Search for them by name, or give their name and work email.")
+        else:
+            newcomer = Newcomer(
+                name=str(value.get(f"{key}_name") or ""),
+                agency=agency,
+                role=role,
+                email=str(value.get(f"{key}_email") or ""),
+            )
+            if not newcomer.given:
+                raise Refused("Choose them in the picker, or give their name and work email.")
+            try:
+                chosen = self.core.add_newcomer(actor, newcomer)
+            except InvalidInput as exc:
+                raise Refused(" ".join(exc.errors.values())) from None
+        if not chosen.active:
+            raise Refused(f"{chosen.name} has left. Choose who now does their work.")
+        return chosen
 
     async def _file_consent(self, turn: TurnContext, value: dict[str, Any]) -> None:
         """Accept: upload the file to the person's OneDrive and show it. Decline, or an upload
@@ -390,18 +435,23 @@ class TeamsBot(ActivityHandler):
                 if not str(v.get(key) or "").strip():
                     problems[key] = f"Please give {label}."
         other_id = str(v.get("counterpart") or "").strip()
-        other = self.core.store.person_by(teams_id=other_id) if other_id else None
-        left = (
-            self.core.store.person_by(teams_id=other_id, active_only=False)
-            if other_id and not other
-            else None
+        newcomer = Newcomer(
+            name=str(v.get("counterpart_name") or ""),
+            agency=str(v.get("counterpart_agency") or ""),
+            role=str(v.get("counterpart_role") or ""),
+            email=str(v.get("counterpart_email") or ""),
         )
-        if left is not None:
-            problems["counterpart"] = f"{left.name} has left. Choose who now does their work."
-        elif other_id and other is None:
-            for key, label in (("counterpart_name", "their name"), ("counterpart_agency", "their agency")):
-                if not str(v.get(key) or "").strip():
-                    problems[key] = f"We don't know this person yet: please give {label}."
+        if other_id.startswith(search.CHOICE_PREFIX):
+            other = search.chosen(self.core.store, other_id)
+            if other is None:
+                problems["counterpart"] = "That person is no longer in the directory: search again."
+        else:
+            # An older card's Teams people picker names an account; only someone already known.
+            other = self.core.store.person_by(teams_id=other_id, active_only=False) if other_id else None
+            if other_id and other is None:
+                problems["counterpart"] = "Search for them by name, or give their details below."
+            elif not other_id and not newcomer.given:
+                problems["counterpart"] = "Choose the other professional, or give their details below."
         target = _when(v.get("target_date"), v.get("target_time"))
         shown = v if _personal(turn) else None  # never echo a concern back into a channel
         if problems:
@@ -429,21 +479,12 @@ class TeamsBot(ActivityHandler):
             )
             store.upsert_people([person])
             self._remember(turn, person)
-        if other is None and other_id:
-            other = Person(
-                id=f"teams-{other_id}",
-                name=str(v["counterpart_name"]).strip()[:100],
-                agency=str(v["counterpart_agency"]).strip()[:100],
-                role="Professional",
-                teams_id=other_id,
-                teams_tenant=tenant,  # the people picker searches the raiser's own organisation
-            )
-            store.upsert_people([other])
         command = RaiseEscalation(
             actor=person.id,
             policy_id=policy_id,
             case_reference=str(v.get("case_reference") or ""),
             counterpart=other.id if other else "",
+            newcomer=None if other else newcomer,
             category=str(v.get("category") or "other"),
             issue=str(v.get("issue") or ""),
             risk=str(v.get("risk") or ""),
@@ -496,60 +537,22 @@ class TeamsBot(ActivityHandler):
         await self._replace_card(turn, cards.card([cards.plain_text("Raised. The case card follows.")]))
 
     async def _name_manager(self, turn: TurnContext, person: Person, value: dict[str, Any]) -> None:
-        chosen = str(value.get("manager") or "").strip()
-        manager = self.core.store.person_by(teams_id=chosen) if chosen else None
-        if chosen and manager is None:
-            given = str(value.get("manager_name") or "").strip()
-            if not given:
-                await self._say(turn, "We don't know that person yet: please give their name too.")
-                return
-            # Line managers are usually in the same agency; the directory can correct it later.
-            manager = Person(
-                id=f"teams-{chosen}",
-                name=given[:100],
-                agency=person.agency,
-                role="Line manager",
-                teams_id=chosen,
-                teams_tenant=_tenant(turn),
-            )
-            self.core.store.upsert_people([manager])
-        if manager is None:
-            await self._say(turn, "Choose your line manager in the picker.")
-            return
         try:
+            # Line managers are usually in the same agency; the directory can correct it later.
+            manager = self._picked(
+                value, "manager", agency=person.agency, role="Line manager", actor=person.id
+            )
             self._handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
         except (Refused, InvalidInput) as exc:
             await self._say(turn, str(exc))
 
     async def _name_role_holder(self, turn: TurnContext, person: Person, value: dict[str, Any]) -> None:
-        """The answer to "who is the named lead for …?": from the picker, or a name for someone new."""
-        chosen = str(value.get("person") or "").strip()
+        """The answer to "who is the named lead for …?": from the search, or someone new by email."""
         question_id = int(value["question"]) if str(value.get("question") or "").isdigit() else 0
         try:
             question = self.core.role_question(person.id, question_id)  # before anyone is added
-        except (Refused, InvalidInput) as exc:
-            await self._say(turn, str(exc))
-            return
-        holder = self.core.store.person_by(teams_id=chosen) if chosen else None
-        if chosen and holder is None:
-            given = str(value.get("person_name") or "").strip()
-            if not given:
-                await self._say(turn, "We don't know that person yet: please give their name too.")
-                return
             agency = question.data.get("agency") or person.agency
-            holder = Person(
-                id=f"teams-{chosen}",
-                name=given[:100],
-                agency=agency,
-                role="Professional",
-                teams_id=chosen,
-                teams_tenant=_tenant(turn),
-            )
-            self.core.store.upsert_people([holder])
-        if holder is None:
-            await self._say(turn, "Choose them in the picker.")
-            return
-        try:
+            holder = self._picked(value, "person", agency=agency, role="Professional", actor=person.id)
             self._handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await self._say(turn, str(exc))

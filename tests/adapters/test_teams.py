@@ -363,18 +363,30 @@ async def test_a_long_message_arrives_in_several_cards_each_once(teams):
     assert bot.store.outbox_counts() == {"delivered": 1}
 
 
-async def test_naming_an_unknown_manager_asks_for_their_name(teams):
+async def test_naming_a_manager_the_directory_lacks_takes_their_name_and_email(teams):
     await start(teams, "chris")
     url = teams.connector.service_url
     await teams.post(activity(url, "chris", value={"action": "name_manager", "manager": "aad-newboss"}))
     await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:chris")) >= 2)
-    assert "please give their name" in card_text(teams.connector.cards_to("a:chris")[1])
+    assert "give their name and work email" in card_text(teams.connector.cards_to("a:chris")[1])
+    await teams.post(activity(url, "chris", value={"action": "name_manager", "manager_name": "Bea Boss"}))
+    await teams.connector.wait_until(lambda: len(teams.connector.cards_to("a:chris")) >= 3)
+    assert "Please give their work email" in card_text(teams.connector.cards_to("a:chris")[2])
     await teams.post(
         activity(
             url,
             "chris",
-            value={"action": "name_manager", "manager": "aad-newboss", "manager_name": "Bea Boss"},
+            value={
+                "action": "name_manager",
+                "manager_name": "Bea Boss",
+                "manager_email": "bea.boss@hillside.sch.uk",
+            },
         )
     )
     boss = teams.services.bot.store.person(teams.services.bot.store.person("chris").manager_id)
-    assert (boss.name, boss.agency) == ("Bea Boss", "Hillside Primary School")
+    assert (boss.name, boss.agency, boss.email) == (
+        "Bea Boss",
+        "Hillside Primary School",
+        "bea.boss@hillside.sch.uk",
+    )
+    assert boss.confirmed is False

@@ -59,7 +59,7 @@ RAISE = {
     "policy": "camden",
     "risk_now": "no",
     "case_reference": "CIN-20931",
-    "counterpart": "aad-sam",
+    "counterpart": "dir:sam",
     "category": "threshold",
     "issue": "Health visiting plans to close the case.",
     "risk": "Baby of 8 months; missed appointments.",
