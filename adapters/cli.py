@@ -278,7 +278,11 @@ def _list_people(settings: Settings, agency: str | None, as_json: bool) -> int:
         reach = ", ".join(
             k for k, v in (("Slack", p.slack_id), ("Teams", p.teams_id), ("email", p.email)) if v
         )
-        print(f"{p.id:<14} {p.name:<28} {p.role:<30} {p.agency:<36} {reach or 'no way to reach them'}")
+        status = "" if p.active else "  (left)"
+        status += "" if p.confirmed else "  (unconfirmed: named in a raise; import them to confirm)"
+        print(
+            f"{p.id:<14} {p.name:<28} {p.role:<30} {p.agency:<36} {reach or 'no way to reach them'}{status}"
+        )
     return 0
 
 
@@ -308,6 +312,7 @@ def _show_person(settings: Settings, person_id: str) -> int:
             f"{person.teams_id} ({person.teams_tenant or 'tenant not yet seen'})" if person.teams_id else "-",
         ),
         ("safeguarding roles", ", ".join(r.label for r in person.roles) or "-"),
+        ("status", _status(person)),
         (
             "partnership admin",
             ("for " + ", ".join(person.admin_policies))
@@ -319,6 +324,14 @@ def _show_person(settings: Settings, person_id: str) -> int:
     ):
         print(f"{label + ':':<20} {value}")
     return 0
+
+
+def _status(person) -> str:
+    if not person.active:
+        return "left: can no longer use the bot"
+    if not person.confirmed:
+        return "unconfirmed: named in a raise, reached by email; import them to confirm"
+    return "active"
 
 
 def _deactivate(settings: Settings, person_id: str) -> int:
@@ -378,6 +391,8 @@ def _person_json(p) -> dict:
         "admin": p.admin,
         "admin_policies": list(p.admin_policies),
         "roles": [r.value for r in p.roles],
+        "active": p.active,
+        "confirmed": p.confirmed,
     }
 
 

@@ -129,3 +129,24 @@ def test_deactivate_says_who_was_asked_to_take_over(cli, imported):
     ]
     assert cli("directory", "deactivate", "sam").out == "Sam Patel was already deactivated.\n"
     assert_usage_error(cli("directory", "deactivate", "nobody"), "no one with id 'nobody'")
+
+
+def test_someone_named_in_a_raise_is_listed_as_unconfirmed_until_imported(cli, imported, tmp_path):
+    from bot.people import Newcomer, add_newcomer
+    from bot.storage import Storage
+
+    store = Storage.open(imported)
+    ann = add_newcomer(store, Newcomer("Dr Ann Lowe", "Brecknock Surgery", "GP", "ann.lowe@nhs.net"))
+    store.close()
+    (line,) = [row for row in cli("directory", "list").out.splitlines() if "Ann Lowe" in row]
+    assert line.endswith("email  (unconfirmed: named in a raise; import them to confirm)")
+    assert (
+        "status:              unconfirmed: named in a raise, reached by email"
+        in cli("directory", "show", ann.id).out
+    )
+    (row,) = [r for r in json.loads(cli("directory", "list", "--json").out) if r["id"] == ann.id]
+    assert (row["confirmed"], row["active"]) == (False, True)
+    confirm = tmp_path / "confirm.csv"
+    confirm.write_text(HEADER + f"{ann.id},Dr Ann Lowe,Brecknock Surgery,GP,,ann.lowe@nhs.net,\n", "utf-8")
+    assert cli("directory", "import", str(confirm)).code == 0
+    assert "status:              active" in cli("directory", "show", ann.id).out
