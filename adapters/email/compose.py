@@ -5,8 +5,8 @@ the secure page where the recipient can act."""
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -30,9 +30,13 @@ ON_THE_PAGE = {
 # Chat messages point at the case thread; an email's reader records on the page instead.
 REWORDING = (
     ("reply in this thread to record", "use your secure page (the link below) to record"),
-    ("Tap Agree to close it, or Not agreed to keep it open and say why", "On your secure page (the link below), choose Agree to close it, or Not agreed to keep it open and say why"),
+    (
+        "Tap Agree to close it, or Not agreed to keep it open and say why",
+        "On your secure page (the link below), choose Agree to close it, or Not agreed to keep it "
+        "open and say why",
+    ),
     ("Tap Done when it is done", "Choose Done on your secure page (the link below) when it is done"),
-)  # fmt: skip
+)
 ABOUT = (
     "This message comes from the escalation bot your local safeguarding children partnership uses "
     "to track professional differences between agencies, following its escalation policy. Replies "
