@@ -19,7 +19,7 @@ from aiosmtplib.errors import (
 from adapters.email.compose import compose
 from adapters.web.links import LinkSigner
 from bot.clock import Clock
-from bot.messages import Message
+from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
 from bot.settings import SettingsError
 from bot.storage import Storage
@@ -113,6 +113,8 @@ class EmailSender:
         self.timeout = timeout
 
     async def send(self, message: Message) -> None:
+        if message.kind is MessageKind.REPLY and message.data.get("caused_by") == message.to:
+            return  # the answer to what they just did on the page, which the page already showed
         person = self.store.person(message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
