@@ -112,7 +112,8 @@ def html_body(message: Message, link: str | None, expires: datetime | None) -> s
             f'<p><a href="{href}" style="display:inline-block;padding:12px 20px;background:#1d4f91;'
             'color:#ffffff;text-decoration:none;border-radius:4px;font-weight:bold">'
             "Open your secure page</a></p>",
-            f'<p style="font-size:14px">Or copy this address: {html.escape(link)}<br>'
+            f'<p style="font-size:14px">Or copy this address: '
+            f'<span style="word-break:break-all">{html.escape(link)}</span><br>'
             f"The link is for you alone: please don't forward it. It works until "
             f"{html.escape(when(expires))}; after that the page can send a new one to this address.</p>",
         ]

@@ -83,6 +83,16 @@ async def test_sam_opens_his_emailed_link_adds_a_note_and_agrees(tmp_path, brows
         def body() -> str:
             return browser.find_element(By.TAG_NAME, "body").text
 
+        def shows(text: str) -> bool:
+            """After a form is sent, the page that answers it (once it has loaded) says `text`."""
+            from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            ignored = (NoSuchElementException, StaleElementReferenceException)
+            # A bound, not a timing: a page that never says it fails here instead of hanging.
+            waiting = WebDriverWait(browser, 30, ignored_exceptions=ignored)
+            return waiting.until(lambda _: text in body())
+
         await in_browser(browser.get, link)
         assert "Alex Morgan proposes that this difference is resolved." in body()
 
@@ -94,13 +104,13 @@ async def test_sam_opens_his_emailed_link_adds_a_note_and_agrees(tmp_path, brows
             browser.find_element(By.XPATH, "//button[text()='Record the note']").click()
 
         await in_browser(add_note)
-        assert "Your note is recorded." in await in_browser(body)
+        assert await in_browser(shows, "Your note is recorded.")
         note = bot.load("E-0001").notes[-1]
         assert (note.author, note.form, note.involved) == ("sam", "Meeting", "Alex Morgan")
         assert note.discussed == "Met at the school; agreed a joint visit."
 
         await in_browser(lambda: browser.find_element(By.XPATH, "//button[@value='agree']").click())
-        assert "Recorded: you agreed it is resolved." in await in_browser(body)
+        assert await in_browser(shows, "Recorded: you agreed it is resolved.")
         assert bot.load("E-0001").status == "resolved"
         assert bot.load("E-0001").events[-1].actor == "sam"
 
