@@ -15,6 +15,7 @@ from bot.outbox import DeliveryFailed, deliver_async
 
 log = logging.getLogger("escalation_bot.runtime")
 IDLE_CHECK = timedelta(seconds=60)
+EMAIL = "email"
 
 Sender = Callable[[Message], Awaitable[None]]
 
@@ -34,18 +35,38 @@ class Delivery:
         person = self.bot.person(message.to)
         if person is None:
             return None
+        if message.data.get("via") == EMAIL:  # e.g. a fresh page link: only to the directory address
+            return EMAIL if EMAIL in self.senders else None
         if person.slack_id and "slack" in self.senders:
             return "slack"
         if person.teams_id and "teams" in self.senders:
             return "teams"
-        # Not linked to any platform yet: try each, so email look-ups can find them.
-        return next(iter(self.senders), None)
+        linked = bool(person.slack_id or person.teams_id)
+        chat = [name for name in self.senders if name != EMAIL]
+        by_email = bool(person.email) and EMAIL in self.senders
+        if linked and by_email:
+            return EMAIL  # linked only to platforms this server does not serve
+        if not linked and chat:
+            # Not linked to any platform yet: a chat platform may find them by their email (Slack
+            # does); one that cannot says so (unreachable) and email takes over in `send`.
+            return chat[0]
+        return EMAIL if by_email else next(iter(self.senders), None)
 
     async def send(self, message: Message) -> None:
         platform = self.platform_for(message)
         if platform is None:
             raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
-        await self.senders[platform](message)
+        try:
+            await self.senders[platform](message)
+        except DeliveryFailed as exc:
+            # Reach them anyway: a platform with no way to reach this person hands over to email.
+            if not (exc.unreachable and platform != EMAIL and self._has_email(message)):
+                raise
+            await self.senders[EMAIL](message)
+
+    def _has_email(self, message: Message) -> bool:
+        person = self.bot.person(message.to)
+        return EMAIL in self.senders and bool(person and person.email)
 
     async def flush(self) -> int:
         """Deliver everything ready now; returns how many went. Safe to call from many places."""

@@ -16,6 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.email.setup import build_email, email_settings
 from adapters.logs import configure_logging
 from adapters.runtime import BackgroundLoop, Delivery
 from adapters.slack import payloads
@@ -23,6 +24,7 @@ from adapters.slack.app import SlackContext, build_app
 from adapters.slack.sender import SlackSender
 from adapters.system_clock import SystemClock
 from adapters.teams import edge as teams_edge
+from adapters.web.page import add_page_routes
 from bot.clock import Clock
 from bot.core import EscalationBot
 from bot.policy import PolicyLibrary
@@ -48,6 +50,7 @@ class Services:
     teams_bot: Any = None
     teams_sender: Any = None
     extras: list[Any] = field(default_factory=list)
+    links: Any = None  # signs and reads the secure page's links, when email is on
 
 
 def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
@@ -59,6 +62,7 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
             "SLACK_SIGNING_SECRET is needed to verify Slack's requests over HTTP "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
+    email_settings(settings)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -85,6 +89,9 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         from adapters.teams.setup import build_teams
 
         build_teams(services)
+    email = email_settings(settings)
+    if email is not None:
+        build_email(services, email)
     return services
 
 
@@ -155,6 +162,7 @@ def web_app(services: Services) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_post("/api/messages", teams_messages)
+    add_page_routes(app, services)
 
     async def start(app: web.Application) -> None:
         services.loop.start()
@@ -209,6 +217,10 @@ def _serve(settings: Settings, host: str) -> int:
             log.warning(line)
     else:
         log.info("Teams: POST /api/messages (app id %s)", settings.teams_app_id)
+    if services.links is None:
+        log.info("Email is off: set SMTP_URL, MAIL_FROM, PUBLIC_URL and PAGE_SECRET to reach people by email")
+    else:
+        log.info("Email: from %s; secure page at %s/p/…", settings.mail_from, settings.public_url)
     web.run_app(web_app(services), host=host, port=settings.port, print=None, access_log=None)
     return 0
 

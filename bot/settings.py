@@ -27,6 +27,10 @@ ENVIRONMENT = {
     "teams_app_type": "MicrosoftAppType",
     "teams_allow_unauthenticated": "TEAMS_ALLOW_UNAUTHENTICATED",
     "teams_trusted_tenants": "TEAMS_TRUSTED_TENANTS",
+    "smtp_url": "SMTP_URL",
+    "mail_from": "MAIL_FROM",
+    "public_url": "PUBLIC_URL",
+    "page_secret": "PAGE_SECRET",
 }
 
 
@@ -52,6 +56,11 @@ class Settings:
     # The Microsoft 365 tenants (the partnership's agencies) whose people may be linked to the
     # directory; empty means only MicrosoftAppTenantId, if set.
     teams_trusted_tenants: tuple[str, ...] = ()
+    # Email and the secure page, for people on neither platform. The SMTP URL can carry a password.
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str | None = None
+    public_url: str | None = None
+    page_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -89,6 +98,10 @@ def _convert(name: str, variable: str, raw: str) -> object:
         return raw.strip().lower() in {"1", "true", "yes"}
     if name == "teams_trusted_tenants":
         return tuple(t for t in raw.replace(";", ",").replace(" ", ",").split(",") if t)
+    if name == "public_url":
+        if not raw.startswith(("http://", "https://")):
+            raise SettingsError(f"{variable} must be an http(s) URL, e.g. https://escalation-bot.example.org")
+        return raw.rstrip("/")
     if name == "slack_api_url" and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
     return raw

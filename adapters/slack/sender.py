@@ -80,7 +80,7 @@ class SlackSender:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         user_id = await slack_user_id(self.store, self.client, person)
         if user_id is None:
-            raise DeliveryFailed("no Slack account found for this person", permanent=True)
+            raise DeliveryFailed("no Slack account found for this person", unreachable=True)
         if message.data.get("file"):
             opened = await self.client.conversations_open(users=user_id)
             await self.client.files_upload_v2(

@@ -171,7 +171,7 @@ class TeamsSender:
     async def _new_conversation(self, person) -> ConversationReference:
         """Open a 1:1 chat with someone the bot has not talked to yet."""
         if not person.teams_id:
-            raise DeliveryFailed("no Teams account known for this person", permanent=True)
+            raise DeliveryFailed("no Teams account known for this person", unreachable=True)
         template = self._any_reference()
         if template is None:
             raise DeliveryFailed("the bot has no Teams conversation yet to learn the service address from")

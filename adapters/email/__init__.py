@@ -1,0 +1,1 @@
+"""Email delivery for people on neither chat platform."""

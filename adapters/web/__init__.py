@@ -1,0 +1,1 @@
+"""The secure page for people on neither chat platform."""
