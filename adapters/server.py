@@ -59,6 +59,7 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
             "SLACK_SIGNING_SECRET is needed to verify Slack's requests over HTTP "
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
+    settings.check_teams_graph()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
