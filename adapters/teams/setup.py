@@ -4,7 +4,9 @@ variable names, the activity handler and the proactive sender."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
@@ -13,6 +15,7 @@ from adapters.teams.edge import bound_key_fetch
 from adapters.teams.graph import GraphInstaller
 from adapters.teams.handler import TeamsBot, TeamsContext
 from adapters.teams.sender import TeamsSender, backfill_tenants
+from bot.settings import Settings
 
 log = logging.getLogger("escalation_bot.teams")
 
@@ -25,6 +28,20 @@ class BotFrameworkConfig:
     APP_PASSWORD: str = field(repr=False)
     APP_TYPE: str
     APP_TENANTID: str
+
+
+def build_installer(settings: Settings, now: Callable[[], datetime]) -> GraphInstaller | None:
+    """The Graph installer for the tenants that granted it (TEAMS_GRAPH_INSTALL_TENANTS), if any."""
+    if not settings.graph_install_tenants:
+        return None
+    return GraphInstaller(
+        app_id=settings.teams_app_id or "",
+        app_password=settings.teams_app_password or "",
+        catalog_app_ids=settings.catalog_app_ids(),
+        login_url=settings.teams_login_url,
+        graph_url=settings.teams_graph_url,
+        now=now,
+    )
 
 
 def build_teams(services) -> None:
@@ -59,16 +76,8 @@ def build_teams(services) -> None:
     )
     services.teams_adapter = adapter
     services.teams_bot = TeamsBot(ctx)
-    installer = None
-    if settings.graph_install_tenants:
-        installer = GraphInstaller(
-            app_id=settings.teams_app_id or "",
-            app_password=settings.teams_app_password or "",
-            catalog_app_ids=settings.catalog_app_ids(),
-            login_url=settings.teams_login_url,
-            graph_url=settings.teams_graph_url,
-            now=services.bot.clock.now,
-        )
+    installer = build_installer(settings, services.bot.clock.now)
+    if installer is not None:
         services.extras.append(installer)
         log.info("Teams: may install the app for people in %d tenant(s)", len(settings.graph_install_tenants))
     trusted = sorted(settings.trusted_tenants)
