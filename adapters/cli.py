@@ -368,7 +368,7 @@ def _export_people(settings: Settings, file: str) -> int:
         admin = ";".join(p.admin_policies) if p.admin_policies else "yes" if p.admin else "no"
         roles = ";".join(r.value for r in p.roles)
         writer.writerow([p.id, p.name, p.agency, p.role, p.manager_id or "", p.email or "", p.slack_id or "",
-                         p.teams_id or "", admin, roles])  # fmt: skip
+                         p.teams_id or "", admin, roles, p.teams_tenant or ""])  # fmt: skip
     try:
         Path(file).write_text(out.getvalue(), encoding="utf-8")
     except OSError as exc:

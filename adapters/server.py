@@ -63,6 +63,7 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
             "(or set SLACK_APP_TOKEN to use Socket Mode)"
         )
     email_settings(settings)
+    settings.check_teams_graph()
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:

@@ -10,6 +10,11 @@ from pathlib import Path
 from bot.storage import DEFAULT_DATABASE_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_TEAMS_LOGIN_URL = "https://login.microsoftonline.com"
+DEFAULT_TEAMS_GRAPH_URL = "https://graph.microsoft.com"
+# Microsoft's public Teams endpoint for proactive messages, used only for a tenant the bot has not
+# heard from yet (each tenant's own service URL is learned from what it sends, and preferred).
+DEFAULT_TEAMS_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 
 # Environment variable for each setting; secrets are kept out of repr() so they never reach logs.
 ENVIRONMENT = {
@@ -31,7 +36,13 @@ ENVIRONMENT = {
     "mail_from": "MAIL_FROM",
     "public_url": "PUBLIC_URL",
     "page_secret": "PAGE_SECRET",
+    "teams_graph_install_tenants": "TEAMS_GRAPH_INSTALL_TENANTS",
+    "teams_catalog_app_id": "TEAMS_CATALOG_APP_ID",
+    "teams_login_url": "TEAMS_LOGIN_URL",
+    "teams_graph_url": "TEAMS_GRAPH_URL",
+    "teams_service_url": "TEAMS_SERVICE_URL",
 }
+_TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
 
 
 class SettingsError(ValueError):
@@ -61,6 +72,14 @@ class Settings:
     mail_from: str | None = None
     public_url: str | None = None
     page_secret: str | None = field(default=None, repr=False)
+    # The tenants whose admins granted the bot TeamsAppInstallation.ReadWriteForUser.All, so it may
+    # install itself for someone it cannot reach yet; and the app's id in their app catalogs
+    # (one id, or tenant=id pairs where each tenant uploaded the app itself).
+    teams_graph_install_tenants: tuple[str, ...] = ()
+    teams_catalog_app_id: str | None = None
+    teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
+    teams_graph_url: str = DEFAULT_TEAMS_GRAPH_URL
+    teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -83,6 +102,58 @@ class Settings:
         return frozenset(t.lower() for t in given)
 
     @property
+    def graph_install_tenants(self) -> frozenset[str]:
+        """Tenants where the bot may install its Teams app for a person through Microsoft Graph."""
+        return frozenset(t.lower() for t in self.teams_graph_install_tenants)
+
+    def catalog_app_ids(self) -> dict[str, str]:
+        """The app's Teams app catalog id in each granted tenant (a bare id serves every tenant)."""
+        given = [p.strip() for p in (self.teams_catalog_app_id or "").split(",") if p.strip()]
+        default = next((p for p in given if "=" not in p), None)
+        pairs = dict(p.split("=", 1) for p in given if "=" in p)
+        found = {t.strip().lower(): i.strip() for t, i in pairs.items()}
+        return {t: found.get(t) or default or "" for t in self.graph_install_tenants}
+
+    def check_teams_graph(self) -> None:
+        """Refuse Graph install settings that cannot work, naming the variable (never a value)."""
+        granted = self.graph_install_tenants
+        if not granted:
+            if self.teams_catalog_app_id:
+                raise SettingsError("TEAMS_CATALOG_APP_ID is set but TEAMS_GRAPH_INSTALL_TENANTS is empty")
+            return
+        if not (self.teams_app_id and self.teams_app_password):
+            raise SettingsError(
+                "TEAMS_GRAPH_INSTALL_TENANTS needs MicrosoftAppId and MicrosoftAppPassword "
+                "(the bot asks each tenant for its Graph token with them)"
+            )
+        app_type = (self.teams_app_type or "MultiTenant").lower()
+        home = (self.teams_tenant_id or "").lower()
+        if app_type == "userassignedmsi":
+            raise SettingsError("TEAMS_GRAPH_INSTALL_TENANTS needs MicrosoftAppType MultiTenant")
+        if app_type == "singletenant" and granted - {home}:
+            raise SettingsError(
+                "TEAMS_GRAPH_INSTALL_TENANTS names a tenant other than MicrosoftAppTenantId, which a "
+                "SingleTenant app cannot reach; use MicrosoftAppType=MultiTenant"
+            )
+        if granted - self.trusted_tenants:
+            raise SettingsError(
+                "TEAMS_GRAPH_INSTALL_TENANTS names a tenant that is not in TEAMS_TRUSTED_TENANTS; "
+                "the bot installs itself only in the partnership's own organisations"
+            )
+        entries = [p.strip() for p in (self.teams_catalog_app_id or "").split(",") if p.strip()]
+        named = {p.split("=", 1)[0].strip().lower() for p in entries if "=" in p}
+        if any(not p.split("=", 1)[-1].strip() for p in entries) or named - granted:
+            raise SettingsError(
+                "TEAMS_CATALOG_APP_ID must be one app id, or tenant=id pairs for tenants in "
+                "TEAMS_GRAPH_INSTALL_TENANTS, separated by commas"
+            )
+        if not all(self.catalog_app_ids().values()):
+            raise SettingsError(
+                "TEAMS_GRAPH_INSTALL_TENANTS needs TEAMS_CATALOG_APP_ID: the app's id in each of those "
+                "tenants' Teams app catalogs"
+            )
+
+    @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_bot_token)
 
@@ -102,6 +173,10 @@ def _convert(name: str, variable: str, raw: str) -> object:
         if not raw.startswith(("http://", "https://")):
             raise SettingsError(f"{variable} must be an http(s) URL, e.g. https://escalation-bot.example.org")
         return raw.rstrip("/")
+    if name == "teams_graph_install_tenants":
+        return tuple(t for t in raw.replace(";", ",").replace(" ", ",").split(",") if t)
+    if name in _TEAMS_URLS and not raw.startswith(("http://", "https://")):
+        raise SettingsError(f"{variable} must be an http(s) URL")
     if name == "slack_api_url" and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
     return raw

@@ -219,6 +219,14 @@ def _v9_unconfirmed_people(db: sqlite_utils.Database) -> None:
     db["people"].add_column("confirmed", int, not_null_default=1)
 
 
+def _v10_tenant_addresses(db: sqlite_utils.Database) -> None:
+    # Where a platform reaches an organisation (Teams: the service URL and the bot's account in
+    # each Microsoft 365 tenant), learned from what that organisation sent; opaque to the core.
+    db["tenant_addresses"].create(
+        {"platform": str, "tenant": str, "address": str, "seen_at": str}, pk=("platform", "tenant")
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -229,6 +237,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v7,
     _v8,
     _v9_unconfirmed_people,
+    _v10_tenant_addresses,
 )
 
 
@@ -773,6 +782,30 @@ class Storage:
             "SELECT address FROM addresses WHERE platform = ? AND kind = ? LIMIT 1", [platform, kind]
         ).fetchone()
         return row[0] if row else None
+
+    # -- tenant addresses: how a platform reaches each organisation (many Teams tenants) --------
+
+    def set_tenant_address(self, platform: str, tenant: str, address: str, *, now: datetime) -> None:
+        """Remember how to reach an organisation on a platform (opaque to the core)."""
+        with self.transaction():
+            self.db["tenant_addresses"].upsert(
+                {"platform": platform, "tenant": tenant, "address": address, "seen_at": _iso(now)},
+                pk=("platform", "tenant"),
+            )
+
+    def tenant_address(self, platform: str, tenant: str) -> str | None:
+        """How this organisation was last reached on the platform, if it ever was."""
+        row = self.db.execute(
+            "SELECT address FROM tenant_addresses WHERE platform = ? AND tenant = ?", [platform, tenant]
+        ).fetchone()
+        return row[0] if row else None
+
+    def addresses(self, platform: str, kind: str) -> list[tuple[str, str]]:
+        """Every stored address of this kind on a platform, as (person_id, address)."""
+        rows = self.db.execute(
+            "SELECT person_id, address FROM addresses WHERE platform = ? AND kind = ?", [platform, kind]
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
 
     # -- inbox: events acknowledged to a platform, waiting to be handled -------------------------
 

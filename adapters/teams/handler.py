@@ -17,7 +17,7 @@ from msrest.exceptions import ClientRequestError, DeserializationError, HttpOper
 
 from adapters.agreed_actions import owned_rows
 from adapters.teams import cards, export
-from adapters.teams.sender import PLATFORM, save_reference
+from adapters.teams.sender import PLATFORM, remember_tenant, save_reference
 from bot.calendar import LONDON
 from bot.commands import (
     ActionDone,
@@ -127,6 +127,7 @@ class TeamsBot(ActivityHandler):
         return linked
 
     def _remember(self, turn: TurnContext, person: Person | None) -> None:
+        remember_tenant(self.core, TurnContext.get_conversation_reference(turn.activity))
         conversation = turn.activity.conversation
         if person and conversation and conversation.conversation_type in (None, "personal"):
             save_reference(self.core, person.id, TurnContext.get_conversation_reference(turn.activity))

@@ -1,5 +1,10 @@
 """Delivering core messages to Teams proactively: from a stored conversation reference, or a new
-1:1 conversation created with the connector. Case cards are updated in place as things move on."""
+1:1 conversation created with the connector. Case cards are updated in place as things move on.
+
+Each person is reached in their own Microsoft 365 tenant: through their own reference, or a chat
+opened with the service URL and bot account learned from their tenant (never another's); where
+their tenant's admin granted it, the bot installs its app for them through Microsoft Graph first.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from botbuilder.schema import (
     Activity,
     ActivityTypes,
     ChannelAccount,
+    ConversationAccount,
     ConversationParameters,
     ConversationReference,
 )
@@ -22,10 +28,13 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from adapters.sent_parts import SentParts
 from adapters.teams.cards import message_card, message_cards, text_parts
 from adapters.teams.export import consent_attachments
+from adapters.teams.graph import GraphInstaller
 from bot.core import EscalationBot
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
 from bot.outgoing import may_mark_urgent
+from bot.people import Person
+from bot.settings import DEFAULT_TEAMS_SERVICE_URL
 
 log = logging.getLogger("escalation_bot.teams")
 PLATFORM = "teams"
@@ -37,13 +46,63 @@ def card_kind(escalation_id: str) -> str:
 
 
 def save_reference(bot: EscalationBot, person_id: str, reference: ConversationReference) -> None:
-    """Remember how to reach a person later (the 1:1 conversation with the bot)."""
-    bot.store.set_address(person_id, PLATFORM, json.dumps(reference.serialize()), kind="dm")
+    """Remember how to reach a person later (the 1:1 conversation with the bot), with its tenant."""
+    bot.store.set_address(person_id, PLATFORM, json.dumps(_with_tenant(reference).serialize()), kind="dm")
 
 
 def load_reference(bot: EscalationBot, person_id: str) -> ConversationReference | None:
     text = bot.store.address(person_id, PLATFORM, "dm")
     return ConversationReference().deserialize(json.loads(text)) if text else None
+
+
+def reference_tenant(reference: ConversationReference) -> str | None:
+    """The Microsoft 365 tenant a conversation belongs to."""
+    conversation = reference.conversation
+    if conversation is None:
+        return None
+    # botbuilder reads only "tenantID"; Teams sends "tenantId", which lands among the extras.
+    extra = conversation.additional_properties or {}
+    tenant = conversation.tenant_id or extra.get("tenantId") or extra.get("tenantID")
+    return str(tenant).lower() if tenant else None
+
+
+def _with_tenant(reference: ConversationReference) -> ConversationReference:
+    """A copy that keeps its tenant when stored (botbuilder would drop Teams' "tenantId")."""
+    tenant = reference_tenant(reference)
+    copy = ConversationReference().deserialize(reference.serialize())
+    if copy.conversation is not None and tenant:
+        copy.conversation.tenant_id = tenant
+    return copy
+
+
+def remember_tenant(bot: EscalationBot, reference: ConversationReference) -> None:
+    """Learn how the bot is reached in a tenant (its service URL and bot account there) from what
+    the tenant sent, so a chat opened later for someone there goes through their tenant's own."""
+    tenant = reference_tenant(reference)
+    if not tenant or not reference.service_url:
+        return
+    learned = {
+        "service_url": reference.service_url,
+        "channel_id": reference.channel_id or "msteams",
+        "bot": reference.bot.serialize() if reference.bot else None,
+    }
+    text = json.dumps(learned, sort_keys=True)
+    if bot.store.tenant_address(PLATFORM, tenant) != text:
+        bot.store.set_tenant_address(PLATFORM, tenant, text, now=bot.clock.now())
+
+
+def backfill_tenants(bot: EscalationBot) -> None:
+    """Learn each tenant from the references stored before tenants were kept (an upgrade): those
+    references lost their tenant when stored, but the person's account records it."""
+    for person_id, text in bot.store.addresses(PLATFORM, "dm"):
+        reference = ConversationReference().deserialize(json.loads(text))
+        person = bot.person(person_id)
+        tenant = reference_tenant(reference) or (person.teams_tenant if person else None)
+        if not tenant or reference.conversation is None:
+            continue
+        if bot.store.tenant_address(PLATFORM, tenant.lower()) is None:
+            reference.conversation.tenant_id = tenant.lower()
+            remember_tenant(bot, reference)
 
 
 class TeamsSender:
@@ -57,12 +116,17 @@ class TeamsSender:
         app_id: str | None,
         tenant_id: str | None = None,
         timeout: float = CONNECTOR_TIMEOUT,
+        installer: GraphInstaller | None = None,
+        service_url: str = DEFAULT_TEAMS_SERVICE_URL,
     ) -> None:
         self.adapter = adapter
         self.bot = bot
         self.app_id = app_id or ""
-        self.tenant_id = tenant_id
+        # The tenant of someone whose tenant the directory does not say (a one-tenant deployment).
+        self.tenant_id = tenant_id.lower() if tenant_id else None
         self.timeout = timeout
+        self.installer = installer
+        self.service_url = service_url
 
     async def send(self, message: Message) -> None:
         try:
@@ -76,10 +140,11 @@ class TeamsSender:
         person = self.bot.person(message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
-        reference = load_reference(self.bot, person.id) or await self._new_conversation(person)
+        reference = self._reference(person) or await self._new_conversation(person)
+        tenant = reference_tenant(reference) or self._tenant_of(person)
         contents = message_cards(message.text, message.actions)
         if message.data.get("export"):
-            await self._send_export(reference, person.id, str(message.data["export"]))
+            await self._send_export(reference, tenant, person.id, str(message.data["export"]))
             return
 
         failure: list[BaseException] = []
@@ -95,7 +160,7 @@ class TeamsSender:
                     if parts.sent(k):
                         continue
                     posted = await turn.send_activity(
-                        MessageFactory.attachment(CardFactory.adaptive_card(content))
+                        _in_tenant(MessageFactory.attachment(CardFactory.adaptive_card(content)), tenant)
                     )
                     parts.mark(k, getattr(posted, "id", None) or "sent")
             except Exception as exc:
@@ -120,7 +185,7 @@ class TeamsSender:
             raise failure[0]
 
     async def _send_export(
-        self, reference: ConversationReference, person_id: str, escalation_id: str
+        self, reference: ConversationReference, tenant: str | None, person_id: str, escalation_id: str
     ) -> None:
         """The record offered as files in the person's 1:1 chat (asked for in a channel)."""
         markdown = self.bot.export(person_id, escalation_id)
@@ -129,8 +194,12 @@ class TeamsSender:
         async def offer(turn: TurnContext) -> None:
             try:
                 await turn.send_activity(
-                    Activity(
-                        type=ActivityTypes.message, attachments=consent_attachments(escalation_id, markdown)
+                    _in_tenant(
+                        Activity(
+                            type=ActivityTypes.message,
+                            attachments=consent_attachments(escalation_id, markdown),
+                        ),
+                        tenant,
                     )
                 )
             except Exception as exc:  # raised after the turn, so the outbox retries
@@ -168,41 +237,104 @@ class TeamsSender:
         )
         await turn.update_activity(update)
 
-    async def _new_conversation(self, person) -> ConversationReference:
-        """Open a 1:1 chat with someone the bot has not talked to yet."""
+    def _reference(self, person: Person) -> ConversationReference | None:
+        """The person's own 1:1 conversation, if the bot has one in their tenant."""
+        reference = load_reference(self.bot, person.id)
+        if reference is None:
+            return None
+        tenant, theirs = reference_tenant(reference), (person.teams_tenant or "").lower()
+        if tenant and theirs and tenant != theirs:
+            return None  # a conversation in another tenant is not how to reach them now
+        return reference
+
+    def _tenant_of(self, person: Person) -> str | None:
+        return (person.teams_tenant or "").lower() or self.tenant_id
+
+    def _learned(self, tenant: str) -> dict[str, Any] | None:
+        text = self.bot.store.tenant_address(PLATFORM, tenant)
+        return json.loads(text) if text else None
+
+    async def _new_conversation(self, person: Person) -> ConversationReference:
+        """Open a 1:1 chat with someone the bot has not talked to yet, in their own tenant."""
         if not person.teams_id:
             raise DeliveryFailed("no Teams account known for this person", unreachable=True)
-        template = self._any_reference()
-        if template is None:
-            raise DeliveryFailed("the bot has no Teams conversation yet to learn the service address from")
+        tenant = self._tenant_of(person)
+        if tenant is None:
+            raise DeliveryFailed("the person's Microsoft 365 tenant is not known", unreachable=True)
+        learned = self._learned(tenant)
+        if self.installer and self.installer.grants(tenant) and not person.teams_id.startswith("29:"):
+            return await self._install_for(person, tenant, learned)
+        if learned is None:
+            raise DeliveryFailed(
+                "nobody in the person's tenant has used the Teams app, and the bot may not install it there",
+                unreachable=True,
+            )
         member = ChannelAccount(id=person.teams_id)
         if not person.teams_id.startswith("29:"):
             member.aad_object_id = person.teams_id
-        tenant = self.tenant_id or (template.conversation.tenant_id if template.conversation else None)
         parameters = ConversationParameters(
             is_group=False,
-            bot=template.bot,
+            bot=_bot_account(learned, self.app_id),
             members=[member],
             tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}} if tenant else None,
+            channel_data={"tenant": {"id": tenant}},
         )
         created: dict[str, Any] = {}
 
         async def remember(turn: TurnContext) -> None:
             created["reference"] = TurnContext.get_conversation_reference(turn.activity)
 
-        await self.adapter.create_conversation(
-            self.app_id, remember, parameters, template.channel_id, template.service_url, None
-        )
+        try:
+            await self.adapter.create_conversation(
+                self.app_id, remember, parameters, learned["channel_id"], learned["service_url"], None
+            )
+        except HttpOperationError as exc:
+            status = getattr(getattr(exc, "response", None), "status_code", 0) or 0
+            if status in {403, 404}:
+                # Teams opens a chat only with someone who has the app: they have not got it.
+                raise DeliveryFailed(
+                    f"the Teams app is not installed for the person ({status})", unreachable=True
+                ) from None
+            raise
         reference = created.get("reference")
         if reference is None:
             raise DeliveryFailed("the connector created no conversation")
         save_reference(self.bot, person.id, reference)
         return reference
 
-    def _any_reference(self) -> ConversationReference | None:
-        text = self.bot.store.any_address(PLATFORM, "dm")
-        return ConversationReference().deserialize(json.loads(text)) if text else None
+    async def _install_for(
+        self, person: Person, tenant: str, learned: dict[str, Any] | None
+    ) -> ConversationReference:
+        """Install the app for the person through Graph, then reach them in the chat it opens."""
+        assert self.installer is not None and person.teams_id
+        chat_id = await self.installer.personal_chat(tenant, person.teams_id)
+        # Teams also tells the bot of the install; if that has arrived, its reference is the best.
+        arrived = self._reference(person)
+        if arrived is not None:
+            return arrived
+        reference = ConversationReference(
+            channel_id=(learned or {}).get("channel_id") or "msteams",
+            service_url=(learned or {}).get("service_url") or self.service_url,
+            bot=_bot_account(learned, self.app_id),
+            user=ChannelAccount(aad_object_id=person.teams_id),
+            conversation=ConversationAccount(id=chat_id, tenant_id=tenant, conversation_type="personal"),
+        )
+        save_reference(self.bot, person.id, reference)
+        return reference
+
+
+def _bot_account(learned: dict[str, Any] | None, app_id: str) -> ChannelAccount:
+    """The bot's own account in a tenant: as learned there, else as Teams names every bot."""
+    if learned and learned.get("bot"):
+        return ChannelAccount().deserialize(learned["bot"])
+    return ChannelAccount(id=f"28:{app_id}")
+
+
+def _in_tenant(activity: Activity, tenant: str | None) -> Activity:
+    """Address an outgoing activity to the conversation's own tenant, as Teams asks."""
+    if tenant:
+        activity.channel_data = {**(activity.channel_data or {}), "tenant": {"id": tenant}}
+    return activity
 
 
 def _failure(exc: HttpOperationError) -> DeliveryFailed:

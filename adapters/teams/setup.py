@@ -4,14 +4,18 @@ variable names, the activity handler and the proactive sender."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from adapters.teams.edge import bound_key_fetch
+from adapters.teams.graph import GraphInstaller
 from adapters.teams.handler import TeamsBot, TeamsContext
-from adapters.teams.sender import TeamsSender
+from adapters.teams.sender import TeamsSender, backfill_tenants
+from bot.settings import Settings
 
 log = logging.getLogger("escalation_bot.teams")
 
@@ -24,6 +28,20 @@ class BotFrameworkConfig:
     APP_PASSWORD: str = field(repr=False)
     APP_TYPE: str
     APP_TENANTID: str
+
+
+def build_installer(settings: Settings, now: Callable[[], datetime]) -> GraphInstaller | None:
+    """The Graph installer for the tenants that granted it (TEAMS_GRAPH_INSTALL_TENANTS), if any."""
+    if not settings.graph_install_tenants:
+        return None
+    return GraphInstaller(
+        app_id=settings.teams_app_id or "",
+        app_password=settings.teams_app_password or "",
+        catalog_app_ids=settings.catalog_app_ids(),
+        login_url=settings.teams_login_url,
+        graph_url=settings.teams_graph_url,
+        now=now,
+    )
 
 
 def build_teams(services) -> None:
@@ -58,7 +76,19 @@ def build_teams(services) -> None:
     )
     services.teams_adapter = adapter
     services.teams_bot = TeamsBot(ctx)
+    installer = build_installer(settings, services.bot.clock.now)
+    if installer is not None:
+        services.extras.append(installer)
+        log.info("Teams: may install the app for people in %d tenant(s)", len(settings.graph_install_tenants))
+    trusted = sorted(settings.trusted_tenants)
     services.teams_sender = TeamsSender(
-        adapter, services.bot, app_id=settings.teams_app_id, tenant_id=settings.teams_tenant_id
+        adapter,
+        services.bot,
+        app_id=settings.teams_app_id,
+        # Someone whose tenant the directory does not say is in the bot's own (or the only) tenant.
+        tenant_id=settings.teams_tenant_id or (trusted[0] if len(trusted) == 1 else None),
+        installer=installer,
+        service_url=settings.teams_service_url,
     )
+    backfill_tenants(services.bot)
     services.delivery.add_platform("teams", services.teams_sender.send)

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 from bot.people.roles import Role, UnknownRole, parse_roles
 
-COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin", "roles")
+COLUMNS = ("id", "name", "agency", "role", "manager_id", "email", "slack_id", "teams_id", "admin", "roles",
+           "teams_tenant")  # fmt: skip
 REQUIRED = ("id", "name", "agency", "role")
 # Longer than any real value: a longer one is a column out of place or pasted text.
 LIMITS = {"id": 64, "name": 200, "agency": 200, "role": 200, "manager_id": 64, "email": 254,
-          "slack_id": 64, "teams_id": 200}  # fmt: skip
+          "slack_id": 64, "teams_id": 200, "teams_tenant": 100}  # fmt: skip
 EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _TRUE = {"yes", "y", "true", "1"}
 _FALSE = {"", "no", "n", "false", "0"}
@@ -161,6 +162,8 @@ def parse_directory_csv(
                 email=values.get("email") or None,
                 slack_id=values.get("slack_id") or None,
                 teams_id=values.get("teams_id") or None,
+                # The Microsoft 365 tenant (agency) the Teams account is in, where the file says.
+                teams_tenant=values.get("teams_tenant", "").lower() or None,
                 admin=is_admin,
                 admin_policies=() if admin_text in _TRUE | _FALSE else admin_for,
                 roles=tuple(r for r in roles if r is not Role.PARTNERSHIP_ADMIN),

@@ -585,6 +585,17 @@ def test_serve_on_a_port_in_use_is_one_line(cli, monkeypatch, tmp_path):
     assert result.err.strip().splitlines()[-1].startswith("escalation-bot: error: cannot listen on port")
 
 
+def test_serve_refuses_a_graph_install_it_could_not_do_in_one_line(cli, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", url_for(tmp_path / "x.db"))
+    monkeypatch.setenv("TEAMS_GRAPH_INSTALL_TENANTS", "tenant-b")
+    result = cli("serve")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.strip().splitlines()[-1] == (
+        "escalation-bot: error: TEAMS_GRAPH_INSTALL_TENANTS needs MicrosoftAppId and MicrosoftAppPassword "
+        "(the bot asks each tenant for its Graph token with them)"
+    )
+
+
 def test_reimporting_the_directory_keeps_what_the_bot_learned_in_chat(cli, monkeypatch, tmp_path):
     from dataclasses import replace
 

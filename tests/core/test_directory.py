@@ -137,3 +137,12 @@ def test_the_readmes_roles_example_imports_as_it_says():
     assert people["nina"].roles == (Role.NAMED_LEAD,) and people["nora"].roles == (Role.NAMED_LEAD,)
     assert people["hana"].roles == (Role.HEAD_OF_SERVICE, Role.SENIOR_MANAGER)
     assert people["dee"].is_admin_for("camden") and not people["dee"].is_admin_for("enfield")
+
+
+def test_the_directory_can_say_which_microsoft_365_tenant_a_teams_account_is_in():
+    text = (
+        HEADER.strip() + ",teams_id,teams_tenant\na,A,Whittington Health,Nurse,,aad-a,Tenant-B\nb,B,C,D,,,\n"
+    )
+    a, b = parse_directory_csv(text, source="people.csv")
+    assert (a.teams_id, a.teams_tenant) == ("aad-a", "tenant-b")
+    assert b.teams_tenant is None

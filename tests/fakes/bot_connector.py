@@ -1,6 +1,7 @@
 """A local fake of the Bot Framework connector (Teams' serviceUrl): a real aiohttp server on
 127.0.0.1 that records every activity the bot sends or updates and every conversation it creates,
-and can be told to fail."""
+with the tenant each was addressed to, and can be told to fail. One fake per tenant stands for
+that tenant's own service URL."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ class Sent:
     conversation: str
     body: dict[str, Any]
     activity_id: str = ""
+    # Which tenant the bot addressed it to (conversation.tenantId, else channelData.tenant.id),
+    # and through which service URL it came.
+    tenant: str | None = None
+    service_url: str = ""
 
 
 @dataclass
@@ -38,6 +43,8 @@ class FakeConnector:
         self.service_url = ""
         self._changed = asyncio.Event()
         self.uploads: dict[str, tuple[bytes, dict[str, str]]] = {}
+        # Members who do not have the app: Teams will not open a chat with them.
+        self.without_app: set[str] = set()
 
     def fail(self, *failures: Failure) -> None:
         """The next sends (activities or conversations) fail in this order."""
@@ -63,6 +70,10 @@ class FakeConnector:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    def tenants_of(self, conversation: str, showing: str) -> set[str | None]:
+        """Every tenant the bot named when sending a card showing this text into the conversation."""
+        return {s.tenant for s in self.cards_to(conversation) if showing in card_text(s)}
 
     def cards_to(self, conversation: str) -> list[Sent]:
         return [s for s in self.sent if s.conversation == conversation and s.verb in {"send", "reply"}]
@@ -93,6 +104,8 @@ class FakeConnector:
         )
 
     def _record(self, sent: Sent) -> None:
+        sent.tenant = _tenant_named(sent.body)
+        sent.service_url = self.service_url
         self.sent.append(sent)
         self._changed.set()
 
@@ -102,6 +115,11 @@ class FakeConnector:
         if failed:
             return failed
         member = (body.get("members") or [{}])[0].get("id", "")
+        if member in self.without_app:
+            return web.json_response(
+                {"error": {"code": "Forbidden", "message": "Bot is not installed in user's personal scope"}},
+                status=403,
+            )
         conversation = f"a:new-{member}"
         self._record(Sent("create", conversation, body))
         return web.json_response({"id": conversation, "activityId": f"act-{next(self._ids)}"}, status=201)
@@ -141,6 +159,16 @@ class FakeConnector:
         if member is None:
             return web.json_response({"error": {"code": "NotFound", "message": "no such member"}}, status=404)
         return web.json_response(member)
+
+
+def _tenant_named(body: dict[str, Any]) -> str | None:
+    conversation = body.get("conversation") if isinstance(body.get("conversation"), dict) else body
+    tenant = conversation.get("tenantId") or conversation.get("tenantID")
+    channel_data = body.get("channelData") if isinstance(body.get("channelData"), dict) else {}
+    named = (channel_data.get("tenant") or {}).get("id")
+    if tenant and named and tenant != named:
+        return f"conflict: {tenant} / {named}"  # a test sees it never matches either tenant
+    return tenant or named
 
 
 def card_text(sent: Sent) -> str:

@@ -21,6 +21,7 @@ def activity(
     conversation_type: str = "personal",
     reply_to_id: str | None = None,
     members_added: list[dict[str, Any]] | None = None,
+    tenant: str = TENANT,
 ) -> dict[str, Any]:
     """An activity from `user` (their AAD object id is aad-<user>, their Teams id 29:<user>)."""
     body: dict[str, Any] = {
@@ -33,9 +34,9 @@ def activity(
         "conversation": {
             "id": conversation or f"a:{user}",
             "conversationType": conversation_type,
-            "tenantId": TENANT,
+            "tenantId": tenant,
         },
-        "channelData": {"tenant": {"id": TENANT}},
+        "channelData": {"tenant": {"id": tenant}},
         "locale": "en-GB",
     }
     if text is not None:
@@ -49,8 +50,8 @@ def activity(
     return body
 
 
-def install(service_url: str, user: str) -> dict[str, Any]:
-    return activity(service_url, user, kind="conversationUpdate", members_added=[BOT])
+def install(service_url: str, user: str, *, tenant: str = TENANT) -> dict[str, Any]:
+    return activity(service_url, user, kind="conversationUpdate", members_added=[BOT], tenant=tenant)
 
 
 # A complete raise form as Teams submits it (Camden, about Sam).
