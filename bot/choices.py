@@ -24,6 +24,9 @@ class Choices:
     # The other side's proposal that it is resolved, when this person's answer decides it.
     proposal_to_answer: Proposal | None
     actions_to_do: tuple[OwnedAction, ...]
+    # Saying it is resolved: closes it for the side that raised it, asks them to agree otherwise.
+    may_resolve: bool = False
+    resolve_closes: bool = False
 
 
 def choices(esc: Escalation, actor: str, ledger: Ledger) -> Choices:
@@ -34,4 +37,13 @@ def choices(esc: Escalation, actor: str, ledger: Ledger) -> Choices:
         for n, action in enumerate(esc.owned_actions)
         if action["owner"] == actor and n not in esc.actions_done
     )
-    return Choices(add_note=True, proposal_to_answer=answer, actions_to_do=todo)
+    closes = decides(esc, actor, ledger)
+    # A proposal already waiting is answered, not overtaken by another.
+    may_resolve = esc.is_open and (esc.proposal is None or closes)
+    return Choices(
+        add_note=True,
+        proposal_to_answer=answer,
+        actions_to_do=todo,
+        may_resolve=may_resolve,
+        resolve_closes=closes,
+    )

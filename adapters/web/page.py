@@ -24,7 +24,7 @@ from aiohttp import web
 from adapters.web.links import LinkExpired, LinkRefused
 from bot import notices
 from bot.choices import Choices, choices
-from bot.commands import ActionDone, AddNote, AnswerProposal, Command
+from bot.commands import ActionDone, AddNote, AnswerProposal, Command, Resolve
 from bot.errors import InvalidInput, Refused
 from bot.escalation import Escalation
 from bot.messages import Message, MessageKind
@@ -41,6 +41,7 @@ FIELD_LIMITS = {
     "discussed": MAX_TEXT,
     "outcome": MAX_TEXT,
     "reason": MAX_TEXT,
+    "agreed": MAX_TEXT,
     "index": 4,
 }
 FIELD_NAMES = {
@@ -48,12 +49,14 @@ FIELD_NAMES = {
     "discussed": "What was discussed",
     "outcome": "Outcome",
     "reason": "Why not",
+    "agreed": "Agreed actions",
 }
 DONE = {
     "note": "Your note is recorded.",
     "agree": "Recorded: you agreed it is resolved. Both sides are told.",
     "not-agreed": "Recorded: you do not agree it is resolved. The other side is told why.",
     "done": "Recorded as done.",
+    "resolve": "Recorded. Everyone on the difference is told.",
 }
 CSS = (
     "body{font-family:Arial,Helvetica,sans-serif;font-size:17px;line-height:1.45;color:#111;"
@@ -133,6 +136,7 @@ def add_page_routes(app: web.Application, services: Any) -> None:
         ("agree", page.agree),
         ("not-agreed", page.not_agreed),
         ("done", page.done),
+        ("resolve", page.resolve),
         ("renew", page.renew),
     ):
         app.router.add_post(f"/p/{{token}}/{action}", handler)
@@ -278,6 +282,18 @@ class SecurePage:
 
         return await self._act(request, "done", command)
 
+    async def resolve(self, request: web.Request) -> web.StreamResponse:
+        def command(visit: Visit, values: dict[str, str]) -> Command:
+            agreed = tuple(line.strip() for line in values.get("agreed", "").splitlines() if line.strip())
+            return Resolve(
+                actor=visit.person.id,
+                escalation_id=visit.esc.id,
+                outcome=values.get("outcome", ""),
+                agreed_actions=agreed,
+            )
+
+        return await self._act(request, "resolve", command)
+
     async def _act(
         self, request: web.Request, done: str, command: Callable[[Visit, dict[str, str]], Command]
     ) -> web.StreamResponse:
@@ -397,6 +413,7 @@ class SecurePage:
         parts += self._proposal(visit, allowed, csrf)
         parts += self._actions_to_do(visit, allowed, csrf)
         parts.append(self._note_form(visit, csrf))
+        parts += self._resolve_form(visit, allowed, csrf)
         parts.append(
             f'<section><h2>The case</h2><div class="text">'
             f"{esc_html(self.bot.show(person.id, esc.id))}</div></section>"
@@ -452,6 +469,32 @@ class SecurePage:
                 '<button type="submit">Done</button></form></li>'
             )
         return ["<section><h2>Your agreed actions</h2><ul>", *items, "</ul></section>"]
+
+    def _resolve_form(self, visit: Visit, allowed: Choices, csrf: str) -> list[str]:
+        if not allowed.may_resolve:
+            return []
+        values = visit.values if "agreed" in visit.values else {}
+        if allowed.resolve_closes:
+            what = "Record what was agreed. This closes the difference and everyone on it is told."
+        else:
+            raiser = name(visit.esc.raiser, self.bot.person)
+            what = (
+                f"Say what was agreed. {raiser}'s side raised this difference, so they are asked to "
+                "agree it is resolved; until then it stays open."
+            )
+        return [
+            "<section><h2>Is it resolved?</h2>",
+            f"<p>{esc_html(what)}</p>",
+            f'<form method="post" action="/p/{esc_html(visit.token)}/resolve">{self._hidden(csrf)}'
+            '<label for="resolve-outcome">What was agreed</label>'
+            f'<textarea id="resolve-outcome" name="outcome" maxlength="{MAX_TEXT}" required>'
+            f"{esc_html(values.get('outcome', ''))}</textarea>"
+            '<label for="agreed">Agreed actions, one per line (optional)</label>'
+            f'<textarea id="agreed" name="agreed" maxlength="{MAX_TEXT}">'
+            f"{esc_html(values.get('agreed', ''))}</textarea>"
+            '<button type="submit">It is resolved</button></form>',
+            "</section>",
+        ]
 
     def _note_form(self, visit: Visit, csrf: str) -> str:
         values = visit.values

@@ -241,3 +241,54 @@ async def test_a_leaver_and_overlong_fields_are_refused(mailbot):
     mailbot.services.bot.deactivate("sam")
     status, page, _ = await get(mailbot, link)
     assert status == 403 and "no longer" in page
+
+
+async def alex_raises_with_sam(mailbot) -> str:
+    """Alex (Slack) raises a difference with Sam (email only); returns the link in Sam's email."""
+    mailbot.services.bot.handle(
+        RaiseEscalation(
+            actor="alex",
+            policy_id="camden",
+            case_reference="CIN-20931",
+            counterpart="sam",
+            category="threshold",
+            issue="Health visiting plans to close the case.",
+            risk="Baby of 8 months; missed appointments.",
+            outcome_wanted="Keep health visiting open until the review.",
+        )
+    )
+    mailbot.clock.advance(timedelta(seconds=1))
+    await mailbot.tick()
+    return LINK.findall(mailbot.mail.to(EMAILS["sam"])[-1].text)[0]
+
+
+async def test_the_challenged_side_says_it_is_resolved_and_the_raiser_is_asked_to_agree(mailbot):
+    link = await alex_raises_with_sam(mailbot)
+    _, page, _ = await get(mailbot, link)
+    assert "Alex Morgan&#x27;s side raised this difference, so they are asked to agree" in page
+    fields = {
+        "csrf": CSRF.search(page).group(1),
+        "outcome": "Health visiting stays open until the review.",
+        "agreed": "Joint visit on Thursday\n\n  Review on 14 December  ",
+    }
+    status, page, _ = await post(mailbot, f"{link}/resolve", fields)
+    assert status == 200 and "Recorded. Everyone on the difference is told." in page
+    esc = mailbot.services.bot.load("E-0001")
+    assert esc.is_open and esc.proposal.by == "sam"
+    assert esc.proposal.agreed_actions == ("Joint visit on Thursday", "Review on 14 December")
+    assert "Is it resolved?" not in page  # one proposal at a time: the raiser answers it
+    mailbot.clock.advance(timedelta(seconds=1))
+    await mailbot.tick()
+    asked = [m for m in mailbot.slack.messages if "Sam Patel proposes" in str(m)]
+    assert asked and "esc:agree_resolved" in str(asked[0])
+
+
+async def test_the_resolve_form_needs_what_was_agreed(mailbot):
+    link = await alex_raises_with_sam(mailbot)
+    _, page, _ = await get(mailbot, link)
+    before = events(mailbot)
+    status, page, _ = await post(
+        mailbot, f"{link}/resolve", {"csrf": CSRF.search(page).group(1), "outcome": " "}
+    )
+    assert status == 400 and "Please say what was agreed." in page
+    assert events(mailbot) == before
