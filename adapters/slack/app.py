@@ -63,6 +63,11 @@ NOT_IN_DIRECTORY = (
     "the form will ask for your agency and role."
 )
 
+NOT_INSTALLED = (
+    "The escalation bot is not installed in this Slack workspace, so it cannot answer here yet. "
+    "Please ask your IT admin to install it: they open /slack/install on the bot's server."
+)
+
 
 @dataclass
 class SlackContext:
@@ -134,6 +139,7 @@ def build_app(
     app = AsyncApp(
         client=ctx.client,
         authorize=authorize,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=signing_secret or "",
         # Without a signing secret only Socket Mode runs, where Slack's own connection authenticates.
         request_verification_enabled=bool(signing_secret),
