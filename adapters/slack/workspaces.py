@@ -45,14 +45,18 @@ class Workspaces:
             self._clients[token] = client
         return client
 
-    async def token_team(self) -> str | None:
-        """The workspace SLACK_BOT_TOKEN belongs to, asked of Slack once (auth.test)."""
+    async def token_identity(self) -> dict[str, Any]:
+        """Slack's auth.test answer for SLACK_BOT_TOKEN (its workspace and bot), asked once."""
         if not self.token:
-            return None
+            return {}
         if self._own is None:
             answer = await self._client(self.token).auth_test()
             self._own = dict(answer.data) if isinstance(answer.data, dict) else {}
-        return self._own.get("team_id")
+        return self._own
+
+    async def token_team(self) -> str | None:
+        """The workspace SLACK_BOT_TOKEN belongs to."""
+        return (await self.token_identity()).get("team_id")
 
     async def client(self, team: str | None) -> AsyncWebClient:
         """The client that acts in `team`; raises NoWorkspace where the bot has no token."""
@@ -138,16 +142,15 @@ class InstalledWorkspaces(AsyncAuthorize):
                 bot_scopes=installation.bot_scopes,
             )
         try:
-            own = await self.workspaces.token_team()
+            own = await self.workspaces.token_identity()
         except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("Slack: could not learn SLACK_BOT_TOKEN's workspace (%s)", type(exc).__name__)
             return None
-        if own is None or own != team_id:
+        if not team_id or own.get("team_id") != team_id:
             log.info("Slack: refused a request from a workspace the bot is not installed in")
             return None
-        return AuthorizeResult.from_auth_test_response(
-            auth_test_response=self.workspaces._own or {}, bot_token=self.workspaces.token
-        )
+        token = self.workspaces.token
+        return AuthorizeResult.from_auth_test_response(auth_test_response=own, bot_token=token)
 
 
 async def _by_email(client: AsyncWebClient, email: str | None) -> str | None:
