@@ -83,8 +83,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     loop = BackgroundLoop(bot, delivery)
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
     if settings.slack_enabled:
-        # Installable into many workspaces, each request and message uses its workspace's token; the
-        # shared client then carries none of its own.
+        # Where the bot is installed into many workspaces, each request and message uses its own
+        # workspace's token, so the shared client carries none.
         client = AsyncWebClient(
             token=None if settings.slack_oauth else settings.slack_bot_token,
             base_url=settings.slack_api_url,
