@@ -21,7 +21,9 @@ from adapters.logs import configure_logging
 from adapters.runtime import BackgroundLoop, Delivery
 from adapters.slack import payloads
 from adapters.slack.app import SlackContext, build_app
+from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
 from adapters.slack.sender import SlackSender
+from adapters.slack.workspaces import Workspaces
 from adapters.system_clock import SystemClock
 from adapters.teams import edge as teams_edge
 from adapters.web.page import add_page_routes
@@ -46,6 +48,7 @@ class Services:
     loop: BackgroundLoop
     slack_app: AsyncApp | None = None
     slack_client: AsyncWebClient | None = None
+    slack_oauth: Any = None  # bolt's AsyncOAuthFlow, when the bot is installable into workspaces
     teams_adapter: Any = None
     teams_bot: Any = None
     teams_sender: Any = None
@@ -57,6 +60,15 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
     """Refuse to start with settings that would leave requests unverified or a policy missing."""
     if settings.default_policy not in policies.policies:
         raise SettingsError(f"DEFAULT_POLICY names no known policy; known: {', '.join(policies.ids())}")
+    if bool(settings.slack_client_id) != bool(settings.slack_client_secret):
+        raise SettingsError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together: set both to install the bot into "
+            "each workspace, or neither"
+        )
+    if settings.slack_oauth and not settings.slack_signing_secret:
+        raise SettingsError(
+            "SLACK_SIGNING_SECRET is needed with SLACK_CLIENT_ID: installing into workspaces works over HTTP"
+        )
     if settings.slack_enabled and not (settings.slack_signing_secret or settings.slack_app_token):
         raise SettingsError(
             "SLACK_SIGNING_SECRET is needed to verify Slack's requests over HTTP "
@@ -76,16 +88,38 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     loop = BackgroundLoop(bot, delivery)
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
     if settings.slack_enabled:
+        # Where the bot is installed into many workspaces, each request and message uses its own
+        # workspace's token, so the shared client carries none.
         client = AsyncWebClient(
-            token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_API_TIMEOUT
+            token=None if settings.slack_oauth else settings.slack_bot_token,
+            base_url=settings.slack_api_url,
+            timeout=SLACK_API_TIMEOUT,
         )
+        workspaces = Workspaces(store, client, token=settings.slack_bot_token, multi=settings.slack_oauth)
         ctx = SlackContext(
-            bot=bot, client=client, default_policy=settings.default_policy, on_queued=loop.poke
+            bot=bot,
+            client=client,
+            default_policy=settings.default_policy,
+            on_queued=loop.poke,
+            workspaces=workspaces,
         )
-        services.slack_app = build_app(ctx, signing_secret=settings.slack_signing_secret)
+        services.slack_app = build_app(
+            ctx,
+            signing_secret=settings.slack_signing_secret,
+            authorize=workspaces.authorize() if settings.slack_oauth else None,
+        )
+        if settings.slack_oauth:
+            services.slack_oauth = oauth_flow(
+                store=store,
+                clock=bot.clock,
+                client=client,
+                client_id=settings.slack_client_id or "",
+                client_secret=settings.slack_client_secret or "",
+                api_url=settings.slack_api_url,
+            )
         loop.inboxes.append(ctx.inbox)
         services.slack_client = client
-        delivery.add_platform("slack", SlackSender(client, store).send)
+        delivery.add_platform("slack", SlackSender(workspaces, store).send)
     if settings.teams_app_id or settings.teams_allow_unauthenticated:
         from adapters.teams.setup import build_teams
 
@@ -137,6 +171,21 @@ def web_app(services: Services) -> web.Application:
         bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
 
+    async def slack_install(request: web.Request) -> web.Response:
+        # Installing into a workspace: the first step sends the installer to Slack; Slack sends
+        # them back to the second with a code for the workspace's token.
+        flow = services.slack_oauth
+        if flow is None:
+            return web.Response(
+                status=404,
+                text="Installing into Slack workspaces is not set up on this server: the admin sets "
+                "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to allow it.\n",
+            )
+        bolt_request = await to_bolt_request(request)
+        if request.path == INSTALL_PATH:
+            return await to_aiohttp_response(await flow.handle_installation(bolt_request))
+        return await to_aiohttp_response(await flow.handle_callback(bolt_request))
+
     async def teams_messages(request: web.Request) -> web.Response:
         # Without an app id every activity is refused, unless the development switch is on.
         if services.teams_adapter is None:
@@ -162,6 +211,8 @@ def web_app(services: Services) -> web.Application:
 
     app.router.add_get("/healthz", healthz)
     app.router.add_post("/slack/events", slack_events)
+    app.router.add_get(INSTALL_PATH, slack_install)
+    app.router.add_get(REDIRECT_PATH, slack_install)
     app.router.add_post("/api/messages", teams_messages)
     add_page_routes(app, services)
 
@@ -206,6 +257,14 @@ def _serve(settings: Settings, host: str) -> int:
         log.warning("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
     else:
         log.info("Slack: POST /slack/events (Web API at %s)", settings.slack_api_url)
+    if services.slack_oauth is not None:
+        installed = len(services.bot.store.slack_installations())
+        log.info(
+            "Slack: installs into workspaces at GET %s (%d installed%s)",
+            INSTALL_PATH,
+            installed,
+            ", and SLACK_BOT_TOKEN's own" if settings.slack_bot_token else "",
+        )
     if services.teams_adapter is None:
         log.warning("Teams is not configured: set MicrosoftAppId and MicrosoftAppPassword")
     elif not settings.teams_app_id:

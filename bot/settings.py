@@ -26,6 +26,8 @@ ENVIRONMENT = {
     "slack_signing_secret": "SLACK_SIGNING_SECRET",
     "slack_app_token": "SLACK_APP_TOKEN",
     "slack_api_url": "SLACK_API_URL",
+    "slack_client_id": "SLACK_CLIENT_ID",
+    "slack_client_secret": "SLACK_CLIENT_SECRET",
     "teams_app_id": "MicrosoftAppId",
     "teams_app_password": "MicrosoftAppPassword",
     "teams_tenant_id": "MicrosoftAppTenantId",
@@ -59,6 +61,9 @@ class Settings:
     slack_signing_secret: str | None = field(default=None, repr=False)
     slack_app_token: str | None = field(default=None, repr=False)
     slack_api_url: str = DEFAULT_SLACK_API_URL
+    # The app's OAuth credentials: with both, the bot can be installed into each agency's workspace.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = field(default=None, repr=False)
     teams_app_id: str | None = None
     teams_app_password: str | None = field(default=None, repr=False)
     teams_tenant_id: str | None = None
@@ -155,7 +160,12 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_bot_token)
+        return bool(self.slack_bot_token) or self.slack_oauth
+
+    @property
+    def slack_oauth(self) -> bool:
+        """Installable into many workspaces through Slack's OAuth flow."""
+        return bool(self.slack_client_id and self.slack_client_secret)
 
 
 def _convert(name: str, variable: str, raw: str) -> object:

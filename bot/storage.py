@@ -9,7 +9,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -227,6 +227,20 @@ def _v10_tenant_addresses(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v11_slack_installations(db: sqlite_utils.Database) -> None:
+    # The bot installed into each agency's Slack workspace through OAuth: one row per workspace (a
+    # reinstall replaces it), holding its bot token. Plain columns and SQL, so another engine can
+    # hold them the same way.
+    db.execute(
+        "CREATE TABLE slack_installations ("
+        " team_id TEXT PRIMARY KEY, team_name TEXT, enterprise_id TEXT, app_id TEXT,"
+        " bot_token TEXT NOT NULL, bot_id TEXT, bot_user_id TEXT, bot_scopes TEXT,"
+        " installer TEXT, installed_at TEXT NOT NULL)"
+    )
+    # OAuth `state` values issued by /slack/install: each used once, before it expires.
+    db.execute("CREATE TABLE slack_oauth_states (state TEXT PRIMARY KEY, expires_at TEXT NOT NULL)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -238,6 +252,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v8,
     _v9_unconfirmed_people,
     _v10_tenant_addresses,
+    _v11_slack_installations,
 )
 
 
@@ -294,6 +309,22 @@ class OutboxItem:
     message: Message
     attempts: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SlackInstallation:
+    """The bot installed in one Slack workspace, with the token to act there."""
+
+    team_id: str
+    bot_token: str = field(repr=False)
+    team_name: str | None = None
+    enterprise_id: str | None = None
+    app_id: str | None = None
+    bot_id: str | None = None
+    bot_user_id: str | None = None
+    bot_scopes: str | None = None
+    installer: str | None = None
+    installed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -874,6 +905,50 @@ class Storage:
         )
         return rows[0]["address"] if rows else None
 
+    # -- Slack installations and OAuth states (one workspace per agency) -------------------------
+
+    def save_slack_installation(self, installation: SlackInstallation, *, now: datetime) -> None:
+        """Keep the bot's installation in a workspace, replacing an earlier one there."""
+        row = {k: v for k, v in asdict(installation).items() if k != "installed_at"}
+        with self.transaction():
+            self.db.execute("DELETE FROM slack_installations WHERE team_id = ?", [installation.team_id])
+            self.db.execute(
+                f"INSERT INTO slack_installations ({', '.join(row)}, installed_at)"
+                f" VALUES ({', '.join('?' for _ in row)}, ?)",
+                [*row.values(), _iso(now)],
+            )
+
+    def slack_installation(self, team_id: str) -> SlackInstallation | None:
+        rows = self.db.execute(
+            f"SELECT {_INSTALLATION_COLUMNS} FROM slack_installations WHERE team_id = ?", [team_id]
+        ).fetchall()
+        return _installation(rows[0]) if rows else None
+
+    def slack_installations(self) -> list[SlackInstallation]:
+        """Every workspace the bot is installed in, first installed first."""
+        rows = self.db.execute(
+            f"SELECT {_INSTALLATION_COLUMNS} FROM slack_installations ORDER BY installed_at, team_id"
+        ).fetchall()
+        return [_installation(r) for r in rows]
+
+    def delete_slack_installation(self, team_id: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM slack_installations WHERE team_id = ?", [team_id])
+
+    def add_oauth_state(self, state: str, *, expires_at: datetime) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO slack_oauth_states (state, expires_at) VALUES (?, ?)", [state, _iso(expires_at)]
+            )
+
+    def consume_oauth_state(self, state: str, *, now: datetime) -> bool:
+        """True once for a state issued and not yet expired; it cannot be used again. Expired
+        states are cleared on the way."""
+        with self.transaction():
+            self.db.execute("DELETE FROM slack_oauth_states WHERE expires_at <= ?", [_iso(now)])
+            cursor = self.db.execute("DELETE FROM slack_oauth_states WHERE state = ?", [state])
+            return cursor.rowcount == 1
+
     # -- open questions (e.g. "who is your line manager?") --------------------------------------
 
     def add_question(self, escalation_id: str, person_id: str, kind: str, data: dict[str, Any]) -> int:
@@ -948,6 +1023,17 @@ def _question(row: dict[str, Any]) -> Question:
         data=json.loads(row["data"]),
         status=row["status"],
     )
+
+
+_INSTALLATION_COLUMNS = (
+    "team_id, bot_token, team_name, enterprise_id, app_id, bot_id, bot_user_id, bot_scopes,"
+    " installer, installed_at"
+)
+
+
+def _installation(row: tuple[Any, ...]) -> SlackInstallation:
+    *values, installed_at = row
+    return SlackInstallation(*values, installed_at=_time(installed_at))
 
 
 def _person(row: dict[str, Any]) -> Person:

@@ -10,6 +10,7 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,6 +20,7 @@ from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.sender import PLATFORM, sent_as, thread_kind
+from adapters.slack.workspaces import Workspaces
 from bot.commands import (
     ActionDone,
     AddNote,
@@ -63,6 +65,11 @@ NOT_IN_DIRECTORY = (
     "the form will ask for your agency and role."
 )
 
+NOT_INSTALLED = (
+    "The escalation bot is not installed in this Slack workspace, so it cannot answer here yet. "
+    "Please ask your IT admin to install it: they open /slack/install on the bot's server."
+)
+
 
 @dataclass
 class SlackContext:
@@ -70,6 +77,8 @@ class SlackContext:
     client: AsyncWebClient
     default_policy: str
     on_queued: Any  # called after a command queued messages, to deliver them promptly
+    # The client for each workspace; without it, `client` serves every request (one workspace).
+    workspaces: Workspaces | None = None
     inbox: Inbox = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,8 +91,14 @@ class SlackContext:
     def store(self):
         return self.bot.store
 
+    async def web(self) -> AsyncWebClient:
+        """The Web API client for the workspace of the request (or inbox event) being handled."""
+        if self.workspaces is None:
+            return self.client
+        return await self.workspaces.client(current_team.get())
+
     async def person(self, user_id: str) -> Person | None:
-        return await find_person(self.store, self.client, user_id, refused=self.refuse_claim)
+        return await find_person(self.store, await self.web(), user_id, refused=self.refuse_claim)
 
     def refuse_claim(self, person_id: str) -> None:
         self.bot.refuse_identity_claim(person_id, "Slack", "by the email address on their Slack profile")
@@ -96,10 +111,11 @@ class SlackContext:
 
     async def tell(self, user_id: str, text: str, channel: str | None = None) -> None:
         """A private message: ephemeral where there is a channel, else a DM."""
+        client = await self.web()
         if channel:
-            await self.client.chat_postEphemeral(channel=channel, user=user_id, text=blocks.escape(text))
+            await client.chat_postEphemeral(channel=channel, user=user_id, text=blocks.escape(text))
         else:
-            await self.client.chat_postMessage(channel=user_id, text=blocks.escape(text))
+            await client.chat_postMessage(channel=user_id, text=blocks.escape(text))
 
     def raise_view(self, *, policy_id: str, risk_now: bool | None, ask_about_me: bool) -> dict[str, Any]:
         library = self.bot.policies
@@ -117,10 +133,15 @@ class SlackContext:
         )
 
 
-def build_app(ctx: SlackContext, *, signing_secret: str | None) -> AsyncApp:
-    """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode."""
+def build_app(
+    ctx: SlackContext, *, signing_secret: str | None, authorize: AsyncAuthorize | None = None
+) -> AsyncApp:
+    """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode.
+    `authorize` finds each workspace's token (many workspaces); without it, ctx.client's serves."""
     app = AsyncApp(
         client=ctx.client,
+        authorize=authorize,
+        user_facing_authorize_error_message=NOT_INSTALLED,
         signing_secret=signing_secret or "",
         # Without a signing secret only Socket Mode runs, where Slack's own connection authenticates.
         request_verification_enabled=bool(signing_secret),
@@ -652,8 +673,9 @@ async def _place_thread(ctx: SlackContext, channel: str, thread_ts: str) -> tupl
     known = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
     if known is not None:
         return known
+    client = await ctx.web()
     try:
-        page = await ctx.client.conversations_replies(
+        page = await client.conversations_replies(
             channel=channel, ts=thread_ts, limit=1, include_all_metadata=True
         )
     except SlackApiError as exc:

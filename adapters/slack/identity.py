@@ -92,19 +92,3 @@ async def add_person(
     )
     store.upsert_people([person])
     return person
-
-
-async def slack_user_id(store: Storage, client: AsyncWebClient, person: Person) -> str | None:
-    """How to reach a directory person on Slack: their Slack id, else found by email."""
-    if person.slack_id:
-        return person.slack_id
-    if not person.email:
-        return None
-    try:
-        response = await client.users_lookupByEmail(email=person.email)
-    except SlackApiError:
-        return None
-    user_id = (response.get("user") or {}).get("id")
-    if user_id:
-        store.upsert_people([replace(person, slack_id=user_id)], with_roles=False)
-    return user_id

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.sent_parts import SentParts
 from adapters.slack.blocks import message_payloads
-from adapters.slack.identity import slack_user_id
+from adapters.slack.workspaces import Workspaces
 from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
 from bot.storage import Storage
@@ -38,6 +38,9 @@ PERMANENT = {
     "invalid_blocks",
 }
 
+# A workspace's token refused: the bot was uninstalled there, or its token revoked.
+REMOVED = {"token_revoked", "invalid_auth", "account_inactive", "not_authed"}
+
 
 def thread_kind(escalation_id: str) -> str:
     return f"thread:{escalation_id}"
@@ -49,21 +52,40 @@ def split_ref(ref: str) -> tuple[str, str]:
 
 
 class SlackSender:
-    """Sends one core message: a case message starts a thread; notices go into it."""
+    """Sends one core message, in the recipient's workspace with that workspace's token: a case
+    message starts a thread; notices go into it."""
 
-    def __init__(self, client: AsyncWebClient, store: Storage) -> None:
-        self.client = client
+    def __init__(self, workspaces: Workspaces, store: Storage) -> None:
+        self.workspaces = workspaces
         self.store = store
 
     async def send(self, message: Message) -> None:
+        person = self.store.person(message.to)
+        if person is None:
+            raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         try:
-            await self._send(message)
+            client, user_id = await self.workspaces.reach(person)
+            await _Delivery(client, self.store, person.id, user_id).send(message)
         except SlackApiError as exc:
+            error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            if self.workspaces.multi and error in REMOVED:
+                # The workspace has removed the bot: Slack has no way to reach this person now.
+                raise DeliveryFailed(f"Slack refused: {error}", unreachable=True) from None
             raise _failure(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryFailed(f"Slack unreachable: {type(exc).__name__}") from None
 
-    async def _send(self, message: Message) -> None:
+
+class _Delivery:
+    """One message to one person, through the client of their workspace."""
+
+    def __init__(self, client: AsyncWebClient, store: Storage, person_id: str, user_id: str) -> None:
+        self.client = client
+        self.store = store
+        self.person_id = person_id
+        self.user_id = user_id
+
+    async def send(self, message: Message) -> None:
         note_ref = message.data.get("note_ref")
         if message.kind is MessageKind.REPLY and note_ref:
             channel, ts = split_ref(note_ref)
@@ -75,12 +97,7 @@ class SlackSender:
             if not message.actions:
                 return
             # The tick says it was recorded; the one-tap buttons follow in the thread.
-        person = self.store.person(message.to)
-        if person is None:
-            raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
-        user_id = await slack_user_id(self.store, self.client, person)
-        if user_id is None:
-            raise DeliveryFailed("no Slack account found for this person", unreachable=True)
+        user_id = self.user_id
         if message.data.get("file"):
             opened = await self.client.conversations_open(users=user_id)
             await self.client.files_upload_v2(
@@ -111,7 +128,7 @@ class SlackSender:
             return ref
 
         thread = (
-            self.store.address(person.id, PLATFORM, thread_kind(message.escalation_id))
+            self.store.address(self.person_id, PLATFORM, thread_kind(message.escalation_id))
             if message.escalation_id and message.in_thread
             else None
         )
@@ -129,7 +146,7 @@ class SlackSender:
             await self._look_for(parts, 1, opened["channel"]["id"], None, since)
         first = parts.sent(0) or await post(0, user_id, None)
         if message.kind is MessageKind.CASE and message.escalation_id:
-            self.store.set_address(person.id, PLATFORM, first, kind=thread_kind(message.escalation_id))
+            self.store.set_address(self.person_id, PLATFORM, first, kind=thread_kind(message.escalation_id))
         # The rest of a long message follows: under a case message, in its thread.
         channel, ts = split_ref(first)
         under = ts if message.kind is MessageKind.CASE else None

@@ -31,6 +31,8 @@ METHOD_SCOPES = {
     "views_open": None,
     "views_update": None,
     "views_publish": None,
+    # SLACK_BOT_TOKEN's own workspace, asked once when the bot serves several.
+    "auth_test": None,
 }
 
 
@@ -64,3 +66,18 @@ def test_the_socket_mode_manifest_needs_no_public_address():
     manifest = yaml.safe_load((REPO / "manifest/slack/manifest.socket-mode.yaml").read_text(encoding="utf-8"))
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert "request_url" not in json.dumps(manifest) and '"url"' not in json.dumps(manifest)
+
+
+@pytest.mark.parametrize("path", MANIFESTS, ids=lambda p: p.name)
+def test_installing_into_a_workspace_asks_for_the_manifests_scopes(path):
+    from adapters.slack.oauth import BOT_SCOPES
+
+    manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert sorted(BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_slack_returns_an_installer_to_the_bots_oauth_redirect():
+    manifest = yaml.safe_load((REPO / "manifest/slack/manifest.yaml").read_text(encoding="utf-8"))
+    assert manifest["oauth_config"]["redirect_urls"] == [
+        "https://escalation-bot.example.org/slack/oauth_redirect"
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -153,3 +154,27 @@ def test_finding_a_sender_by_platform_id_or_email_uses_an_index(store):
             f"EXPLAIN QUERY PLAN SELECT p.* FROM people p WHERE lower(p.{column}) = lower(?)", ["x"]
         ).fetchall()
         assert f"USING INDEX people_lower_{column}" in str(plan)
+
+
+def test_a_workspace_installation_is_kept_replaced_on_reinstall_and_its_token_never_shown(store):
+    from bot.storage import SlackInstallation
+
+    first = SlackInstallation(team_id="T2", bot_token="xoxb-old", team_name="Whittington Health")
+    store.save_slack_installation(first, now=london(2026, 12, 1, 10))
+    store.save_slack_installation(replace(first, bot_token="xoxb-new"), now=london(2026, 12, 2, 10))
+    (kept,) = store.slack_installations()
+    assert (kept.team_id, kept.bot_token, kept.installed_at) == ("T2", "xoxb-new", london(2026, 12, 2, 10))
+    assert store.slack_installation("T2") == kept and store.slack_installation("T3") is None
+    assert "xoxb-new" not in repr(kept)
+    store.delete_slack_installation("T2")
+    assert store.slack_installations() == []
+
+
+def test_an_oauth_state_is_good_once_and_only_until_it_expires(store):
+    now = london(2026, 12, 1, 10)
+    store.add_oauth_state("s1", expires_at=now + timedelta(minutes=10))
+    store.add_oauth_state("s2", expires_at=now + timedelta(minutes=10))
+    assert store.consume_oauth_state("s1", now=now)
+    assert not store.consume_oauth_state("s1", now=now)  # used
+    assert not store.consume_oauth_state("never-issued", now=now)
+    assert not store.consume_oauth_state("s2", now=now + timedelta(minutes=10))  # expired

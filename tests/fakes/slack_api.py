@@ -1,9 +1,15 @@
 """A local fake of the Slack Web API: a real aiohttp server on 127.0.0.1 that records every call
-and can be told to fail (429 with Retry-After, 5xx, or a slow answer)."""
+and can be told to fail (429 with Retry-After, 5xx, or a slow answer).
+
+It holds several workspaces: each bot token belongs to one (any other `xoxb-` token to T1), each
+user to one (T1 unless the user says otherwise), and a call about a user of another workspace than
+its token's is refused, as Slack refuses it. `grant` makes an OAuth code that oauth.v2.access
+exchanges for a new workspace's bot token."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import json
@@ -20,6 +26,7 @@ class Call:
     method: str
     args: dict[str, Any]
     response: dict[str, Any] = field(default_factory=dict)
+    team: str | None = None  # the workspace of the token the call was made with
 
 
 @dataclass
@@ -56,12 +63,26 @@ class FakeSlack:
         # Socket Mode: envelopes to push once the bot connects, and the bot's acknowledgements.
         self.socket_envelopes: list[dict[str, Any]] = []
         self.socket_replies: list[dict[str, Any]] = []
+        # Workspaces: bot token -> team id; OAuth codes not yet exchanged; the app's credentials.
+        self.tokens: dict[str, str] = {}
+        self.codes: dict[str, dict[str, Any]] = {}
+        self.client_id = "app-client-id"
+        self.client_secret = "app-client-secret"
 
     # -- control -------------------------------------------------------------------------------
 
     def fail(self, method: str, *failures: Failure) -> None:
         """The next calls of `method` fail in this order, then it works again."""
         self.failures.setdefault(method, []).extend(failures)
+
+    def grant(self, team_id: str, team_name: str, installer: str = "UINSTALLER") -> str:
+        """An installer in `team_id` approved the app: the code Slack sends back to the redirect."""
+        code = f"code-{team_id}-{next(self._ts)}"
+        self.codes[code] = {"team": {"id": team_id, "name": team_name}, "installer": installer}
+        return code
+
+    def team_of(self, token: str) -> str:
+        return self.tokens.get(token, "T1")
 
     def called(self, method: str, **match: Any) -> list[Call]:
         return [
@@ -159,31 +180,93 @@ class FakeSlack:
             if failure.delay:
                 await asyncio.sleep(failure.delay)
             if failure.accepted:
-                call.response = self._answer(method, args)
+                call.response = self._answer(method, args, "T1")
             if failure.status != 200 or failure.error:
                 error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
                 return web.json_response(
                     {"ok": False, "error": error}, status=failure.status, headers=failure.headers
                 )
+        authorization = request.headers.get("Authorization", "")
+        if method == "oauth.v2.access":
+            call.response = self._exchange(authorization, args)
+            return web.json_response(call.response)
         token = "Bearer xapp-" if method == "apps.connections.open" else "Bearer xoxb-"
-        if not request.headers.get("Authorization", "").startswith(token):
+        if not authorization.startswith(token):
             return web.json_response({"ok": False, "error": "not_authed"})
-        call.response = self._answer(method, args)
+        call.team = self.team_of(authorization.removeprefix("Bearer "))
+        refused = self._elsewhere(method, args, call.team)
+        if refused:
+            call.response = {"ok": False, "error": refused}
+            return web.json_response(call.response)
+        call.response = self._answer(method, args, call.team)
         if self.answer_delay and method == "chat.postMessage":
             await asyncio.sleep(self.answer_delay)
         return web.json_response(call.response)
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _exchange(self, authorization: str, args: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: the app's credentials (HTTP Basic) and a code, once, for a bot token."""
+        try:
+            pair = base64.b64decode(authorization.removeprefix("Basic ")).decode()
+            client_id, _, secret = pair.partition(":")
+        except ValueError:
+            return {"ok": False, "error": "invalid_client_id"}
+        if client_id != self.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        if secret != self.client_secret:
+            return {"ok": False, "error": "bad_client_secret"}
+        grant = self.codes.pop(str(args.get("code")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        team = grant["team"]
+        token = f"xoxb-{team['id']}-{next(self._ts)}"
+        self.tokens[token] = team["id"]
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": grant["installer"]},
+            "scope": "chat:write,commands",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": f"UBOT{team['id']}",
+            "team": team,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    def _user_team(self, user_or_channel: Any) -> str | None:
+        """The workspace of a user (or of the user a DM is with); None for one the fake doesn't know."""
+        user_id = str(user_or_channel or "")
+        user = self.users.get(user_id[1:] if user_id.startswith("D") else user_id)
+        return user.get("team_id", "T1") if user else None
+
+    def _elsewhere(self, method: str, args: dict[str, Any], team: str) -> str | None:
+        """Slack's refusal of a call about someone in another workspace than the token's."""
+        about = {
+            "chat.postMessage": ("channel", "channel_not_found"),
+            "chat.postEphemeral": ("user", "user_not_in_channel"),
+            "reactions.add": ("channel", "channel_not_found"),
+            "conversations.open": ("users", "user_not_found"),
+            "conversations.history": ("channel", "channel_not_found"),
+            "conversations.replies": ("channel", "channel_not_found"),
+            "users.info": ("user", "user_not_found"),
+            "views.publish": ("user_id", "user_not_found"),
+        }.get(method)
+        if about is None:
+            return None
+        where = self._user_team(args.get(about[0]))
+        return about[1] if where is not None and where != team else None
+
+    def _answer(self, method: str, args: dict[str, Any], team: str) -> dict[str, Any]:
         ts = f"{int(self.clock())}.{next(self._ts) % 1_000_000:06d}"
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://").replace("/api/", "/socket")}
         if method == "auth.test":
             return {
                 "ok": True,
-                "user_id": "UBOT",
-                "bot_id": "BBOT",
-                "team_id": "T1",
-                "team": "Test",
+                "user_id": "UBOT" if team == "T1" else f"UBOT{team}",
+                "bot_id": "BBOT" if team == "T1" else f"BBOT{team}",
+                "team_id": team,
+                "team": "Test" if team == "T1" else team,
                 "user": "bot",
             }
         if method == "chat.postMessage":
@@ -214,6 +297,8 @@ class FakeSlack:
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
         if method == "users.lookupByEmail":
             for user in self.users.values():
+                if user.get("team_id", "T1") != team:
+                    continue
                 if user.get("profile", {}).get("email") == args.get("email"):
                     return {"ok": True, "user": user}
             return {"ok": False, "error": "users_not_found"}
@@ -270,9 +355,10 @@ def dm(user_or_channel: str) -> str:
     return user_or_channel if user_or_channel.startswith("D") else f"D{user_or_channel}"
 
 
-def slack_user(user_id: str, name: str, email: str | None = None) -> dict[str, Any]:
+def slack_user(user_id: str, name: str, email: str | None = None, team: str = "T1") -> dict[str, Any]:
     return {
         "id": user_id,
+        "team_id": team,
         "name": name.lower(),
         "real_name": name,
         "profile": {"real_name": name, "email": email},
