@@ -5,6 +5,7 @@ the secure page where the recipient can act."""
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import replace
 from datetime import datetime
 from email.headerregistry import Address
@@ -37,6 +38,9 @@ REWORDING = (
     ),
     ("Tap Done when it is done", "Choose Done on your secure page (the link below) when it is done"),
 )
+# "export E-0001" is a chat command; by email the record is downloaded from the page.
+EXPORT_COMMAND = re.compile(r"The full record for the child's file: export (E-\d+)\.")
+EXPORT_BY_EMAIL = r"The full record for the child's file: download it from your secure page (the link below)."
 ABOUT = (
     "This message comes from the escalation bot your local safeguarding children partnership uses "
     "to track professional differences between agencies, following its escalation policy. Replies "
@@ -47,7 +51,7 @@ ABOUT = (
 def reworded(text: str) -> str:
     for chat, mail in REWORDING:
         text = text.replace(chat, mail)
-    return text
+    return EXPORT_COMMAND.sub(EXPORT_BY_EMAIL, text)
 
 
 def subject(message: Message) -> str:
