@@ -52,6 +52,21 @@ async def test_a_person_with_no_chat_account_gets_the_message_by_email(mailbot):
     assert any(m["channel"] == "DUALEX" for m in mailbot.slack.messages)
 
 
+async def test_someone_named_in_a_raise_is_reached_by_email_until_linked(mailbot):
+    from bot.people import Newcomer
+
+    gp = Newcomer(name="Dr Ann Lowe", agency="Brecknock Surgery", role="GP", email="ann.lowe@nhs.example")
+    raise_difference(mailbot.services.bot, counterpart="", newcomer=gp)
+    await mailbot.tick()
+    # Slack was asked first (her address may be in a workspace), then email took over.
+    assert mailbot.slack.called("users.lookupByEmail")
+    (mail,) = mailbot.mail.to("ann.lowe@nhs.example")
+    assert mail.subject == "Alex Morgan raised a professional difference with you: E-0001"
+    assert LINK.search(mail.text)
+    ann = mailbot.services.bot.store.person_by(email="ann.lowe@nhs.example")
+    assert ann.confirmed is False and ann.slack_id is None
+
+
 async def test_an_smtp_outage_delays_the_mail_and_then_delivers_it_once(mailbot):
     mailbot.mail.stop()
     raise_difference(mailbot.services.bot)
