@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import RaiseEscalation, Resolve
-from fakes.email_bot import EMAILS, LINK, running_email_bot
+from fakes.email_bot import EMAILS, LINK, running_email_bot, sam_raises_alex_proposes
+from support import raise_difference
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 HEADERS = {
@@ -30,22 +30,7 @@ async def mailbot(tmp_path):
 async def sam_raises_and_alex_proposes(mailbot) -> str:
     """Sam (email only) raises a difference with Alex (Slack); Alex proposes it is resolved.
     Returns the link in the email that asks Sam to agree."""
-    bot = mailbot.services.bot
-    bot.handle(
-        RaiseEscalation(
-            actor="sam",
-            policy_id="camden",
-            case_reference="CIN-20931",
-            counterpart="alex",
-            category="threshold",
-            issue="Children's social care plans to close the case.",
-            risk="Baby of 8 months; missed appointments.",
-            outcome_wanted="Keep the case open until the review.",
-        )
-    )
-    bot.handle(Resolve(actor="alex", escalation_id="E-0001", outcome="The case stays open until the review"))
-    mailbot.clock.advance(timedelta(seconds=1))
-    await mailbot.tick()
+    await sam_raises_alex_proposes(mailbot)
     ask = mailbot.mail.to(EMAILS["sam"])[-1]
     assert ask.subject == "Resolved? Alex Morgan proposes E-0001 is resolved: please agree, or say why not"
     return LINK.findall(ask.text)[0]
@@ -245,18 +230,7 @@ async def test_a_leaver_and_overlong_fields_are_refused(mailbot):
 
 async def alex_raises_with_sam(mailbot) -> str:
     """Alex (Slack) raises a difference with Sam (email only); returns the link in Sam's email."""
-    mailbot.services.bot.handle(
-        RaiseEscalation(
-            actor="alex",
-            policy_id="camden",
-            case_reference="CIN-20931",
-            counterpart="sam",
-            category="threshold",
-            issue="Health visiting plans to close the case.",
-            risk="Baby of 8 months; missed appointments.",
-            outcome_wanted="Keep health visiting open until the review.",
-        )
-    )
+    raise_difference(mailbot.services.bot)
     mailbot.clock.advance(timedelta(seconds=1))
     await mailbot.tick()
     return LINK.findall(mailbot.mail.to(EMAILS["sam"])[-1].text)[0]

@@ -89,3 +89,28 @@ async def running_email_bot(tmp_path, *, with_slack: bool = True) -> AsyncIterat
         jar = aiohttp.CookieJar(unsafe=True)
         session = await stack.enter_async_context(aiohttp.ClientSession(cookie_jar=jar))
         yield EmailBot(base_url, mail, services, clock, session, fake)
+
+
+async def sam_raises_alex_proposes(mailbot: EmailBot) -> None:
+    """Sam (email only) raises a difference with Alex (Slack), and Alex proposes it is resolved;
+    the email asking Sam to agree is delivered."""
+    from datetime import timedelta
+
+    from bot.commands import RaiseEscalation, Resolve
+
+    bot = mailbot.services.bot
+    bot.handle(
+        RaiseEscalation(
+            actor="sam",
+            policy_id="camden",
+            case_reference="CIN-20931",
+            counterpart="alex",
+            category="threshold",
+            issue="Children's social care plans to close the case.",
+            risk="Baby of 8 months; missed appointments.",
+            outcome_wanted="Keep the case open until the review.",
+        )
+    )
+    bot.handle(Resolve(actor="alex", escalation_id="E-0001", outcome="The case stays open until the review"))
+    mailbot.clock.advance(timedelta(seconds=1))
+    await mailbot.tick()

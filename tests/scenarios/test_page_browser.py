@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import RaiseEscalation, Resolve
-from fakes.email_bot import EMAILS, LINK, running_email_bot
+from fakes.email_bot import EMAILS, LINK, running_email_bot, sam_raises_alex_proposes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -61,23 +60,7 @@ async def test_sam_opens_his_emailed_link_adds_a_note_and_agrees(tmp_path, brows
 
     async with running_email_bot(tmp_path) as mailbot:
         bot = mailbot.services.bot
-        bot.handle(
-            RaiseEscalation(
-                actor="sam",
-                policy_id="camden",
-                case_reference="CIN-20931",
-                counterpart="alex",
-                category="threshold",
-                issue="Children's social care plans to close the case.",
-                risk="Baby of 8 months; missed appointments.",
-                outcome_wanted="Keep the case open until the review.",
-            )
-        )
-        bot.handle(
-            Resolve(actor="alex", escalation_id="E-0001", outcome="The case stays open until the review")
-        )
-        mailbot.clock.advance(timedelta(seconds=1))
-        await mailbot.tick()
+        await sam_raises_alex_proposes(mailbot)
         link = LINK.findall(mailbot.mail.to(EMAILS["sam"])[-1].text)[0]
 
         def body() -> str:
