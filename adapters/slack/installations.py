@@ -78,20 +78,9 @@ class StoredInstallations(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        found = self.store.slack_installation(team_id) if team_id else None
-        if found is None:
-            return None
-        return Bot(
-            app_id=found.app_id,
-            enterprise_id=found.enterprise_id,
-            team_id=found.team_id,
-            team_name=found.team_name,
-            bot_token=found.bot_token,
-            bot_id=found.bot_id or "",
-            bot_user_id=found.bot_user_id or "",
-            bot_scopes=found.bot_scopes or "",
-            installed_at=found.installed_at.timestamp() if found.installed_at else 0.0,
-        )
+        # The workspace's one installation holds the bot's part: bolt asks for it as a Bot.
+        found = await self.async_find_installation(enterprise_id=enterprise_id, team_id=team_id)
+        return found.to_bot() if found is not None else None
 
     async def async_find_installation(
         self,
