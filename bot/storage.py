@@ -6,6 +6,7 @@ This is the only module that writes SQL, so another engine can be added behind t
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -241,6 +242,35 @@ def _v11_slack_installations(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE slack_oauth_states (state TEXT PRIMARY KEY, expires_at TEXT NOT NULL)")
 
 
+def _v12_people_search(db: sqlite_utils.Database) -> None:
+    # Typeahead over the whole partnership's directory without reading every row: a full-text
+    # index of each person's name, agency, role and email (words, searched by prefix), kept in
+    # step with `people` by triggers.
+    db.execute(
+        "CREATE VIRTUAL TABLE people_search USING fts5(name, agency, role, email,"
+        " content='people', content_rowid='rowid', prefix='2 3', tokenize='unicode61')"
+    )
+    columns = "name, agency, role, email"
+    db.execute(
+        f"CREATE TRIGGER people_search_add AFTER INSERT ON people BEGIN"
+        f" INSERT INTO people_search (rowid, {columns})"
+        f" VALUES (new.rowid, new.name, new.agency, new.role, new.email); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER people_search_drop AFTER DELETE ON people BEGIN"
+        f" INSERT INTO people_search (people_search, rowid, {columns})"
+        f" VALUES ('delete', old.rowid, old.name, old.agency, old.role, old.email); END"
+    )
+    db.execute(
+        f"CREATE TRIGGER people_search_change AFTER UPDATE OF {columns} ON people BEGIN"
+        f" INSERT INTO people_search (people_search, rowid, {columns})"
+        f" VALUES ('delete', old.rowid, old.name, old.agency, old.role, old.email);"
+        f" INSERT INTO people_search (rowid, {columns})"
+        f" VALUES (new.rowid, new.name, new.agency, new.role, new.email); END"
+    )
+    db.execute("INSERT INTO people_search (people_search) VALUES ('rebuild')")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -253,6 +283,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v9_unconfirmed_people,
     _v10_tenant_addresses,
     _v11_slack_installations,
+    _v12_people_search,
 )
 
 
@@ -470,17 +501,14 @@ class Storage:
         return None
 
     def search_people(self, terms: list[str], *, limit: int = 200) -> list[Person]:
-        """Active people whose name, agency, role or email contains every term (lower case)."""
-        where, args = ["q.active = 1"], []
-        for term in terms:
-            like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append(
-                "(lower(q.name) LIKE ? ESCAPE '\\' OR lower(q.agency) LIKE ? ESCAPE '\\'"
-                " OR lower(q.role) LIKE ? ESCAPE '\\' OR lower(coalesce(q.email, '')) LIKE ? ESCAPE '\\')"
-            )
-            args += [like] * 4
-        matches = f"SELECT q.id FROM people q WHERE {' AND '.join(where)} LIMIT {int(limit)}"
-        return self._people(f"p.id IN ({matches})", args)
+        """Active people with a word in their name, agency, role or email starting with each term
+        (letters and digits; lower case), through the full-text index."""
+        words = [w for t in terms for w in re.findall(r"\w+", t)]
+        if not words:
+            return []
+        query = " ".join(f'"{w}"*' for w in words)
+        matches = f"SELECT s.rowid FROM people_search s WHERE people_search MATCH ? LIMIT {int(limit)}"
+        return self._people(f"p.active = 1 AND p.rowid IN ({matches})", [query])
 
     def role_holders(self, role: Role, agency: str) -> list[Person]:
         """Who holds `role` in `agency`, by the directory or as named in chat."""
