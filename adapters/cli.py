@@ -9,12 +9,13 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from adapters.system_clock import SystemClock
 from bot.calendar import LONDON, WorkingCalendar
+from bot.listing import EVERY, STATUSES, ListFilter, list_line, overdue_by, overdue_working_days
 from bot.people import COLUMNS, DirectoryError, Role, UnknownRole, parse_directory_csv, parse_role
 from bot.policy import PolicyError, PolicyLibrary, load_policy_file
 from bot.policy.text import describe_policy, describe_stage_timescale
@@ -23,8 +24,6 @@ from bot.settings import Settings, SettingsError
 from bot.storage import Storage, StorageError
 from bot.timeline import plan_timeline
 from bot.wording import when
-
-RECENT = timedelta(days=30)
 
 
 class UsageError(Exception):
@@ -133,36 +132,92 @@ def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and int(text) > 0):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a whole number above 0")
+    return int(text)
+
+
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    """Escalations, overdue first (by how long), then newest; filtered; capped with how many more."""
+    from bot.core import EscalationBot
+
+    library = _library(settings)
+    filters = _list_filter(args, library)
     store = _store(settings)
-    rows = store.escalation_rows()
-    if rows:
-        newest = max(r.updated_at for r in rows)
-        rows = [r for r in rows if r.status == "open" or newest - r.updated_at <= RECENT]
+    bot = EscalationBot(store=store, policies=library, clock=SystemClock())
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "policy": r.policy_id,
-                        "case_reference": r.case_reference,
-                        "stage": r.stage,
-                        "status": r.status,
-                        "due": _iso(r.due),
-                    }
-                    for r in rows
-                ],
-                indent=2,
-            )
-        )
+        _print_json_rows(bot, filters, library)
         return 0
-    if not rows:
-        print("No escalations yet.")
-    for r in rows:
-        due = f"due {when(r.due)}" if r.due else "-"
-        print(f"{r.id}  {r.policy_id:<28} stage {r.stage}  {r.status:<9} {due}  case {r.case_reference}")
+    shown = bot.list_all(filters, limit=args.limit)
+    if not shown.total:
+        print("No escalations match." if filters != EVERY else "No escalations yet.")
+    for row in shown.rows:
+        print(list_line(row, shown.now, bot.calendar, viewer=None))
+    if shown.more:
+        print(
+            f"…and {shown.more} more: raise --limit, or narrow with --overdue, --policy, --agency, "
+            "--status or --since"
+        )
     return 0
+
+
+def _list_filter(args: argparse.Namespace, library: PolicyLibrary) -> ListFilter:
+    if args.policy and args.policy not in library.policies:
+        raise UsageError(f"list: no policy {args.policy!r}; known: {', '.join(library.ids())}")
+    since = None
+    if args.since:
+        try:
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            raise UsageError(
+                f"list: --since {args.since[:20]!r} is not a date; give it as 2026-12-01"
+            ) from None
+    return ListFilter(
+        overdue=args.overdue, policy=args.policy, agency=args.agency, status=args.status, since=since
+    )
+
+
+def _print_json_rows(bot, filters: ListFilter, library: PolicyLibrary) -> None:
+    """Every matching escalation with what a report needs, a page at a time (flat memory)."""
+    page, offset, first = 1000, 0, True
+    print("[")
+    while True:
+        shown = bot.list_all(filters, limit=page, offset=offset)
+        for row in shown.rows:
+            text = json.dumps(_row_json(row, shown.now, bot.calendar, library), indent=2)
+            print(("" if first else ",\n") + "  " + text.replace("\n", "\n  "), end="")
+            first = False
+        offset += len(shown.rows)
+        if not shown.rows or offset >= shown.total:
+            break
+    print("\n]" if not first else "]")
+
+
+def _row_json(row, now: datetime, calendar, library: PolicyLibrary) -> dict:
+    policy = library.policies.get(row.policy_id)
+    late = row.status == "open" and row.due is not None and row.due < now
+    return {
+        "id": row.id,
+        "policy": row.policy_id,
+        "case_reference": row.case_reference,
+        "category": row.category,
+        "urgent": row.urgent,
+        "immediate_risk": row.immediate_risk,
+        "stage": row.stage,
+        "stage_title": policy.stage(row.stage).title if policy else None,
+        "status": row.status,
+        "opened": _iso(row.opened_at),
+        "due": _iso(row.due),
+        "overdue": late,
+        "overdue_working_days": overdue_working_days(row.due, now, calendar) if late else 0,
+        "overdue_by": overdue_by(row, now, calendar),
+        "raiser_agency": row.raiser_agency,
+        "counterpart_agency": row.counterpart_agency,
+        "highest_stage": row.highest_stage,
+        "ended_at": _iso(row.ended_at),
+        "outcome_kind": row.outcome_kind,
+    }
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -470,8 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("--json", action="store_true")
     timeline.set_defaults(run=cmd_timeline)
 
-    listing = sub.add_parser("list", help="open and recent escalations")
-    listing.add_argument("--json", action="store_true")
+    listing = sub.add_parser("list", help="escalations, overdue first; filters narrow it")
+    listing.add_argument("--json", action="store_true", help="every match, with what a report needs")
+    listing.add_argument("--overdue", action="store_true", help="only those past their due time")
+    listing.add_argument("--policy", help="one policy's")
+    listing.add_argument("--agency", help="those involving this agency, on either side")
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--since", help="opened on or after this date (2026-12-01)")
+    listing.add_argument("--limit", type=_positive, default=50, help="how many to show (50)")
     listing.set_defaults(run=cmd_list)
 
     export = sub.add_parser("export", help="the case record, as Markdown")

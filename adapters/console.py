@@ -35,6 +35,7 @@ from bot.commands import (
 )
 from bot.core import EscalationBot, case_reference_problem
 from bot.errors import InvalidInput, Refused
+from bot.listing import chat_list
 from bot.messages import Message, MessageKind
 from bot.notices import timeline_preview
 from bot.outbox import deliver
@@ -303,12 +304,11 @@ class ConsoleDemo:
         self.say(f"  Demo clock: {when(self.clock.now())}")
 
     def cmd_list(self, rest: str, read) -> None:
-        rows = self.bot.list_for(self.me)
-        if not rows:
-            self.say("  You are not on any escalations.")
-        for row in rows:
-            due = f"due {when(row.due)}" if row.due else row.status
-            self.say(f"  {row.id} · case {row.case_reference} · {row.policy_id} · stage {row.stage} · {due}")
+        def fetch(filters, size, offset):
+            return self.bot.list_for(self.me, filters, limit=size, offset=offset)
+
+        text = chat_list(fetch, rest, size=50, calendar=self.bot.calendar, viewer=self.me, command="/list")
+        self.say(_indent(text))
 
     def cmd_show(self, rest: str, read) -> None:
         esc_id, _ = self._split_id(rest)

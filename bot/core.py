@@ -33,12 +33,14 @@ from bot.errors import InvalidInput, Refused
 from bot.escalation import (
     OTHER,
     RAISING,
+    SIDES,
     Escalation,
     escalation_id,
 )
 from bot.ledger import Ledger
+from bot.listing import EVERY, LEAD_ROLES, ListFilter, Listing, Scope, scope_of
 from bot.messages import Message, MessageKind, note_actions
-from bot.people import Newcomer, Person, add_newcomer, newcomer_problems, search
+from bot.people import Newcomer, Person, add_newcomer, agency_key, newcomer_problems, search
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
 from bot.record import export_markdown
@@ -186,26 +188,46 @@ class EscalationBot(ReminderSending):
             )
         return esc
 
-    def list_for(self, actor: str) -> list[EscalationRow]:
-        """Escalations `actor` is on (all of them for partnership admins), newest first."""
+    def list_for(
+        self, actor: str, filters: ListFilter = EVERY, *, limit: int = 50, offset: int = 0
+    ) -> Listing:
+        """What `actor` may see (on it; their policies' for an admin; their agency's for a lead),
+        overdue first, as one page of at most `limit`, with the total it was cut from."""
+        now = self.clock.now()
         person = self.store.person(actor)
-        if person is None or not person.admin:
-            return self.store.escalation_rows(person_id=actor)
-        return [
-            r
-            for r in self.store.escalation_rows()
-            if actor in r.participants or person.is_admin_for(r.policy_id)
-        ]
+        if person is None or not person.active:
+            return Listing([], 0, now)
+        scope = scope_of(person, self.store.lead_agencies(actor, LEAD_ROLES))
+        rows, total = self.store.list_escalations(scope, filters, now=now, limit=limit, offset=offset)
+        return Listing(rows, total, now, offset)
+
+    def list_all(self, filters: ListFilter = EVERY, *, limit: int = 50, offset: int = 0) -> Listing:
+        """Every escalation matching `filters`, for the admin's command line."""
+        now = self.clock.now()
+        rows, total = self.store.list_escalations(
+            Scope(everything=True), filters, now=now, limit=limit, offset=offset
+        )
+        return Listing(rows, total, now, offset)
 
     def show(self, actor: str, escalation_id_: str) -> str:
         esc = self.visible(actor, escalation_id_)
+        self._note_access(actor, esc, "read the summary")
         status = "" if esc.is_open else f"\nStatus: {esc.status}."
         return notices.briefing(esc, self.store.person) + status
 
     def export(self, actor: str, escalation_id_: str) -> str:
         """The case record for the child's file, as Markdown."""
         esc = self.visible(actor, escalation_id_)
+        self._note_access(actor, esc, "exported the record")
         return export_markdown(esc, self.store.person, exported_by=actor, exported_at=self.clock.now())
+
+    def _note_access(self, actor: str, esc: Escalation, what: str) -> None:
+        """Someone not on the escalation opened it (an admin, a lead): the history says who,
+        when, what and as whom, so the record shows everyone who has read it."""
+        if actor in esc.participants():
+            return
+        with self.store.transaction():
+            self.ledger.record(esc, "record_opened", actor, {"what": what, "as": self._reads_as(actor, esc)})
 
     def role_question(self, actor: str, question_id: int) -> Question:
         """The open question "who holds this role?" that `actor` may answer (Refused or InvalidInput
@@ -662,17 +684,46 @@ class EscalationBot(ReminderSending):
 
     def _actionable(self, actor: str, esc_id: str, *, allow_closed: bool = False) -> Escalation:
         esc = self.visible(actor, esc_id)
+        if not self._may_act(actor, esc):
+            raise Refused(
+                f"You can read {esc.id} as {self._reads_as(actor, esc)}, but only the people on it "
+                "can act on it."
+            )
         if not esc.is_open and not allow_closed:
             raise InvalidInput({"status": f"{esc.id} is already {esc.status}."})
         return esc
 
-    def _may_see(self, actor: str, esc: Escalation) -> bool:
+    def _may_act(self, actor: str, esc: Escalation) -> bool:
+        """On it, or a partnership admin for its policy (who may act at any stage)."""
         person = self.store.person(actor)
         if person is not None and not person.active:
             return False  # a leaver sees nothing more, from the moment they are deactivated
         if actor in esc.participants():
             return True
         return bool(person and person.is_admin_for(esc.policy.id))
+
+    def _may_see(self, actor: str, esc: Escalation) -> bool:
+        """Those who may act, and, read-only, the safeguarding leads of the agencies it involves."""
+        return self._may_act(actor, esc) or bool(self._lead_for(actor, esc))
+
+    def _lead_for(self, actor: str, esc: Escalation) -> str | None:
+        """The agency involved in `esc` for which `actor` is a safeguarding lead, if any."""
+        person = self.store.person(actor)
+        if person is None or not person.active:
+            return None
+        leads = set(self.store.lead_agencies(actor, LEAD_ROLES))
+        for side in SIDES:
+            agency = esc.agency_of(side, self.store.person)
+            if agency and agency_key(agency) in leads:
+                return agency
+        return None
+
+    def _reads_as(self, actor: str, esc: Escalation) -> str:
+        person = self.store.person(actor)
+        if person is not None and person.is_admin_for(esc.policy.id):
+            return "a partnership admin"
+        agency = self._lead_for(actor, esc)
+        return f"a safeguarding lead for {agency}" if agency else "someone not on it"
 
     def find_people(self, text: str, *, limit: int = 15) -> list[Person]:
         """Directory people matching what someone typed into a picker, best first."""
@@ -715,7 +766,7 @@ class EscalationBot(ReminderSending):
         self.ledger.record(esc, kind, actor, data)
 
     def _save(self, esc: Escalation, now: datetime) -> None:
-        self.store.save_escalation(esc.row(now))
+        self.store.save_escalation(esc.row(now, self.store.person))
 
     def _enter_stage(
         self, esc: Escalation, number: int, *, actor: str, target_due: datetime | None, reason: str = ""

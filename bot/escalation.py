@@ -148,7 +148,8 @@ class Escalation:
     def note_by_ref(self, platform_ref: str) -> Note | None:
         return next((n for n in self.notes if n.platform_ref == platform_ref), None)
 
-    def row(self, updated_at: datetime) -> EscalationRow:
+    def row(self, updated_at: datetime, lookup=None) -> EscalationRow:
+        """The list view of this escalation; `lookup` (person by id) gives each side's agency."""
         return EscalationRow(
             id=self.id,
             policy_id=self.policy.id,
@@ -159,7 +160,28 @@ class Escalation:
             opened_at=self.opened_at,
             updated_at=updated_at,
             participants=tuple(sorted(self.participants())),
+            category=self.category,
+            urgent=self.urgent,
+            immediate_risk=self.immediate_risk,
+            highest_stage=max(s.number for s in self.stages),
+            ended_at=None if self.is_open else self.ended_at,
+            outcome_kind=self.outcome_kind,
+            raiser_agency=self.agency_of(RAISING, lookup) if lookup else None,
+            counterpart_agency=self.agency_of(OTHER, lookup) if lookup else None,
         )
+
+    @property
+    def outcome_kind(self) -> str | None:
+        """How it ended: resolved by the raising side, agreed after the other side proposed it,
+        decided at the final stage, or withdrawn; None while open."""
+        if self.is_open:
+            return None
+        ending = next((e for e in reversed(self.events) if e.kind in _ENDINGS), None)
+        if ending is None or ending.kind == "withdrawn":
+            return "withdrawn" if ending else self.status
+        if ending.kind == "closed":
+            return "decided at the final stage"
+        return "agreed after a proposal" if ending.data.get("proposed_by") else "resolved by the raising side"
 
     # -- rebuilding from events --------------------------------------------------------------
 
@@ -319,6 +341,8 @@ def _ended(status: str):
 
     return apply
 
+
+_ENDINGS = ("resolved", "withdrawn", "closed")
 
 _APPLY = {
     "stage_started": _stage_started,

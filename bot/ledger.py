@@ -30,7 +30,7 @@ class Ledger:
 
     def save(self, esc: Escalation) -> None:
         """Bring the escalation's list row up to date with its state."""
-        self.store.save_escalation(esc.row(self.clock.now()))
+        self.store.save_escalation(esc.row(self.clock.now(), self.store.person))
 
     @property
     def directory(self) -> Directory:

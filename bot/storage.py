@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.calendar import LONDON
 from bot.messages import Message
 from bot.people import Person, Role, agency_key
 
@@ -271,6 +272,55 @@ def _v12_people_search(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO people_search (people_search) VALUES ('rebuild')")
 
 
+def _v13_escalation_lists(db: sqlite_utils.Database) -> None:
+    # Lists filtered in SQL, by index: who is on each escalation, which agencies it involves (for
+    # the agencies' safeguarding leads), and the fields an overdue list or report shows.
+    for column, kind in (("category", str), ("urgent", int), ("immediate_risk", int),
+                         ("highest_stage", int), ("ended_at", str), ("outcome_kind", str),
+                         ("raiser_agency", str), ("counterpart_agency", str)):  # fmt: skip
+        db["escalations"].add_column(column, kind)
+    db.execute(
+        "CREATE TABLE escalation_people (escalation_id TEXT NOT NULL, person_id TEXT NOT NULL,"
+        " PRIMARY KEY (escalation_id, person_id)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX escalation_people_person ON escalation_people (person_id, escalation_id)")
+    db.execute(
+        "CREATE TABLE escalation_agencies (escalation_id TEXT NOT NULL, agency_key TEXT NOT NULL,"
+        " side TEXT NOT NULL, PRIMARY KEY (escalation_id, side)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX escalation_agencies_agency ON escalation_agencies (agency_key, escalation_id)")
+    db.execute("CREATE INDEX escalations_number ON escalations (number)")
+    db.execute("CREATE INDEX escalations_policy ON escalations (policy_id, number)")
+    # What was there before: filled from the rows and their `raised` events.
+    db.execute(
+        "INSERT OR IGNORE INTO escalation_people SELECT e.id, j.value FROM escalations e,"
+        " json_each(e.participants) j"
+    )
+    db.execute(
+        "UPDATE escalations SET"
+        " category = (SELECT json_extract(v.data, '$.category') FROM events v"
+        "   WHERE v.escalation_id = escalations.id AND v.kind = 'raised'),"
+        " urgent = (SELECT coalesce(json_extract(v.data, '$.urgent'), 0) FROM events v"
+        "   WHERE v.escalation_id = escalations.id AND v.kind = 'raised'),"
+        " immediate_risk = (SELECT coalesce(json_extract(v.data, '$.immediate_risk'), 0) FROM events v"
+        "   WHERE v.escalation_id = escalations.id AND v.kind = 'raised'),"
+        " highest_stage = stage,"
+        " raiser_agency = (SELECT p.agency FROM events v JOIN people p ON p.id = v.actor"
+        "   WHERE v.escalation_id = escalations.id AND v.kind = 'raised'),"
+        " counterpart_agency = (SELECT p.agency FROM events v"
+        "   JOIN people p ON p.id = json_extract(v.data, '$.counterpart')"
+        "   WHERE v.escalation_id = escalations.id AND v.kind = 'raised'),"
+        " ended_at = (SELECT max(v.at) FROM events v WHERE v.escalation_id = escalations.id"
+        "   AND v.kind IN ('resolved', 'withdrawn', 'closed') AND escalations.status != 'open'),"
+        " outcome_kind = CASE WHEN status = 'open' THEN NULL ELSE status END"
+    )
+    rows = db.execute("SELECT id, raiser_agency, counterpart_agency FROM escalations").fetchall()
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO escalation_agencies VALUES (?, ?, ?)",
+        [(e, agency_key(a), side) for e, r, c in rows for side, a in (("raising", r), ("other", c)) if a],
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -284,6 +334,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v10_tenant_addresses,
     _v11_slack_installations,
     _v12_people_search,
+    _v13_escalation_lists,
 )
 
 
@@ -300,6 +351,15 @@ class EscalationRow:
     opened_at: datetime
     updated_at: datetime
     participants: tuple[str, ...]
+    # What an overdue list and a report need without reading each escalation's history.
+    category: str = ""
+    urgent: bool = False
+    immediate_risk: bool = False
+    highest_stage: int = 1
+    ended_at: datetime | None = None
+    outcome_kind: str | None = None
+    raiser_agency: str | None = None
+    counterpart_agency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -581,12 +641,44 @@ class Storage:
             "opened_at": _iso(row.opened_at),
             "updated_at": _iso(row.updated_at),
             "participants": json.dumps(sorted(row.participants)),
+            "category": row.category,
+            "urgent": int(row.urgent),
+            "immediate_risk": int(row.immediate_risk),
+            "highest_stage": row.highest_stage,
+            "ended_at": _iso(row.ended_at) if row.ended_at else None,
+            "outcome_kind": row.outcome_kind,
+            "raiser_agency": row.raiser_agency,
+            "counterpart_agency": row.counterpart_agency,
         }
         with self.transaction():
             if number is not None:
                 self.db["escalations"].insert({**data, "number": number})
             else:
                 self.db["escalations"].update(row.id, data)
+            self._index_escalation(row)
+
+    def _index_escalation(self, row: EscalationRow) -> None:
+        """Who is on it and which agencies it involves, as the lists look them up."""
+        conn = self.db.conn
+        known = {r[0] for r in conn.execute(
+            "SELECT person_id FROM escalation_people WHERE escalation_id = ?", [row.id]
+        )}  # fmt: skip
+        conn.executemany(
+            "INSERT INTO escalation_people VALUES (?, ?)",
+            [(row.id, p) for p in set(row.participants) - known],
+        )
+        gone = known - set(row.participants)
+        if gone:
+            conn.executemany(
+                "DELETE FROM escalation_people WHERE escalation_id = ? AND person_id = ?",
+                [(row.id, p) for p in gone],
+            )
+        for side, agency in (("raising", row.raiser_agency), ("other", row.counterpart_agency)):
+            if agency:
+                conn.execute(
+                    "INSERT OR REPLACE INTO escalation_agencies VALUES (?, ?, ?)",
+                    [row.id, agency_key(agency), side],
+                )
 
     def escalation_row(self, escalation_id: str) -> EscalationRow | None:
         rows = list(self.db["escalations"].rows_where("id = ?", [escalation_id]))
@@ -608,6 +700,64 @@ class Storage:
         if person_id is None:
             return rows
         return [r for r in rows if person_id in r.participants]
+
+    def list_escalations(
+        self, scope: Any, filters: Any, *, now: datetime, limit: int = 50, offset: int = 0
+    ) -> tuple[list[EscalationRow], int]:
+        """A page of the escalations `scope` may see that match `filters` (bot.listing), overdue
+        first (longest overdue first), then newest first; and how many match in all."""
+        seen, args = [], []
+        if scope.everything or (scope.admin and not scope.admin_policies):
+            seen.append("1")
+        else:
+            if scope.person_id:
+                seen.append("e.id IN (SELECT escalation_id FROM escalation_people WHERE person_id = ?)")
+                args.append(scope.person_id)
+            if scope.admin:
+                seen.append(f"e.policy_id IN ({', '.join('?' * len(scope.admin_policies))})")
+                args += list(scope.admin_policies)
+            if scope.lead_agencies:
+                marks = ", ".join("?" * len(scope.lead_agencies))
+                seen.append(
+                    f"e.id IN (SELECT escalation_id FROM escalation_agencies WHERE agency_key IN ({marks}))"
+                )
+                args += [agency_key(a) for a in scope.lead_agencies]
+        where = [f"({' OR '.join(seen) or '0'})"]
+        if filters.policy:
+            where.append("e.policy_id = ?")
+            args.append(filters.policy)
+        if filters.agency:
+            where.append("e.id IN (SELECT escalation_id FROM escalation_agencies WHERE agency_key = ?)")
+            args.append(agency_key(filters.agency))
+        if filters.status:
+            where.append("e.status = ?")
+            args.append(filters.status)
+        if filters.overdue:
+            where.append("e.status = 'open' AND e.due < ?")
+            args.append(_iso(now))
+        if filters.since:
+            where.append("e.opened_at >= ?")
+            args.append(_iso(datetime.combine(filters.since, datetime.min.time(), tzinfo=LONDON)))
+        condition = " AND ".join(where)
+        total = self.db.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
+        late = "(e.status = 'open' AND e.due IS NOT NULL AND e.due < ?)"
+        cursor = self.db.execute(
+            f"SELECT e.* FROM escalations e WHERE {condition}"
+            f" ORDER BY {late} DESC, CASE WHEN {late} THEN e.due END, e.number DESC LIMIT ? OFFSET ?",
+            [*args, _iso(now), _iso(now), int(limit), int(offset)],
+        )
+        columns = [c[0] for c in cursor.description]
+        return [_escalation_row(dict(zip(columns, r, strict=True))) for r in cursor.fetchall()], int(total)
+
+    def lead_agencies(self, person_id: str, roles: Iterable[Role]) -> tuple[str, ...]:
+        """The agencies (their keys) for which `person_id` holds any of `roles`."""
+        values = [r.value for r in roles]
+        rows = self.db.execute(
+            f"SELECT DISTINCT agency_key FROM role_holders WHERE person_id = ? AND role IN "
+            f"({', '.join('?' * len(values))})",
+            [person_id, *values],
+        ).fetchall()
+        return tuple(r[0] for r in rows)
 
     def overdue_rows(
         self,
@@ -1095,4 +1245,12 @@ def _escalation_row(row: dict[str, Any]) -> EscalationRow:
         opened_at=datetime.fromisoformat(row["opened_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
         participants=tuple(json.loads(row["participants"])),
+        category=row.get("category") or "",
+        urgent=bool(row.get("urgent")),
+        immediate_risk=bool(row.get("immediate_risk")),
+        highest_stage=row.get("highest_stage") or row["stage"],
+        ended_at=_time(row.get("ended_at")),
+        outcome_kind=row.get("outcome_kind"),
+        raiser_agency=row.get("raiser_agency"),
+        counterpart_agency=row.get("counterpart_agency"),
     )

@@ -40,12 +40,13 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
+from bot.listing import Listing, chat_list
 from bot.messages import NOTE_FORMS, ActionKind, Message, MessageKind
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import clip, page_of, when
+from bot.wording import clip
 
 log = logging.getLogger("escalation_bot.slack")
 
@@ -561,10 +562,14 @@ def build_app(
             return
         user_id = event["user"]
         person = await ctx.person(user_id)
-        rows = ctx.bot.list_for(person.id) if person else []
-        now = ctx.bot.clock.now()
-        soon = ctx.bot.calendar.working_days_after(now, 1)
-        await client.views_publish(user_id=user_id, view=blocks.home_view(rows, now, due_soon_before=soon))
+        shown = (
+            ctx.bot.list_for(person.id, limit=HOME_SHOWN) if person else Listing([], 0, ctx.bot.clock.now())
+        )
+        soon = ctx.bot.calendar.working_days_after(shown.now, 1)
+        view = blocks.home_view(
+            shown, ctx.bot.calendar, due_soon_before=soon, viewer=person.id if person else ""
+        )
+        await client.views_publish(user_id=user_id, view=view)
 
     return app
 
@@ -737,10 +742,21 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
     if person is None:
         return NOT_IN_DIRECTORY
     if sub == "list":
-        rows = ctx.bot.list_for(person.id)
-        if not rows:
-            return "You are not on any escalations."
-        return list_page(rows, rest)
+
+        def fetch(filters, size, offset):
+            return ctx.bot.list_for(person.id, filters, limit=size, offset=offset)
+
+        return blocks.escape(
+            chat_list(
+                fetch,
+                rest,
+                size=LIST_PAGE,
+                calendar=ctx.bot.calendar,
+                viewer=person.id,
+                command="/escalate list",
+                code="`",
+            )
+        )
     escalation_id = rest.strip().upper()
     if not escalation_id:
         return f"Which escalation? For example `/escalate {sub} E-0001`."
@@ -767,15 +783,5 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
 
 
 LIST_PAGE = 50
-
-
-def list_page(rows: list, page_text: str) -> str:
-    """One page of `/escalate list`, saying how many there are and how to see the next page."""
-    page = page_of(rows, page_text, LIST_PAGE)
-    lines = [
-        f"*{r.id}* · case {blocks.escape(r.case_reference)} · {r.policy_id} · stage {r.stage} · "
-        + (f"due {when(r.due)}" if r.due else r.status)
-        for r in page.items
-    ]
-    footer = page.footer("`/escalate list {page}`")
-    return "\n".join([*lines, footer] if footer else lines)
+# App Home holds 100 blocks: three groups of 25 and their headings.
+HOME_SHOWN = 75

@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from adapters.agreed_actions import ROWS
+from bot.calendar import WorkingCalendar
+from bot.listing import Listing, overdue_by
 from bot.messages import NOTE_FORMS, Action, ActionKind, Message
 from bot.people import Person
 from bot.people.search import SHORTEST_QUERY, choice_label, choice_value
 from bot.phones import dialable, tel_uri
 from bot.policy import Policy
-from bot.storage import EscalationRow
 from bot.wording import split_text, when
 
 SECTION_LIMIT = 3000  # Slack's limit on a section's text
@@ -468,9 +469,13 @@ def due_modal(escalation_id: str, current_due: datetime | None) -> dict[str, Any
     )
 
 
-def home_view(rows: list[EscalationRow], now: datetime, *, due_soon_before: datetime) -> dict[str, Any]:
-    """App Home: the person's escalations, overdue first, then due soon, then the rest."""
-    open_rows = [r for r in rows if r.status == "open"]
+def home_view(
+    listing: Listing, calendar: WorkingCalendar, *, due_soon_before: datetime, viewer: str
+) -> dict[str, Any]:
+    """App Home: the escalations the person can see, overdue first (saying by how long), then
+    due soon, then the rest; a lead's read-only ones say so."""
+    now = listing.now
+    open_rows = [r for r in listing.rows if r.status == "open"]
     overdue = [r for r in open_rows if r.due and r.due <= now]
     soon = [r for r in open_rows if r.due and now < r.due <= due_soon_before]
     other = [r for r in open_rows if r not in overdue and r not in soon]
@@ -484,14 +489,22 @@ def home_view(rows: list[EscalationRow], now: datetime, *, due_soon_before: date
     for title, group in (("Overdue", overdue), ("Due soon", soon), ("Open", other)):
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}* ({len(group)})"}})
         for row in group[:HOME_ROWS]:
-            due = f"due {when(row.due)}" if row.due else "no due time"
+            late = overdue_by(row, now, calendar)
+            due = (
+                f"*{late}* (was due {when(row.due)})"
+                if late
+                else f"due {when(row.due)}"
+                if row.due
+                else "no due time"
+            )
+            read_only = " · read only" if viewer not in row.participants else ""
             blocks.append(
                 {
                     "type": "section",
                     "text": {
                         "type": "mrkdwn",
                         "text": f"*{row.id}* · case {escape(row.case_reference)} · {row.policy_id} · "
-                        f"stage {row.stage} · {due}",
+                        f"stage {row.stage} · {due}{read_only}",
                     },
                     "accessory": {
                         "type": "button",
@@ -505,4 +518,7 @@ def home_view(rows: list[EscalationRow], now: datetime, *, due_soon_before: date
             more = f"…and {len(group) - HOME_ROWS} more {title.lower()}: `/escalate list` shows them all."
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
         blocks.append({"type": "divider"})
+    if listing.more:
+        more = f"…and {listing.more} more: `/escalate list` shows them all, overdue first."
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     return {"type": "home", "blocks": blocks}

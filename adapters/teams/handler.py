@@ -37,12 +37,13 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
+from bot.listing import chat_list
 from bot.messages import NOTE_FORMS, Message
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
 from bot.timeline import plan_timeline
-from bot.wording import clip, page_of, when
+from bot.wording import clip, when
 
 log = logging.getLogger("escalation_bot.teams")
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
@@ -269,15 +270,20 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, NOT_IN_DIRECTORY)
             return
         if sub == "list":
-            page = page_of(self.core.list_for(person.id), arg, LIST_PAGE)
-            lines = [
-                f"{r.id} · case {r.case_reference} · {r.policy_id} · stage {r.stage} · "
-                + (f"due {when(r.due)}" if r.due else r.status)
-                for r in page.items
-            ]
-            footer = page.footer("'escalate list {page}'")
-            text = "\n".join([*lines, footer] if footer else lines)
-            await self._private(turn, person, [text or "You are not on any escalations."])
+
+            def fetch(filters, size, offset):
+                return self.core.list_for(person.id, filters, limit=size, offset=offset)
+
+            text = chat_list(
+                fetch,
+                arg,
+                size=LIST_PAGE,
+                calendar=self.core.calendar,
+                viewer=person.id,
+                command="escalate list",
+                code="'",
+            )
+            await self._private(turn, person, [text])
             return
         if not arg:
             await self._say(turn, f"Which escalation? For example 'escalate {sub} E-0001'.")

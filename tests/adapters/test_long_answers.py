@@ -10,7 +10,9 @@ from dataclasses import replace
 from datetime import timedelta
 
 from adapters.slack.blocks import home_view, message_payloads, reply_payloads
+from bot.calendar import WorkingCalendar
 from bot.commands import AddNote, RaiseEscalation
+from bot.listing import Listing
 from bot.messages import Message, MessageKind
 from bot.policy.text import describe_policy
 from bot.storage import EscalationRow
@@ -134,9 +136,12 @@ def test_app_home_says_how_many_more_and_where_to_see_them() -> None:
         )
         for i in range(1, 46)
     ]
-    view = home_view(rows, now, due_soon_before=now + timedelta(days=1))
+    view = home_view(
+        Listing(rows, 45, now), WorkingCalendar(), due_soon_before=now + timedelta(days=1), viewer="alex"
+    )
     text = json.dumps(view, ensure_ascii=False)
     assert "*Overdue* (45)" in text
+    assert "*overdue less than a working day* (was due 12pm Wed 9 Dec 2026)" in text
     assert "…and 20 more overdue: `/escalate list` shows them all." in text
     assert len(view["blocks"]) <= 100
 

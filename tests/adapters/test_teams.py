@@ -89,7 +89,7 @@ async def test_someone_new_gives_agency_and_role_and_is_remembered(teams):
     await teams.post(activity(url, "nia", value=value, reply_to_id="form-1"))
     person = teams.services.bot.store.person_by(teams_id="aad-nia")
     assert (person.agency, person.role) == ("Hillside Academy", "Teacher")
-    assert [r.id for r in teams.services.bot.list_for(person.id)] == ["E-0001"]
+    assert [r.id for r in teams.services.bot.list_for(person.id).rows] == ["E-0001"]
 
 
 async def test_user_text_in_cards_is_plain_text(teams):

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -431,21 +431,34 @@ def seeded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ManualClock:
     return clock
 
 
-def test_list_json_shows_each_escalation_with_stage_status_and_due(cli, seeded):
+def test_list_json_gives_every_field_a_report_needs(cli, seeded):
     result = cli("list", "--json")
     assert result.code == 0, result.err
     rows = {row["id"]: row for row in json.loads(result.out)}
-    assert rows["E-0001"] == {
+    e1 = rows["E-0001"]
+    overdue = datetime.fromisoformat(e1.pop("due")) < datetime.now(UTC)  # the CLI's clock is the wall's
+    assert e1.pop("overdue") is overdue
+    e1.pop("overdue_working_days"), e1.pop("overdue_by")
+    assert e1 == {
         "id": "E-0001",
         "policy": "camden",
         "case_reference": "CIN-20931",
+        "category": "threshold",
+        "urgent": False,
+        "immediate_risk": False,
         "stage": 1,
+        "stage_title": "Discussion between front line workers",
         "status": "open",
-        "due": "2026-12-08T17:00:00+00:00",
+        "opened": "2026-12-01T10:00:00+00:00",
+        "raiser_agency": "Camden Children's Services",
+        "counterpart_agency": "Whittington Health",
+        "highest_stage": 1,
+        "ended_at": None,
+        "outcome_kind": None,
     }
-    assert rows["E-0002"]["policy"] == "redbridge"
-    assert rows["E-0002"]["status"] == "resolved"
-    assert rows["E-0002"]["due"] is None
+    e2 = rows["E-0002"]
+    assert (e2["policy"], e2["status"], e2["due"], e2["overdue"]) == ("redbridge", "resolved", None, False)
+    assert e2["outcome_kind"] == "resolved by the raising side" and e2["ended_at"]
 
 
 def test_list_text_shows_one_line_per_escalation(cli, seeded):
@@ -455,19 +468,32 @@ def test_list_text_shows_one_line_per_escalation(cli, seeded):
     assert len(lines) == 2
     e1 = next(line for line in lines if line.startswith("E-0001"))
     assert "camden" in e1
-    assert "open" in e1
     assert "due 5pm Tue 8 Dec 2026" in e1
     assert "CIN-20931" in e1
 
 
-def test_list_hides_escalations_closed_long_before_the_latest_activity(cli, seeded, tmp_path):
-    store = Storage.open(url_for(tmp_path / "cases.db"), create=False)
-    bot = EscalationBot(store=store, policies=PolicyLibrary.load(), clock=seeded)
-    seeded.advance(timedelta(days=31))
-    bot.handle(AddNote(actor="alex", escalation_id="E-0001", discussed="Still waiting for the notes"))
-    store.close()
-    ids = [row["id"] for row in json.loads(cli("list", "--json").out)]
-    assert ids == ["E-0001"]
+def test_list_filters_by_status_policy_agency_and_date(cli, seeded):
+    def ids(*args):
+        return [row["id"] for row in json.loads(cli("list", "--json", *args).out)]
+
+    # Overdue first, then newest: E-0001 falls due at 5pm Tue 8 Dec 2026 (the CLI uses the wall clock).
+    late = datetime.now(UTC) > datetime(2026, 12, 8, 17, tzinfo=UTC)
+    assert ids() == (["E-0001", "E-0002"] if late else ["E-0002", "E-0001"])
+    assert ids("--status", "open") == ["E-0001"]
+    assert ids("--status", "resolved") == ["E-0002"]
+    assert ids("--policy", "redbridge") == ["E-0002"]
+    assert ids("--agency", "whittington health") == ["E-0001"]
+    assert ids("--since", "2026-12-02") == []
+    assert_usage_error(cli("list", "--policy", "nowhere"), "no policy 'nowhere'", "camden")
+    assert_usage_error(cli("list", "--since", "last tuesday"), "is not a date", "2026-12-01")
+    assert_usage_error(cli("list", "--status", "lost"), "invalid choice")
+    assert_usage_error(cli("list", "--limit", "0"), "not a whole number above 0")
+
+
+def test_a_capped_list_says_how_many_more(cli, seeded):
+    result = cli("list", "--limit", "1")
+    lines = result.out.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("…and 1 more: raise --limit")
 
 
 def test_list_of_an_empty_database(cli, monkeypatch, tmp_path):

@@ -279,7 +279,7 @@ def test_resolution_records_agreed_actions_and_tells_everyone(bot, clock, inbox)
     assert all(m.text.startswith("Resolved: Jo Bennett closed E-0001") for m in messages)
     assert all("Outcome: Visits continue" in m.text for m in messages)
     assert all("Joint visit" in m.text for m in messages)
-    row = bot.list_for("alex")[0]
+    row = bot.list_for("alex").rows[0]
     assert row.status == "resolved" and row.due is None
 
 

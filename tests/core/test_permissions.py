@@ -55,12 +55,12 @@ def test_someone_not_on_the_escalation_is_refused_and_learns_nothing(bot, raised
 
 
 def test_list_shows_only_your_own_escalations(bot, raised):
-    assert [r.id for r in bot.list_for("sam")] == [raised]
-    assert bot.list_for("eve") == []
+    assert [r.id for r in bot.list_for("sam").rows] == [raised]
+    assert bot.list_for("eve").rows == []
 
 
 def test_partnership_admins_can_see_every_escalation(bot, raised):
-    assert [r.id for r in bot.list_for("dee")] == [raised]
+    assert [r.id for r in bot.list_for("dee").rows] == [raised]
     assert "A confidential concern" in bot.show("dee", raised)
     assert "# Case record: escalation E-0001" in bot.export("dee", raised)
 
@@ -79,6 +79,6 @@ def test_an_admin_named_for_another_partnership_cannot_see_it(bot, store, raised
     store.upsert_people([replace(store.person("dee"), admin_policies=("redbridge",))])
     with pytest.raises(Refused):
         bot.show("dee", raised)
-    assert bot.list_for("dee") == []
+    assert bot.list_for("dee").rows == []
     store.upsert_people([replace(store.person("dee"), admin_policies=("camden",))])
-    assert [r.id for r in bot.list_for("dee")] == [raised]
+    assert [r.id for r in bot.list_for("dee").rows] == [raised]

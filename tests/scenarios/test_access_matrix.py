@@ -82,7 +82,7 @@ def test_no_command_from_someone_not_on_it_changes_anything(bot, store, inbox, l
     for query in (bot.show, bot.export):
         with pytest.raises(Refused):
             query(actor, "E-0001")
-    assert all(row.id != "E-0001" for row in bot.list_for(actor))
+    assert all(row.id != "E-0001" for row in bot.list_for(actor).rows)
     assert history(store) == before
     assert not any(CONCERN in m.text or CASE in m.text for m in inbox.collect() if m.to == actor)
 

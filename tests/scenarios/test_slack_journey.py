@@ -104,7 +104,7 @@ async def test_the_whole_journey_in_slack(slack):
             break
         await fake.wait_for("chat.postMessage", count=len(fake.called("chat.postMessage")) + 1, timeout=0.1)
     assert asked[0].args["text"] == "Resolved? Priya Nair proposes E-0001 is resolved"
-    assert slack.services.bot.list_for("alex")[0].status == "open"
+    assert slack.services.bot.list_for("alex").rows[0].status == "open"
     await slack.send(block_action("UJO", "esc:agree_resolved", value="E-0001"))
     for _ in range(50):
         done = [
@@ -116,7 +116,7 @@ async def test_the_whole_journey_in_slack(slack):
     # In each person's direct messages, not only the case thread.
     assert {c.args["channel"] for c in done} == {"UALEX", "USAM", "UJO", "UPRIYA"}
     assert not any(c.args.get("thread_ts") for c in done)
-    assert slack.services.bot.list_for("alex")[0].status == "resolved"
+    assert slack.services.bot.list_for("alex").rows[0].status == "resolved"
 
     # Export: the record arrives as a file, only for people on the escalation.
     status, body = await slack.send(slash("UALEX", "export E-0001", trigger_id="trigger-4"))
