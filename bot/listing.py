@@ -99,13 +99,13 @@ def overdue_by(row: EscalationRow, now: datetime, calendar: WorkingCalendar) -> 
 def list_line(row: EscalationRow, now: datetime, calendar: WorkingCalendar, *, viewer: str | None) -> str:
     """One escalation on one line, overdue ones saying by how long; a lead's read-only rows say so."""
     late = overdue_by(row, now, calendar)
+    where = f"case {row.case_reference} · {row.policy_id} · stage {row.stage}"
     if late:
-        state = f"{late.upper()} (was due {when(row.due)})"
-    elif row.status == "open":
-        state = f"due {when(row.due)}" if row.due else "no due time"
+        # How late first: on a phone the list is scanned down its left edge.
+        line = f"{row.id} · {late} · {where} · was due {when(row.due)}"
     else:
-        state = row.status
-    line = f"{row.id} · case {row.case_reference} · {row.policy_id} · stage {row.stage} · {state}"
+        state = (f"due {when(row.due)}" if row.due else "no due time") if row.status == "open" else row.status
+        line = f"{row.id} · {where} · {state}"
     if viewer is not None and viewer not in row.participants:
         line += " · read only"
     return line
@@ -152,6 +152,6 @@ def chat_list(
     footer = Page(shown.rows, page, pages, shown.offset + 1, shown.total).footer(again)
     if footer:
         lines.append(footer)
-    elif late and not filters.overdue:
+    elif 0 < late < len(shown.rows) and not filters.overdue:
         lines.append(f"Only the overdue ones: {code}{command} overdue{code}")
     return "\n".join(lines)

@@ -133,6 +133,8 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
         )
     if event.kind == "reopened":
         return None  # told in the entry of the stage it returns to
+    if event.kind == "record_opened":
+        return None  # in its own section, "Read by people not on it"
     if event.kind in {"action_done", "action_not_done"}:
         done = event.kind == "action_done"
         return _fields(
@@ -340,4 +342,18 @@ def export_markdown(
             f"| {stage.number} | {_table_cell(title)} | {stamp(stage.started_at)} | {due} | {ended} |"
         )
     lines.append("")
+    readers = [e for e in esc.events if e.kind == "record_opened"]
+    if readers:
+        lines += [
+            "## Read by people not on it",
+            "",
+            "| When | Who | What | As |",
+            "|---|---|---|---|",
+            *(
+                f"| {stamp(e.at)} | {_table_cell(who(e.actor, lookup))} | "
+                f"{_table_cell(e.data.get('what', ''))} | {_table_cell(e.data.get('as', ''))} |"
+                for e in readers
+            ),
+            "",
+        ]
     return "\n".join(lines)
