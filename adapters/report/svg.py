@@ -12,7 +12,7 @@ BAR_WIDTH = 360
 WIDTH = LABEL_WIDTH + BAR_WIDTH + 60
 
 
-def bar_chart(title: str, items: list[tuple[str, int]], *, label_chars: int = 46) -> str:
+def bar_chart(title: str, items: list[tuple[str, int]], *, label_chars: int = 40) -> str:
     """A horizontal bar chart: one labelled row per item, the count written at the bar's end."""
     if not items:
         return ""
