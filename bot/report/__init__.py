@@ -14,11 +14,22 @@ from bot.report.figures import (
     build_report,
 )
 from bot.report.measure import HOURS, WORKING_DAYS
-from bot.report.request import ReportRequest, last_month, parse_date, parse_request, period_of, report_for
+from bot.report.request import (
+    REFUSAL,
+    USAGE,
+    ReportRequest,
+    last_month,
+    parse_date,
+    parse_request,
+    period_of,
+    report_for,
+)
 
 __all__ = [
     "COLLATE_FROM_LEVEL",
     "HOURS",
+    "REFUSAL",
+    "USAGE",
     "WORKING_DAYS",
     "Difference",
     "Period",
