@@ -232,6 +232,44 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.report import RENDERERS
+    from bot.errors import InvalidInput
+    from bot.report import build_report, parse_date, period_of
+
+    try:
+        period = period_of(parse_date(args.start, "--from"), parse_date(args.end, "--to"))
+    except InvalidInput as exc:
+        raise UsageError(f"report: {exc}") from None
+    policy = _policy(settings, args.policy)
+    out = Path(args.out) if args.out else None
+    if out is not None and (out.is_dir() or not out.parent.is_dir()):
+        raise UsageError(f"report: --out: cannot write {args.out!r}: no such folder, or it is a folder")
+    store = _store(settings)
+    report = build_report(
+        store,
+        policy,
+        period,
+        now=SystemClock().now(),
+        calendar=WorkingCalendar(),
+        case_references=not args.no_case_references,
+    )
+    text = RENDERERS[args.format](report)
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        out.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"report: --out: cannot write {args.out!r}: {exc.strerror or exc}") from None
+    print(
+        f"Wrote the {policy.short_name} report for {period.first} to {period.last} ({report.raised} "
+        f"differences) to {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _known_ids(settings: Settings) -> list[str]:
     """People already in the database (none if it doesn't exist yet), for manager references."""
     try:
@@ -496,10 +534,22 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         return run_demo(
-            auto=args.auto, policies_dir=settings.policies_dir, default_policy=settings.default_policy
+            auto=args.auto,
+            policies_dir=settings.policies_dir,
+            default_policy=settings.default_policy,
+            keep=_keep_path(args.keep) if args.keep else None,
         )
     except PolicyError as exc:
         raise UsageError(str(exc)) from None
+
+
+def _keep_path(text: str) -> Path:
+    path = Path(text).expanduser()
+    if path.exists():
+        raise UsageError(f"demo: --keep: {text!r} already exists; name a new file")
+    if not path.parent.is_dir():
+        raise UsageError(f"demo: --keep: folder {str(path.parent)!r} does not exist")
+    return path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -539,6 +589,17 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("id")
     export.set_defaults(run=cmd_export)
 
+    report = sub.add_parser("report", help="the partnership's learning report for a policy and a period")
+    report.add_argument("--policy", required=True)
+    report.add_argument("--from", dest="start", required=True, help="first day, YYYY-MM-DD (London)")
+    report.add_argument("--to", dest="end", required=True, help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--format", choices=("html", "csv", "summary-csv", "md"), default="html")
+    report.add_argument("--out", help="write to this file (default: standard output)")
+    report.add_argument(
+        "--no-case-references", action="store_true", help="leave case references out, for wider circulation"
+    )
+    report.set_defaults(run=cmd_report)
+
     directory = sub.add_parser("directory", help="the people directory")
     dsub = directory.add_subparsers(dest="action", required=True, parser_class=_Parser)
     dsub.add_parser("import", help="add or update people from a CSV file").add_argument("file")
@@ -561,6 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="an interactive walkthrough on a throwaway database")
     demo.add_argument("--auto", action="store_true", help="play a scripted walkthrough")
+    demo.add_argument(
+        "--keep", metavar="FILE", help="keep the database in FILE, with a year of sample history added"
+    )
     demo.set_defaults(run=cmd_demo)
     return parser
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -49,6 +50,7 @@ from bot.wording import MAX_TEXT, when, who
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.csv"
 DEFAULT_POLICY = "camden"
 AUTO_START = datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
+SAMPLE_COUNT = 400  # sample differences a kept demo database holds, across five policies
 ESCALATION_ID = re.compile(r"^E-\d{4,}$", re.IGNORECASE)
 WAIT = re.compile(r"^(\d+)\s*([wdhm])$")
 WAIT_UNITS = {
@@ -559,8 +561,10 @@ def run_demo(
     default_policy: str = DEFAULT_POLICY,
     out: TextIO | None = None,
     lines: Iterator[str] | None = None,
+    keep: Path | None = None,
 ) -> int:
-    """Run the console walkthrough on a throwaway database; exit status 0 at end of input."""
+    """Run the console walkthrough on a throwaway database; exit status 0 at end of input. With
+    `keep`, a year of sample history is added and the database is kept there."""
     out = out or sys.stdout
     workdir = Path(tempfile.mkdtemp(prefix="escalation-demo-"))
     try:
@@ -590,7 +594,39 @@ def run_demo(
                     return None
 
         status = demo.run(read)
+        if keep is not None:
+            _keep(bot, clock, keep, out)
         store.close()
         return status
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _keep(bot: EscalationBot, clock: ManualClock, path: Path, out: TextIO) -> None:
+    """Add the sample history (the year before the walkthrough) and copy the database to `path`."""
+    from adapters.sample_history import play_history, sample_people
+
+    bot.store.upsert_people(sample_people())
+    first = AUTO_START - timedelta(days=365)
+    played = play_history(
+        bot,
+        clock,
+        count=SAMPLE_COUNT,
+        first=first,
+        last=AUTO_START - timedelta(days=21),
+        finish_by=AUTO_START - timedelta(days=1),
+    )
+    target = sqlite3.connect(path)
+    try:
+        bot.store.db.conn.backup(target)
+    finally:
+        target.close()
+    print(
+        f"\nKept a copy of the database in {path}, with {len(played)} sample differences raised from "
+        f"{first:%-d %b %Y} to {AUTO_START - timedelta(days=21):%-d %b %Y} under five policies. Try:\n"
+        f"  escalation-bot --database-url sqlite:///{path} list\n"
+        f"  escalation-bot --database-url sqlite:///{path} export E-0001\n"
+        f"  escalation-bot --database-url sqlite:///{path} report --policy camden "
+        f"--from {first:%Y-%m-%d} --to {AUTO_START:%Y-%m-%d} --out report.html",
+        file=out,
+    )

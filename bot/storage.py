@@ -321,6 +321,12 @@ def _v13_escalation_lists(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v14_report_index(db: sqlite_utils.Database) -> None:
+    # The partnership's learning report reads one policy's escalations raised in a period (and
+    # their events, by the events index), not every escalation ever raised.
+    db.execute("CREATE INDEX IF NOT EXISTS escalations_policy_opened ON escalations(policy_id, opened_at)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -335,6 +341,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v11_slack_installations,
     _v12_people_search,
     _v13_escalation_lists,
+    _v14_report_index,
 )
 
 
@@ -1203,6 +1210,27 @@ class Storage:
                 "UPDATE questions SET status = 'closed' WHERE escalation_id = ? AND status = 'open'",
                 [escalation_id],
             )
+
+    # -- the partnership's learning report ------------------------------------------------------
+
+    def events_of_escalations_opened(
+        self, policy_id: str, *, opened_from: datetime, opened_before: datetime
+    ) -> dict[str, list[StoredEvent]]:
+        """Each escalation of `policy_id` opened in [opened_from, opened_before), with its history in
+        order; found by the (policy_id, opened_at) index, their events by the events index."""
+        rows = self.db.execute(
+            "SELECT e.id, e.escalation_id, e.at, e.kind, e.actor, e.data FROM escalations x"
+            " JOIN events e ON e.escalation_id = x.id"
+            " WHERE x.policy_id = ? AND x.opened_at >= ? AND x.opened_at < ?"
+            " ORDER BY x.opened_at, x.number, e.id",
+            [policy_id, _iso(opened_from), _iso(opened_before)],
+        )
+        histories: dict[str, list[StoredEvent]] = {}
+        for seq, esc_id, at, kind, actor, data in rows.fetchall():
+            histories.setdefault(esc_id, []).append(
+                StoredEvent(seq, esc_id, datetime.fromisoformat(at), kind, actor, json.loads(data))
+            )
+        return histories
 
 
 def _reminder(

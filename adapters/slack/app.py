@@ -19,6 +19,7 @@ from adapters.agreed_actions import owned_rows
 from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
+from adapters.slack.report import report_subcommand
 from adapters.slack.sender import PLATFORM, sent_as, thread_kind
 from adapters.slack.workspaces import Workspaces
 from bot.commands import (
@@ -56,6 +57,7 @@ HELP = (
     "*/escalate show E-0001* — the summary and history\n"
     "*/escalate export E-0001* — the case record for the child's file, sent to you\n"
     "*/escalate policy [id]* — the stages, timescales and emergency numbers\n"
+    "*/escalate report [policy] [from] [to]* — partnership admins: the learning report, as a file\n"
     "*/escalate help* — this list\n"
     "Reply in the thread under a case message to add a note."
 )
@@ -736,6 +738,8 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
         except KeyError as exc:
             return blocks.escape(clip(exc.args[0], 300))
         return blocks.escape(describe_policy(policy))
+    if sub == "report":
+        return await report_subcommand(ctx, user_id, rest)
     if sub not in {"list", "show", "export"}:
         return f"I don't know `{blocks.escape(clip(sub, 30))}`. Here is what I can do:\n{HELP}"
     person = await ctx.person(user_id)

@@ -105,7 +105,8 @@ class _Delivery:
                 content=message.text,
                 filename=message.data["file"],
                 title=message.data["file"],
-                initial_comment=f"The case record of {message.escalation_id}, for the child's file.",
+                initial_comment=message.data.get("comment")
+                or f"The case record of {message.escalation_id}, for the child's file.",
             )
             return
         payloads = message_payloads(message)

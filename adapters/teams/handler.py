@@ -16,7 +16,7 @@ from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeRespons
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from adapters.agreed_actions import owned_rows
-from adapters.teams import cards, export
+from adapters.teams import cards, export, report
 from adapters.teams.sender import PLATFORM, remember_tenant, save_reference
 from bot.calendar import LONDON
 from bot.commands import (
@@ -55,6 +55,7 @@ HELP = (
     "escalate show E-0001: the summary and history\n"
     "escalate export E-0001: the case record for the child's file\n"
     "escalate policy [id]: the stages, timescales and emergency numbers\n"
+    "escalate report [policy] [from] [to]: partnership admins: the learning report, as a file\n"
     "escalate help: this list\n"
     "In a channel, reply in the thread under a case card to add a note (mention me if your Teams "
     "admin has not let me read channel messages); in a chat, use Add note."
@@ -204,6 +205,9 @@ class TeamsBot(ActivityHandler):
         that fails: the record as one formatted card."""
         person = await self.person(turn)
         context = value.get("context") if isinstance(value.get("context"), dict) else {}
+        if report.is_report_consent(context):
+            await report.answer_report_consent(self.core, turn, person, value, self._say)
+            return
         escalation_id, fmt = str(context.get("escalation") or ""), str(context.get("format") or "")
         if person is None or fmt not in export.FORMATS:
             return
@@ -262,6 +266,17 @@ class TeamsBot(ActivityHandler):
                 await self._say(turn, exc.args[0])
                 return
             await self._say(turn, describe_policy(policy))
+            return
+        if sub == "report":
+            await report.offer_report(
+                self.core,
+                turn,
+                person,
+                arg,
+                default_policy=self.ctx.default_policy,
+                personal=_personal(turn),
+                say=self._say,
+            )
             return
         if sub not in {"list", "show", "export"}:
             await self._say(turn, f"I don't know '{clip(sub, 30)}'. Here is what I can do:\n{HELP}")

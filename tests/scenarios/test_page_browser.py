@@ -1,52 +1,21 @@
-"""The secure page in a real browser: Debian's Chromium, headless, driven by Selenium through
-Debian's chromedriver (its own version, so nothing is downloaded; Selenium is told its path).
-Sam, on neither chat platform, opens the link in his email, adds a note and agrees; a forged and
-an expired link are refused. Skipped only where no Chromium is installed, and never under CI."""
+"""The secure page in a real browser (fakes/browser.py: Debian's Chromium, headless, through
+Selenium). Sam, on neither chat platform, opens the link in his email, adds a note and agrees; a
+forged and an expired link are refused. Skipped only where no Chromium is installed, never under CI."""
 
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
+from fakes.browser import chromium
 from fakes.email_bot import EMAILS, LINK, running_email_bot, sam_raises_alex_proposes
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-)
 
 
 @pytest.fixture
 def browser(tmp_path):
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        message = "Chromium is not installed: apt-get install chromium chromium-driver"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI must run the browser test, never skip it)")
-        pytest.skip(message)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
+    yield from chromium(tmp_path / "chromium-profile")
 
 
 async def in_browser(call, *args):
