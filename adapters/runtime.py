@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from adapters.inbox import Inbox
 from bot.core import EscalationBot
+from bot.errors import Refused
 from bot.messages import Message
 from bot.outbox import DeliveryFailed, deliver_async
 
@@ -56,6 +57,9 @@ class Delivery:
         platform = self.platform_for(message)
         if platform is None:
             raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
+        if message.data.get("report") and platform != "teams":
+            # Slack uploads it and email attaches it; Teams offers it with its file consent card.
+            message = _with_report(self.bot, message)
         try:
             await self.senders[platform](message)
         except DeliveryFailed as exc:
@@ -137,3 +141,12 @@ class BackgroundLoop:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+
+
+def _with_report(bot: EscalationBot, message: Message) -> Message:
+    from adapters.report.chat import attach_report
+
+    try:
+        return attach_report(bot, message)
+    except Refused:
+        raise DeliveryFailed("no longer an admin of the report's policy", permanent=True) from None

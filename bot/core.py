@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import digest, leavers, naming, notices, outgoing, reminders, resolution
+from bot import digest, leavers, monthly, naming, notices, outgoing, reminders, resolution, subscriptions
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -153,6 +153,7 @@ class EscalationBot(ReminderSending):
         sent: list[Message] = []
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
+            monthly.plan_missing(self.store, now, self.calendar)
         while True:
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():
@@ -724,6 +725,22 @@ class EscalationBot(ReminderSending):
             return "a partnership admin"
         agency = self._lead_for(actor, esc)
         return f"a safeguarding lead for {agency}" if agency else "someone not on it"
+
+    def choose(self, actor: str, words: str) -> str:
+        """`digests on|off` or `monthly on|off`: what comes to `actor` unasked; the reply to show."""
+        what, _, state = words.strip().lower().partition(" ")
+        person = self.store.person(actor)
+        if person is None or not person.active or what not in subscriptions.CHOICES:
+            raise Refused("Say “digests on” or “digests off”, or “monthly on” or “monthly off”.")
+        state = state.strip()
+        if state not in (subscriptions.ON, subscriptions.OFF):
+            lead = not person.admin
+            now = "on" if subscriptions.receives(self.store, person, what, lead=lead) else "off"
+            return (
+                f"{subscriptions.CHOICES[what].capitalize()}: {now} for you. Say “{what} on” or “{what} off”."
+            )
+        leads_for = self.store.lead_agencies(actor, LEAD_ROLES)
+        return subscriptions.choose(self.store, person, what, state == subscriptions.ON, leads_for=leads_for)
 
     def find_people(self, text: str, *, limit: int = 15) -> list[Person]:
         """Directory people matching what someone typed into a picker, best first."""

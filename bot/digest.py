@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.calendar import LONDON, WorkingCalendar
+from bot.listing import LEAD_ROLES
 from bot.messages import Message, MessageKind
 from bot.people import Person
 from bot.reminders import DIGEST_AT, Planned
 from bot.storage import EscalationRow, Storage
+from bot.subscriptions import DIGESTS, ON, receives
 from bot.wording import when
 
 DAILY = "digest_daily"
@@ -48,7 +50,7 @@ def plan_missing(store: Storage, now: datetime, calendar: WorkingCalendar) -> No
     """Make sure the next daily and weekly digests are planned, where there are admins to tell."""
     # Runs at every wake of the loop: two indexed look-ups, and the directory only when one is due.
     missing = [kind for kind in KINDS if not store.has_pending(kind)]
-    if not missing or not store.admins():
+    if not missing or not (store.admins() or store.people_with_setting(DIGESTS, ON)):
         return
     for kind in missing:
         store.add_reminders(NO_ESCALATION, [_plan(kind, now, calendar, first=True)])
@@ -68,6 +70,8 @@ def digest_messages(
     counts = store.overdue_counts(due_after=due_after, due_until=now)
     messages: list[Message] = []
     for admin in store.admins():
+        if not receives(store, admin, DIGESTS):
+            continue
         policies = _policies_of(admin, counts)
         total = sum(counts[p] for p in policies)
         if not total:
@@ -81,21 +85,52 @@ def digest_messages(
         messages.append(
             Message(to=admin.id, text=_text(store, rows, total, newly, since), kind=MessageKind.REMINDER)
         )
+    messages += _lead_digests(store, newly, due_after, since, now)
     return messages, _plan(kind, now, calendar)
+
+
+def _lead_digests(
+    store: Storage, newly: bool, due_after: datetime | None, since: datetime | None, now: datetime
+) -> list[Message]:
+    """The same digest for each safeguarding lead who asked for their agency's (admins have theirs)."""
+    messages = []
+    for person_id in store.people_with_setting(DIGESTS, ON):
+        lead = store.person(person_id)
+        if lead is None or lead.admin or not receives(store, lead, DIGESTS, lead=True):
+            continue
+        agencies = store.lead_agencies(lead.id, LEAD_ROLES)
+        if not agencies:
+            continue  # no longer a lead: nothing of an agency's to tell
+        rows, total = store.overdue_in_agencies(agencies, due_after=due_after, due_until=now, limit=LISTED)
+        if total:
+            text = _text(store, rows, total, newly, since, where=f"involving {lead.agency}")
+            messages.append(Message(to=lead.id, text=text, kind=MessageKind.REMINDER))
+    return messages
 
 
 def _policies_of(admin: Person, counts: dict[str, int]) -> list[str]:
     return [p for p in counts if admin.is_admin_for(p)]
 
 
-def _text(store: Storage, rows: list[EscalationRow], total: int, newly: bool, since: datetime | None) -> str:
+def _text(
+    store: Storage,
+    rows: list[EscalationRow],
+    total: int,
+    newly: bool,
+    since: datetime | None,
+    *,
+    where: str | None = None,
+) -> str:
     plural = "difference" if total == 1 else "differences"
+    scope = where or "in your policies"
     if newly and since is not None:
-        lines = [f"Newly overdue: {total} professional {plural} since {when(since)}"]
+        lines = [
+            f"Newly overdue: {total} professional {plural}{f' {where}' if where else ''} since {when(since)}"
+        ]
     elif newly:
-        lines = [f"Overdue: {total} professional {plural} in your policies"]
+        lines = [f"Overdue: {total} professional {plural} {scope}"]
     else:
-        lines = [f"Still overdue: {total} professional {plural} in your policies"]
+        lines = [f"Still overdue: {total} professional {plural} {scope}"]
     for row in rows:
         due = when(row.due) if row.due else "no due time"
         people = " and ".join(_who(store, p) for p in row.participants[:2])
@@ -103,6 +138,7 @@ def _text(store: Storage, rows: list[EscalationRow], total: int, newly: bool, si
     if total > len(rows):
         lines.append(f"…and {total - len(rows)} more: see /escalate list.")
     lines.append("Each is being chased with its own people; tap into a case with /escalate show.")
+    lines.append("To stop these digests: /escalate digests off.")
     return "\n".join(lines)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import digest, notices, outgoing, reminders
+from bot import digest, monthly, notices, outgoing, reminders
 from bot.calendar import WorkingCalendar
 from bot.escalation import OTHER, RAISING, RESOLVED, SIDES, Escalation
 from bot.ledger import Ledger
 from bot.messages import Action, ActionKind, Message, MessageKind
+from bot.policy import PolicyLibrary
 from bot.storage import ReminderRow, Storage
 from bot.wording import name, when, who
 
@@ -22,8 +23,13 @@ class ReminderSending:
     store: Storage
     calendar: WorkingCalendar
     ledger: Ledger
+    policies: PolicyLibrary
 
     def _reminder_messages(self, reminder: ReminderRow, now: datetime) -> tuple[list[Message], str]:
+        if reminder.kind == monthly.REPORT:
+            messages, following = monthly.report_messages(self.store, self.policies, now, self.calendar)
+            self.store.add_reminders(monthly.NO_ESCALATION, [following])
+            return messages, "sent"
         if reminder.kind in digest.KINDS:
             since = datetime.fromisoformat(reminder.data["since"]) if reminder.data.get("since") else None
             messages, following = digest.digest_messages(self.store, reminder.kind, since, now, self.calendar)

@@ -327,6 +327,15 @@ def _v14_report_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS escalations_policy_opened ON escalations(policy_id, opened_at)")
 
 
+def _v15_person_settings(db: sqlite_utils.Database) -> None:
+    # Each person's choices about what comes to them unasked (digests, the monthly report).
+    db.execute(
+        "CREATE TABLE person_settings (person_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
+        " PRIMARY KEY (person_id, key)) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX person_settings_key ON person_settings (key, value)")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -342,6 +351,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v12_people_search,
     _v13_escalation_lists,
     _v14_report_index,
+    _v15_person_settings,
 )
 
 
@@ -810,6 +820,50 @@ class Storage:
         )
         columns = [c[0] for c in rows.description]
         return [_escalation_row(dict(zip(columns, r, strict=True))) for r in rows.fetchall()]
+
+    def setting(self, person_id: str, key: str) -> str | None:
+        row = self.db.execute(
+            "SELECT value FROM person_settings WHERE person_id = ? AND key = ?", [person_id, key]
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, person_id: str, key: str, value: str) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO person_settings (person_id, key, value) VALUES (?, ?, ?)",
+                [person_id, key, value],
+            )
+
+    def people_with_setting(self, key: str, value: str) -> list[str]:
+        return [r[0] for r in self.db.execute(
+            "SELECT person_id FROM person_settings WHERE key = ? AND value = ?", [key, value]
+        )]  # fmt: skip
+
+    def overdue_in_agencies(
+        self, agencies: Iterable[str], *, due_after: datetime | None, due_until: datetime, limit: int = 30
+    ) -> tuple[list[EscalationRow], int]:
+        """Open escalations involving any of `agencies` that fell due in (due_after, due_until],
+        longest overdue first; and how many in all."""
+        keys = [agency_key(a) for a in agencies]
+        where = (
+            f"e.id IN (SELECT escalation_id FROM escalation_agencies WHERE agency_key IN "
+            f"({', '.join('?' * len(keys)) or 'NULL'})) AND e.status = 'open' AND e.due <= ?"
+        )
+        args: list[Any] = [*keys, _iso(due_until)]
+        if due_after is not None:
+            where += " AND e.due > ?"
+            args.append(_iso(due_after))
+        total = self.db.execute(f"SELECT COUNT(*) FROM escalations e WHERE {where}", args).fetchone()[0]
+        return self._escalations(f"{where} ORDER BY e.due LIMIT ?", [*args, limit]), int(total)
+
+    def raised_counts(self, starts: datetime, ends: datetime) -> dict[str, int]:
+        """How many differences each policy had raised in [starts, ends)."""
+        rows = self.db.execute(
+            "SELECT policy_id, COUNT(*) FROM escalations WHERE opened_at >= ? AND opened_at < ?"
+            " GROUP BY policy_id",
+            [_iso(starts), _iso(ends)],
+        )
+        return dict(rows.fetchall())
 
     def overdue_counts(self, *, due_after: datetime | None, due_until: datetime) -> dict[str, int]:
         """How many open escalations per policy fell due in (due_after, due_until]."""

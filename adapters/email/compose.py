@@ -156,9 +156,10 @@ def compose(
     record = message.text if message.data.get("file") else None
     if record is not None:
         # The record goes as the attachment; the body says what it is.
-        message = replace(
-            message, text=f"The case record of {message.escalation_id}, for the child's file", actions=()
+        body = (
+            message.data.get("comment") or f"The case record of {message.escalation_id}, for the child's file"
         )
+        message = replace(message, text=body, actions=())
     mail = EmailMessage()
     mail["Subject"] = subject(message)
     mail["From"] = mail_from
@@ -173,7 +174,7 @@ def compose(
     mail.set_content(plain_body(message, link, expires))
     mail.add_alternative(html_body(message, link, expires), subtype="html")
     if record is not None:
-        mail.add_attachment(
-            record.encode("utf-8"), maintype="text", subtype="markdown", filename=message.data["file"]
-        )
+        name = message.data["file"]
+        subtype = "html" if name.endswith(".html") else "markdown"  # a report, or a case record
+        mail.add_attachment(record.encode("utf-8"), maintype="text", subtype=subtype, filename=name)
     return mail

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 
 from adapters.report.html import render_html
 from adapters.report.sections import period_text
 from bot.core import EscalationBot
 from bot.errors import Refused
-from bot.report import REFUSAL, ReportRequest, parse_request, report_for
+from bot.messages import Message
+from bot.report import REFUSAL, Period, ReportRequest, parse_request, report_for
 
 
 @dataclass(frozen=True)
@@ -39,3 +41,18 @@ def report_file(bot: EscalationBot, actor: str, request: ReportRequest) -> Repor
         f"{report.raised} {plural} raised. It opens in any browser and prints."
     )
     return ReportFile(name, render_html(report), description)
+
+
+def attach_report(bot: EscalationBot, message: Message) -> Message:
+    """A monthly report's message with the report itself as its file, made now for its recipient
+    (refused, and so never sent, if they are no longer an admin of its policy)."""
+    spec = message.data["report"]
+    file = report_file(bot, message.to, requested(spec))
+    return replace(message, text=file.html, data={**message.data, "file": file.name, "comment": message.text})
+
+
+def requested(spec: dict) -> ReportRequest:
+    """The report a message's `report` data names: a policy and a period."""
+    return ReportRequest(
+        str(spec["policy"]), Period(date.fromisoformat(spec["from"]), date.fromisoformat(spec["to"]))
+    )

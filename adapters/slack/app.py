@@ -58,6 +58,8 @@ HELP = (
     "*/escalate export E-0001* — the case record for the child's file, sent to you\n"
     "*/escalate policy [id]* — the stages, timescales and emergency numbers\n"
     "*/escalate report [policy] [from] [to]* — partnership admins: the learning report, as a file\n"
+    "*/escalate digests on|off*, */escalate monthly on|off* — the overdue digests (admins; safeguarding "
+    "leads for their agency) and the monthly report (admins)\n"
     "*/escalate help* — this list\n"
     "Reply in the thread under a case message to add a note."
 )
@@ -740,6 +742,14 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
         return blocks.escape(describe_policy(policy))
     if sub == "report":
         return await report_subcommand(ctx, user_id, rest)
+    if sub in {"digests", "monthly"}:
+        person = await ctx.person(user_id)
+        if person is None:
+            return NOT_IN_DIRECTORY
+        try:
+            return blocks.escape(ctx.bot.choose(person.id, f"{sub} {rest}"))
+        except Refused as exc:
+            return blocks.escape(str(exc))
     if sub not in {"list", "show", "export"}:
         return f"I don't know `{blocks.escape(clip(sub, 30))}`. Here is what I can do:\n{HELP}"
     person = await ctx.person(user_id)

@@ -56,6 +56,8 @@ HELP = (
     "escalate export E-0001: the case record for the child's file\n"
     "escalate policy [id]: the stages, timescales and emergency numbers\n"
     "escalate report [policy] [from] [to]: partnership admins: the learning report, as a file\n"
+    "escalate digests on|off, escalate monthly on|off: the overdue digests (admins; safeguarding leads "
+    "for their agency) and the monthly report (admins)\n"
     "escalate help: this list\n"
     "In a channel, reply in the thread under a case card to add a note (mention me if your Teams "
     "admin has not let me read channel messages); in a chat, use Add note."
@@ -277,6 +279,12 @@ class TeamsBot(ActivityHandler):
                 personal=_personal(turn),
                 say=self._say,
             )
+            return
+        if sub in {"digests", "monthly"} and person is not None:
+            try:
+                await self._say(turn, self.core.choose(person.id, f"{sub} {arg}"))
+            except Refused as exc:
+                await self._say(turn, str(exc))
             return
         if sub not in {"list", "show", "export"}:
             await self._say(turn, f"I don't know '{clip(sub, 30)}'. Here is what I can do:\n{HELP}")

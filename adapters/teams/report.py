@@ -12,7 +12,7 @@ import aiohttp
 from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity, Attachment
 
-from adapters.report.chat import report_file, request_for
+from adapters.report.chat import ReportFile, report_file, request_for
 from adapters.teams import export
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
@@ -46,6 +46,11 @@ async def offer_report(
     if not personal:
         await say(turn, IN_1_TO_1)
         return
+    await turn.send_activity(Activity(type="message", attachments=[consent_attachment(request, file)]))
+
+
+def consent_attachment(request: ReportRequest, file: ReportFile) -> Attachment:
+    """Teams' file consent card for the report: Accept uploads it (made again) to OneDrive."""
     context = {
         "report": request.policy_id,
         "from": request.period.first.isoformat(),
@@ -57,8 +62,7 @@ async def offer_report(
         "acceptContext": context,
         "declineContext": context,
     }
-    attachment = Attachment(content_type=export.CONSENT, name=file.name, content=content)
-    await turn.send_activity(Activity(type="message", attachments=[attachment]))
+    return Attachment(content_type=export.CONSENT, name=file.name, content=content)
 
 
 def is_report_consent(context: dict[str, Any]) -> bool:

@@ -30,6 +30,7 @@ from adapters.teams.cards import message_card, message_cards, text_parts
 from adapters.teams.export import consent_attachments
 from adapters.teams.graph import GraphInstaller
 from bot.core import EscalationBot
+from bot.errors import Refused
 from bot.messages import Message, MessageKind, case_actions
 from bot.outbox import DeliveryFailed
 from bot.outgoing import may_mark_urgent
@@ -146,6 +147,9 @@ class TeamsSender:
         if message.data.get("export"):
             await self._send_export(reference, tenant, person.id, str(message.data["export"]))
             return
+        if message.data.get("report"):
+            await self._offer_report(reference, tenant, person.id, message)
+            return
 
         failure: list[BaseException] = []
 
@@ -202,6 +206,36 @@ class TeamsSender:
                         tenant,
                     )
                 )
+            except Exception as exc:  # raised after the turn, so the outbox retries
+                failure.append(exc)
+
+        await self.adapter.continue_conversation(reference, offer, self.app_id)
+        if failure:
+            raise failure[0]
+
+    async def _offer_report(
+        self, reference: ConversationReference, tenant: str | None, person_id: str, message: Message
+    ) -> None:
+        """The monthly report: what it is, and Teams' file consent card to save it to OneDrive."""
+        from adapters.report.chat import report_file, requested
+        from adapters.teams.report import consent_attachment
+
+        request = requested(message.data["report"])
+        try:
+            file = report_file(self.bot, person_id, request)
+        except Refused:
+            raise DeliveryFailed("no longer an admin of the report's policy", permanent=True) from None
+        failure: list[BaseException] = []
+
+        async def offer(turn: TurnContext) -> None:
+            try:
+                for content in message_cards(message.text):
+                    card = MessageFactory.attachment(CardFactory.adaptive_card(content))
+                    await turn.send_activity(_in_tenant(card, tenant))
+                activity = Activity(
+                    type=ActivityTypes.message, attachments=[consent_attachment(request, file)]
+                )
+                await turn.send_activity(_in_tenant(activity, tenant))
             except Exception as exc:  # raised after the turn, so the outbox retries
                 failure.append(exc)
 
