@@ -110,3 +110,49 @@ async def test_teams_anyone_else_is_refused_even_with_a_forged_consent(teams):
     invoke["name"] = "fileConsent/invoke"
     assert (await teams.post(invoke))[0] == 200
     assert teams.connector.uploads == {}
+
+
+# -- the monthly report, unasked ----------------------------------------------------------------
+
+
+async def test_slack_the_monthly_report_arrives_as_a_file_with_what_it_is(slack):
+    await slack_raise(slack)
+    await slack.tick()  # the loop plans the month's report
+    slack.clock.set(london(2027, 1, 4, 9))
+    await slack.tick()
+    (complete,) = await slack.fake.wait_for("files.completeUploadExternal")
+    assert complete.args["channel_id"] == "DUDEE"
+    comment = complete.args["initial_comment"]
+    assert comment.startswith(
+        "Your monthly learning report: Camden Safeguarding Children Partnership, December 2026"
+    )
+    (content,) = slack.fake.uploads.values()
+    assert content.decode().startswith("<!DOCTYPE html>") and "CIN-20931" in content.decode()
+    assert not slack.fake.called("files.completeUploadExternal", channel_id="DUALEX")  # admins only
+
+
+async def test_slack_an_admin_who_said_monthly_off_gets_none(slack):
+    _, body = await slack.send(slash("UDEE", "monthly off"))
+    assert json.loads(body)["text"].startswith("You will no longer get the monthly learning report")
+    await slack_raise(slack)
+    await slack.tick()
+    slack.clock.set(london(2027, 1, 4, 9))
+    await slack.tick()
+    assert slack.fake.called("files.completeUploadExternal") == []
+
+
+async def test_teams_the_monthly_report_is_offered_with_the_file_consent_card(teams):
+    url = teams.connector.service_url
+    for user in ("alex", "dee"):
+        await teams.post(install(url, user))
+    await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
+    await teams.tick()
+    teams.clock.set(london(2027, 1, 4, 9))
+    await teams.tick()
+    sent = teams.connector.cards_to("a:dee")
+    summary = next(s for s in sent if "Your monthly learning report" in card_text(s))
+    assert "December 2026" in card_text(summary)
+    offers = [
+        a for s in teams.connector.sent if s.conversation == "a:dee" for a in s.body.get("attachments") or []
+    ]
+    assert any(a["contentType"] == CONSENT and a["name"].endswith(".html") for a in offers)
