@@ -284,12 +284,17 @@ def _keep_learned(store: Storage, person):
     known = store.person(person.id)
     if known is None:
         return person
+    slack_id = person.slack_id or known.slack_id
+    teams_id = person.teams_id or known.teams_id
     return replace(
         person,
         manager_id=person.manager_id or known.manager_id,
         email=person.email or known.email,
-        slack_id=person.slack_id or known.slack_id,
-        teams_id=person.teams_id or known.teams_id,
+        slack_id=slack_id,
+        teams_id=teams_id,
+        # The workspace or tenant learned for the same account stays; a new account's does not.
+        slack_team=person.slack_team or (known.slack_team if slack_id == known.slack_id else None),
+        teams_tenant=person.teams_tenant or (known.teams_tenant if teams_id == known.teams_id else None),
     )
 
 

@@ -150,3 +150,29 @@ def test_someone_named_in_a_raise_is_listed_as_unconfirmed_until_imported(cli, i
     confirm.write_text(HEADER + f"{ann.id},Dr Ann Lowe,Brecknock Surgery,GP,,ann.lowe@nhs.net,\n", "utf-8")
     assert cli("directory", "import", str(confirm)).code == 0
     assert "status:              active" in cli("directory", "show", ann.id).out
+
+
+def test_a_reimport_without_workspace_or_tenant_columns_keeps_what_the_bot_learned(cli, imported, tmp_path):
+    from dataclasses import replace
+
+    from bot.storage import Storage
+
+    store = Storage.open(imported)
+    sam = store.person("sam")
+    store.upsert_people(
+        [replace(sam, slack_id="USAM", slack_team="T2", teams_id="aad-sam", teams_tenant="t-b")]
+    )
+    store.close()
+    again = tmp_path / "again.csv"
+    again.write_text(
+        HEADER + "sam,Sam Patel,Whittington Health,Health Visitor,,sam.patel@example.org,\n", "utf-8"
+    )
+    assert cli("directory", "import", str(again)).code == 0
+    shown = cli("directory", "show", "sam").out
+    assert "USAM (T2)" in shown and "aad-sam (t-b)" in shown
+    moved = tmp_path / "moved.csv"
+    moved.write_text(
+        HEADER + "sam,Sam Patel,Whittington Health,Health Visitor,,sam.patel@example.org,UNEW\n", "utf-8"
+    )
+    assert cli("directory", "import", str(moved)).code == 0
+    assert "UNEW (workspace not yet seen)" in cli("directory", "show", "sam").out
