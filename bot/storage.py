@@ -1067,13 +1067,6 @@ class Storage:
         ).fetchall()
         return (rows[0][0], rows[0][1]) if rows else None
 
-    def any_address(self, platform: str, kind: str) -> str | None:
-        """Some stored address of this kind on a platform (e.g. to learn a Teams service URL)."""
-        row = self.db.execute(
-            "SELECT address FROM addresses WHERE platform = ? AND kind = ? LIMIT 1", [platform, kind]
-        ).fetchone()
-        return row[0] if row else None
-
     # -- tenant addresses: how a platform reaches each organisation (many Teams tenants) --------
 
     def set_tenant_address(self, platform: str, tenant: str, address: str, *, now: datetime) -> None:
