@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.email.setup import build_email, email_settings
 from adapters.logs import configure_logging
 from adapters.runtime import BackgroundLoop, Delivery
+from adapters.settings_checks import check_slack, check_teams
 from adapters.slack import payloads
 from adapters.slack.app import SlackContext, build_app
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
@@ -76,6 +77,8 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
         )
     email_settings(settings)
     settings.check_teams_graph()
+    check_teams(settings)
+    check_slack(settings)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
