@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from test_across_agencies import TENANT_B, partnership, text_of
+
 from adapters.server import build_services
 from bot.messages import Message, MessageKind
 from fakes.bot_connector import card_text
 from fakes.slack_api import Failure
 from fakes.teams_activities import install
-from test_across_agencies import TENANT_B, partnership, text_of
 
 SLACK_DOWN = [Failure(status=503)] * 200
 
