@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -636,6 +638,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `escalation-bot` console script."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit, where a closed pipe could only print a traceback
+        return code
+    except BrokenPipeError:
+        # Whoever read the output stopped early (`| head`): stop quietly, as Unix tools do, with
+        # the status a shell shows for one stopped by SIGPIPE.
+        _quieten_output()
+        return 141
+
+
+def _quieten_output() -> None:
+    """Point stdout and stderr at /dev/null, so flushing them at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # not a real file (tests capture it)
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args = build_parser().parse_args(argv)
         try:

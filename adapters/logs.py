@@ -9,9 +9,11 @@ its type and where it was raised.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import traceback
+from datetime import UTC, datetime
 from typing import TextIO
 
 OURS = "escalation_bot"
@@ -23,11 +25,7 @@ class Redacting(logging.Formatter):
     """Formats a record without anything a person may have typed."""
 
     def format(self, record: logging.LogRecord) -> str:
-        if not record.name.startswith(OURS):
-            record = logging.makeLogRecord(record.__dict__)
-            record.msg = f"{record.levelname.lower()} from {record.name} (details withheld)"
-            record.args = None
-        return super().format(record)
+        return super().format(_withheld(record))
 
     def formatException(self, ei) -> str:
         kind, _, tb = ei
@@ -35,10 +33,39 @@ class Redacting(logging.Formatter):
         return f"{where}{kind.__name__ if kind else 'Exception'} (its message is withheld)"
 
 
-def configure_logging(stream: TextIO | None = None, level: int = logging.INFO) -> logging.Handler:
+class JsonLines(Redacting):
+    """One JSON object a line (LOG_FORMAT=json), for a log collector; redacted as the text is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record = _withheld(record)
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def _withheld(record: logging.LogRecord) -> logging.LogRecord:
+    """The SDKs' records reduced to where they came from and how serious they are."""
+    if record.name.startswith(OURS):
+        return record
+    record = logging.makeLogRecord(record.__dict__)
+    record.msg = f"{record.levelname.lower()} from {record.name} (details withheld)"
+    record.args = None
+    return record
+
+
+def configure_logging(
+    stream: TextIO | None = None, level: int = logging.INFO, log_format: str = "text"
+) -> logging.Handler:
     """One handler on the root logger, redacting; the SDKs' loggers at WARNING. Returns the handler."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(Redacting("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    text = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(JsonLines() if log_format == "json" else Redacting(text))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from adapters.inbox import Inbox
+from adapters.platform_health import PlatformHealth, another_route
 from bot.core import EscalationBot
 from bot.errors import Refused
 from bot.messages import Message
@@ -28,6 +29,10 @@ class Delivery:
         self.bot = bot
         self.senders: dict[str, Sender] = {}
         self._lock = asyncio.Lock()
+        # Told of every attempt through a platform (its name, and the error or None): the
+        # admins' alerts when one keeps failing, and the metrics.
+        self.health = PlatformHealth(self)
+        self.watchers: list[Callable[[str, Exception | None], None]] = [self.health.observe]
 
     def add_platform(self, name: str, sender: Sender) -> None:
         self.senders[name] = sender
@@ -57,16 +62,29 @@ class Delivery:
         platform = self.platform_for(message)
         if platform is None:
             raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
+        avoid = message.data.get("avoid")  # an alert about a failing platform goes another way
+        if platform == avoid:
+            platform = another_route(self, message, avoid) or platform
         if message.data.get("report") and platform != "teams":
             # Slack uploads it and email attaches it; Teams offers it with its file consent card.
             message = _with_report(self.bot, message)
         try:
-            await self.senders[platform](message)
+            await self._attempt(platform, message)
         except DeliveryFailed as exc:
             # Reach them anyway: a platform with no way to reach this person hands over to email.
             if not (exc.unreachable and platform != EMAIL and self._has_email(message)):
                 raise
-            await self.senders[EMAIL](message)
+            await self._attempt(EMAIL, message)
+
+    async def _attempt(self, platform: str, message: Message) -> None:
+        try:
+            await self.senders[platform](message)
+        except Exception as exc:
+            for watch in self.watchers:
+                watch(platform, exc)
+            raise
+        for watch in self.watchers:
+            watch(platform, None)
 
     def _has_email(self, message: Message) -> bool:
         person = self.bot.person(message.to)
@@ -75,6 +93,7 @@ class Delivery:
     async def flush(self) -> int:
         """Deliver everything ready now; returns how many went. Safe to call from many places."""
         async with self._lock:
+            self.health.check()  # an alert queued now goes out in this flush
             delivered = 0
             for _ in range(10):  # reports of failures are themselves messages: a bounded loop
                 report = await deliver_async(self.bot.store, self.bot.clock.now(), self.send)
@@ -111,7 +130,8 @@ class BackgroundLoop:
 
     def seconds_until_next(self) -> float:
         now = self.bot.clock.now()
-        candidates = [t for t in (self.bot.next_wakeup(), self.bot.store.next_outbox_attempt()) if t]
+        health = self.delivery.health.next_check()  # an alert falls due with nothing else to do
+        candidates = [t for t in (self.bot.next_wakeup(), self.bot.store.next_outbox_attempt(), health) if t]
         wake = min([*candidates, now + IDLE_CHECK])
         return max((wake - now).total_seconds(), 0.05)
 

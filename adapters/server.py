@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.email.setup import build_email, email_settings
 from adapters.logs import configure_logging
+from adapters.metrics import Metrics
 from adapters.runtime import BackgroundLoop, Delivery
+from adapters.settings_checks import check_slack, check_teams
 from adapters.slack import payloads
 from adapters.slack.app import SlackContext, build_app
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
@@ -54,6 +57,7 @@ class Services:
     teams_sender: Any = None
     extras: list[Any] = field(default_factory=list)
     links: Any = None  # signs and reads the secure page's links, when email is on
+    metrics: Metrics | None = None
 
 
 def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
@@ -76,6 +80,8 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
         )
     email_settings(settings)
     settings.check_teams_graph()
+    check_teams(settings)
+    check_slack(settings)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -87,6 +93,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     delivery = Delivery(bot)
     loop = BackgroundLoop(bot, delivery)
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
+    services.metrics = Metrics(bot)
+    delivery.watchers.append(services.metrics.observe_send)
     if settings.slack_enabled:
         # Where the bot is installed into many workspaces, each request and message uses its own
         # workspace's token, so the shared client carries none.
@@ -143,11 +151,22 @@ def _signed_by_slack(secret: str, raw: bytes, headers) -> bool:
 
 def web_app(services: Services) -> web.Application:
     """The HTTP routes: Slack events, the health check (Teams joins in its own module)."""
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+    measured = [services.metrics.middleware()] if services.metrics else []
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=measured)
 
     async def healthz(request: web.Request) -> web.Response:
         store = services.bot.store
         return web.json_response({"ok": True, "outbox": store.outbox_counts(), "inbox": store.inbox_counts()})
+
+    async def metrics(request: web.Request) -> web.Response:
+        token = services.settings.metrics_token
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if services.metrics is None:
+            return web.Response(status=404)
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            return web.Response(status=401, text="METRICS_TOKEN is set: send it as a bearer token\n")
+        body, content_type = services.metrics.render()
+        return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def slack_events(request: web.Request) -> web.Response:
         if services.slack_app is None:
@@ -210,6 +229,7 @@ def web_app(services: Services) -> web.Application:
         return response or web.Response(status=201)
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get(INSTALL_PATH, slack_install)
     app.router.add_get(REDIRECT_PATH, slack_install)
@@ -242,7 +262,7 @@ def web_app(services: Services) -> web.Application:
 
 def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
     """Serve until interrupted. Logs say what is enabled, never a secret or a concern's text."""
-    handler = configure_logging()
+    handler = configure_logging(log_format=settings.log_format)
     try:
         return _serve(settings, host)
     finally:

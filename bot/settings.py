@@ -43,7 +43,14 @@ ENVIRONMENT = {
     "teams_login_url": "TEAMS_LOGIN_URL",
     "teams_graph_url": "TEAMS_GRAPH_URL",
     "teams_service_url": "TEAMS_SERVICE_URL",
+    "log_format": "LOG_FORMAT",
+    "metrics_token": "METRICS_TOKEN",
+    "teams_manifest_id": "TEAMS_MANIFEST_ID",
+    "teams_privacy_url": "TEAMS_PRIVACY_URL",
+    "teams_terms_url": "TEAMS_TERMS_URL",
+    "teams_website_url": "TEAMS_WEBSITE_URL",
 }
+LOG_FORMATS = ("text", "json")
 _TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
 
 
@@ -85,6 +92,16 @@ class Settings:
     teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
     teams_graph_url: str = DEFAULT_TEAMS_GRAPH_URL
     teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
+    # What the admin sees: log lines as text or JSON, and who may read GET /metrics (anyone
+    # who can reach it, unless a token is set).
+    log_format: str = "text"
+    metrics_token: str | None = field(default=None, repr=False)
+    # The Teams app package (make teams-package): its id, generated from the bot id when not
+    # given, and the partnership's own addresses in place of the manifest's placeholders.
+    teams_manifest_id: str | None = None
+    teams_privacy_url: str | None = None
+    teams_terms_url: str | None = None
+    teams_website_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -187,6 +204,14 @@ def _convert(name: str, variable: str, raw: str) -> object:
         return tuple(t for t in raw.replace(";", ",").replace(" ", ",").split(",") if t)
     if name in _TEAMS_URLS and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
+    if name == "log_format":
+        if raw.strip().lower() not in LOG_FORMATS:
+            raise SettingsError(f"{variable} must be text or json")
+        return raw.strip().lower()
+    if name in {"teams_privacy_url", "teams_terms_url", "teams_website_url"}:
+        if not raw.startswith("https://"):
+            raise SettingsError(f"{variable} must be an https URL, e.g. https://partnership.org.uk/privacy")
+        return raw
     if name == "slack_api_url" and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
     return raw

@@ -336,6 +336,15 @@ def _v15_person_settings(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX person_settings_key ON person_settings (key, value)")
 
 
+def _v16_platform_health(db: sqlite_utils.Database) -> None:
+    # A platform messages keep failing to: since when, and whether the admins were told, so they
+    # are told once, and told when it recovers, across restarts.
+    db.execute(
+        "CREATE TABLE platform_health (platform TEXT PRIMARY KEY, failing_since TEXT NOT NULL,"
+        " alerted_at TEXT, last_error TEXT)"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -352,6 +361,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v13_escalation_lists,
     _v14_report_index,
     _v15_person_settings,
+    _v16_platform_health,
 )
 
 
@@ -433,6 +443,16 @@ class SlackInstallation:
     bot_scopes: str | None = None
     installer: str | None = None
     installed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PlatformTrouble:
+    """Messages to `platform` have failed since `failing_since`, with no success since."""
+
+    platform: str
+    failing_since: datetime
+    alerted_at: datetime | None = None
+    last_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -1278,6 +1298,54 @@ class Storage:
                 StoredEvent(seq, esc_id, datetime.fromisoformat(at), kind, actor, json.loads(data))
             )
         return histories
+
+    # -- what the admin watches: metrics and platforms in trouble ---------------------------------
+
+    def outbox_waiting_since(self) -> datetime | None:
+        """When the oldest message still waiting to be delivered was queued."""
+        row = self.db.execute(
+            "SELECT MIN(created_at) FROM outbox WHERE status IN ('pending', 'sending')"
+        ).fetchone()
+        return _time(row[0])
+
+    def outbox_waiting(self) -> list[Message]:
+        """Every message still waiting to be delivered, oldest first."""
+        rows = self.db.execute(
+            "SELECT message FROM outbox WHERE status IN ('pending', 'sending') ORDER BY id"
+        ).fetchall()
+        return [Message.from_dict(json.loads(r[0])) for r in rows]
+
+    def reminders_due(self, now: datetime) -> int:
+        """How many reminders are due by `now` and not yet sent."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM reminders WHERE status = 'pending' AND due_at <= ?", [_iso(now)]
+        ).fetchone()
+        return int(row[0])
+
+    def platform_troubles(self) -> dict[str, PlatformTrouble]:
+        rows = self.db.execute(
+            "SELECT platform, failing_since, alerted_at, last_error FROM platform_health"
+        ).fetchall()
+        return {
+            r[0]: PlatformTrouble(r[0], datetime.fromisoformat(r[1]), _time(r[2]), r[3] or "") for r in rows
+        }
+
+    def save_platform_trouble(self, trouble: PlatformTrouble) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO platform_health (platform, failing_since, alerted_at, last_error)"
+                " VALUES (?, ?, ?, ?)",
+                [
+                    trouble.platform,
+                    _iso(trouble.failing_since),
+                    _iso(trouble.alerted_at) if trouble.alerted_at else None,
+                    trouble.last_error[:200],
+                ],
+            )
+
+    def clear_platform_trouble(self, platform: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM platform_health WHERE platform = ?", [platform])
 
 
 def _reminder(

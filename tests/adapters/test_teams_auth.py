@@ -18,7 +18,7 @@ from jwt.algorithms import RSAAlgorithm
 from fakes.teams_activities import activity
 from fakes.teams_bot import running_teams_bot
 
-APP_ID = "00000000-0000-0000-0000-00000000a99"
+APP_ID = "00000000-0000-0000-0000-000000000a99"
 ISSUER = "https://api.botframework.com"
 
 

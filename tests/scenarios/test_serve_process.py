@@ -54,6 +54,7 @@ async def test_serve_answers_slack_and_records_the_escalation(tmp_path):
         "SLACK_BOT_TOKEN": "xoxb-test-token",
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": base,
+        "LOG_FORMAT": "json",
     }
     assert (await run_cli(env, "directory", "import", str(tmp_path / "people.csv")))[0] == 0
     server = await asyncio.create_subprocess_exec(
@@ -111,6 +112,10 @@ async def test_serve_answers_slack_and_records_the_escalation(tmp_path):
     # Secrets and the text of concerns never reach the logs.
     text = logs.decode()
     assert "xoxb-test-token" not in text and SECRET not in text and "Closing the case too early." not in text
+    # LOG_FORMAT=json: every line is one JSON object, for a log collector.
+    entries = [json.loads(line) for line in text.splitlines()]
+    started = [e for e in entries if e["logger"] == "escalation_bot.server"]
+    assert any(e["message"].startswith("policies:") for e in started)
 
 
 async def test_serve_refuses_to_run_slack_without_a_way_to_verify_requests(tmp_path):
