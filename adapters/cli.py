@@ -529,6 +529,33 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"cannot listen on port {settings.port}: {exc.strerror or exc}") from None
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """A consistent copy of the live database (SQLite's online backup API), checked."""
+    from adapters.backup import backup
+
+    snapshot = backup(settings.database_url, Path(args.file).expanduser())
+    print(f"Backed up {settings.database_url} to {snapshot.path}: {_holds(snapshot)}.")
+    return 0
+
+
+def _holds(snapshot) -> str:
+    return (
+        f"schema version {snapshot.schema_version}, {snapshot.escalations} escalations, "
+        f"{snapshot.people} people, last change {snapshot.last_change or 'none'}"
+    )
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Put a backup back, refusing while a server runs on the database."""
+    from adapters.backup import restore
+
+    snapshot, kept = restore(Path(args.file).expanduser(), settings.database_url, now=SystemClock().now())
+    print(f"Restored {settings.database_url} from {snapshot.path}: {_holds(snapshot)}.")
+    if kept is not None:
+        print(f"The database it replaced is kept in {kept}.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import run_demo
 
@@ -619,6 +646,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the bot for Slack and Teams on $PORT")
     serve.set_defaults(run=cmd_serve)
+
+    backup = sub.add_parser("backup", help="a consistent copy of the live database, safe while serving")
+    backup.add_argument("file", help="the new file to write")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup back (not while a server runs on it)")
+    restore.add_argument("file", help="a file `backup` wrote")
+    restore.set_defaults(run=cmd_restore)
 
     demo = sub.add_parser("demo", help="an interactive walkthrough on a throwaway database")
     demo.add_argument("--auto", action="store_true", help="play a scripted walkthrough")

@@ -242,11 +242,17 @@ def web_app(services: Services) -> web.Application:
 
 def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
     """Serve until interrupted. Logs say what is enabled, never a secret or a concern's text."""
+    from adapters.backup import hold_server_lock
+
+    # Held until the process ends, so `restore` knows a server is on this database.
+    lock = hold_server_lock(settings.database_url)
     handler = configure_logging()
     try:
         return _serve(settings, host)
     finally:
         logging.getLogger().removeHandler(handler)
+        if lock is not None:
+            lock.close()
 
 
 def _serve(settings: Settings, host: str) -> int:
