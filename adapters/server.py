@@ -30,6 +30,7 @@ from adapters.web.page import add_page_routes
 from bot.clock import Clock
 from bot.core import EscalationBot
 from bot.policy import PolicyLibrary
+from bot.retention import Retention, RetentionError, parse_retention
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 
@@ -76,6 +77,7 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
         )
     email_settings(settings)
     settings.check_teams_graph()
+    retention_of(settings, policies)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -83,7 +85,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     policies = PolicyLibrary.load(settings.policies_dir)
     check_settings(settings, policies)
     store = Storage.open(settings.database_url)
-    bot = EscalationBot(store=store, policies=policies, clock=clock or SystemClock())
+    bot = EscalationBot(
+        store=store,
+        policies=policies,
+        clock=clock or SystemClock(),
+        retention=retention_of(settings, policies),
+    )
     delivery = Delivery(bot)
     loop = BackgroundLoop(bot, delivery)
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
@@ -128,6 +135,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if email is not None:
         build_email(services, email)
     return services
+
+
+def retention_of(settings: Settings, policies: PolicyLibrary) -> Retention:
+    """RETENTION, read against the policies it names; SettingsError saying what to write."""
+    try:
+        return parse_retention(settings.retention, policies.ids())
+    except RetentionError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _signed_by_slack(secret: str, raw: bytes, headers) -> bool:

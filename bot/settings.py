@@ -43,6 +43,7 @@ ENVIRONMENT = {
     "teams_login_url": "TEAMS_LOGIN_URL",
     "teams_graph_url": "TEAMS_GRAPH_URL",
     "teams_service_url": "TEAMS_SERVICE_URL",
+    "retention": "RETENTION",
 }
 _TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
 
@@ -85,6 +86,9 @@ class Settings:
     teams_login_url: str = DEFAULT_TEAMS_LOGIN_URL
     teams_graph_url: str = DEFAULT_TEAMS_GRAPH_URL
     teams_service_url: str = DEFAULT_TEAMS_SERVICE_URL
+    # How long a closed escalation's content is kept: a period for every policy and any policy's
+    # own, e.g. "6y" or "6y,enfield=7y" (bot/retention.py; the default's reasons are in the README).
+    retention: str = "6y"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
