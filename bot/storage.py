@@ -482,6 +482,9 @@ class Storage:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Deleted content is overwritten, not left in free pages: erasure (bot/retention.py)
+            # must leave nothing readable in the file.
+            conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {path!r}: {exc}") from None
         store = cls(sqlite_utils.Database(conn))
