@@ -164,6 +164,8 @@ def run(store: Storage, retention: Retention, now: datetime) -> int:
         erased += len(batch)
     shortest = min([retention.default, *retention.by_policy.values()], key=lambda k: k.years * 12 + k.months)
     store.forget_transport_copies(before=shortest.before(now))
+    if erased:
+        store.settle_erasure()
     return erased
 
 

@@ -1383,6 +1383,14 @@ class Storage:
                 self.db.execute(statement, [escalation_id])
             self.log_erasure(escalation_id, rule, detail, now=now)
 
+    def settle_erasure(self) -> None:
+        """After erasing: merge the directory's search index (so no old word lingers in it) and copy
+        the zeroed pages from the write-ahead log into the file itself (a checkpoint)."""
+        with self.transaction():
+            self.db.execute("INSERT INTO people_search (people_search) VALUES ('optimize')")
+        if not self._depth:  # inside a transaction (the nightly job), SQLite's own checkpoint does it
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def log_erasure(self, subject: str, rule: str, detail: dict[str, Any], *, now: datetime) -> None:
         with self.transaction():
             self.db.execute(

@@ -181,4 +181,5 @@ def erase_person(store: Storage, person_id: str, *, now: datetime) -> Erasure:
                 data={"person": new_id, "rule": ERASURE_RULE},
             )
         store.log_erasure(new_id, ERASURE_RULE, {"escalations": escalation_ids}, now=now)
+    store.settle_erasure()
     return Erasure(new_id, tuple(escalation_ids), tuple(mentions))
