@@ -536,6 +536,101 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"cannot listen on port {settings.port}: {exc.strerror or exc}") from None
 
 
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    """A consistent copy of the live database (SQLite's online backup API), checked."""
+    from adapters.backup import backup
+
+    snapshot = backup(settings.database_url, Path(args.file).expanduser())
+    print(f"Backed up {settings.database_url} to {snapshot.path}: {_holds(snapshot)}.")
+    return 0
+
+
+def _holds(snapshot) -> str:
+    return (
+        f"schema version {snapshot.schema_version}, {snapshot.escalations} escalations, "
+        f"{snapshot.people} people, last change {snapshot.last_change or 'none'}"
+    )
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    """Put a backup back, refusing while a server runs on the database."""
+    from adapters.backup import restore
+
+    snapshot, kept = restore(Path(args.file).expanduser(), settings.database_url, now=SystemClock().now())
+    print(f"Restored {settings.database_url} from {snapshot.path}: {_holds(snapshot)}.")
+    if kept is not None:
+        print(f"The database it replaced is kept in {kept}.")
+    return 0
+
+
+def _retention(settings: Settings, library: PolicyLibrary):
+    from bot.retention import RetentionError, parse_retention
+
+    try:
+        return parse_retention(settings.retention, library.ids())
+    except RetentionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_retention(args: argparse.Namespace, settings: Settings) -> int:
+    """Closed escalations whose retention period has run out: listed (--dry-run) or erased now."""
+    from bot import retention
+
+    rules = _retention(settings, _library(settings))
+    store = _store(settings)
+    now = SystemClock().now()
+    if args.log:
+        for at, subject, rule, _ in store.erasures():
+            print(f"{when(at)}  {subject:<12} {rule}")
+        return 0
+    own = "".join(f"; {p}: {k.describe()}" for p, k in sorted(rules.by_policy.items()))
+    print(f"Kept after closing: {rules.default.describe()}{own} (RETENTION).")
+    if args.dry_run:
+        items = retention.due(store, rules, now, limit=10**9)
+        for item in items:
+            print(f"{item.escalation_id:<8} {item.policy_id:<28} closed {when(item.ended_at)}  {item.rule}")
+        count = f"{len(items)} {'escalation' if len(items) == 1 else 'escalations'}"
+        print(f"{count} would be erased now. Dry run: nothing was changed.")
+        return 0
+    erased = retention.run(store, rules, now)
+    print(f"Erased {erased} {'escalation' if erased == 1 else 'escalations'}; see retention --log.")
+    return 0
+
+
+def cmd_person(args: argparse.Namespace, settings: Settings) -> int:
+    """The data protection officer's commands: a person's data (subject access), or erasing them."""
+    from bot.subject_access import NoSuchPerson, erase_person, erasure_plan, subject_access
+
+    store = _store(settings)
+    now = SystemClock().now()
+    try:
+        if args.action == "export":
+            text = json.dumps(subject_access(store, args.person, now=now), indent=2, ensure_ascii=False)
+            if not args.out:
+                print(text)
+                return 0
+            try:
+                Path(args.out).write_text(text + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"person export: {args.out}: cannot be written ({exc.strerror})") from None
+            print(f"Wrote everything held about {args.person} to {args.out}.", file=sys.stderr)
+            return 0
+        escalations, mentions = erasure_plan(store, args.person)
+        if args.dry_run:
+            print(f"Erasing {args.person} would change {len(escalations)} escalation histories.")
+        else:
+            done = erase_person(store, args.person, now=now)
+            print(
+                f"Erased {args.person}: now {done.new_id}, shown by their role in "
+                f"{len(done.escalations)} escalation histories."
+            )
+    except NoSuchPerson:
+        raise UsageError(f"person {args.action}: no one with id {args.person!r} in the directory") from None
+    for m in mentions:
+        print(f"  {m.escalation_id}: named in words by {m.author} ({m.kind}, {when(m.at)}); review it")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import run_demo
 
@@ -626,6 +721,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the bot for Slack and Teams on $PORT")
     serve.set_defaults(run=cmd_serve)
+
+    backup = sub.add_parser("backup", help="a consistent copy of the live database, safe while serving")
+    backup.add_argument("file", help="the new file to write")
+    backup.set_defaults(run=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup back (not while a server runs on it)")
+    restore.add_argument("file", help="a file `backup` wrote")
+    restore.set_defaults(run=cmd_restore)
+
+    keeping = sub.add_parser("retention", help="erase closed escalations kept past their retention period")
+    keeping.add_argument("--dry-run", action="store_true", help="list what would be erased; change nothing")
+    keeping.add_argument("--log", action="store_true", help="every erasure so far: when, what, which rule")
+    keeping.set_defaults(run=cmd_retention)
+
+    person = sub.add_parser("person", help="a person's data: export it (subject access) or erase it")
+    personal = person.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    exporting = personal.add_parser("export", help="everything held about them, as JSON")
+    exporting.add_argument("person")
+    exporting.add_argument("--out", help="write to this file (default: standard output)")
+    erasing = personal.add_parser("erase", help="erase them, keeping the records others are entitled to")
+    erasing.add_argument("person")
+    erasing.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
+    person.set_defaults(run=cmd_person)
 
     demo = sub.add_parser("demo", help="an interactive walkthrough on a throwaway database")
     demo.add_argument("--auto", action="store_true", help="play a scripted walkthrough")

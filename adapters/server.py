@@ -33,6 +33,7 @@ from adapters.web.page import add_page_routes
 from bot.clock import Clock
 from bot.core import EscalationBot
 from bot.policy import PolicyLibrary
+from bot.retention import Retention, RetentionError, parse_retention
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 
@@ -82,6 +83,7 @@ def check_settings(settings: Settings, policies: PolicyLibrary) -> None:
     settings.check_teams_graph()
     check_teams(settings)
     check_slack(settings)
+    retention_of(settings, policies)
 
 
 def build_services(settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -89,7 +91,12 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     policies = PolicyLibrary.load(settings.policies_dir)
     check_settings(settings, policies)
     store = Storage.open(settings.database_url)
-    bot = EscalationBot(store=store, policies=policies, clock=clock or SystemClock())
+    bot = EscalationBot(
+        store=store,
+        policies=policies,
+        clock=clock or SystemClock(),
+        retention=retention_of(settings, policies),
+    )
     delivery = Delivery(bot)
     loop = BackgroundLoop(bot, delivery)
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
@@ -136,6 +143,14 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if email is not None:
         build_email(services, email)
     return services
+
+
+def retention_of(settings: Settings, policies: PolicyLibrary) -> Retention:
+    """RETENTION, read against the policies it names; SettingsError saying what to write."""
+    try:
+        return parse_retention(settings.retention, policies.ids())
+    except RetentionError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _signed_by_slack(secret: str, raw: bytes, headers) -> bool:
@@ -262,11 +277,17 @@ def web_app(services: Services) -> web.Application:
 
 def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
     """Serve until interrupted. Logs say what is enabled, never a secret or a concern's text."""
+    from adapters.backup import hold_server_lock
+
+    # Held until the process ends, so `restore` knows a server is on this database.
+    lock = hold_server_lock(settings.database_url)
     handler = configure_logging(log_format=settings.log_format)
     try:
         return _serve(settings, host)
     finally:
         logging.getLogger().removeHandler(handler)
+        if lock is not None:
+            lock.close()
 
 
 def _serve(settings: Settings, host: str) -> int:

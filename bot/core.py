@@ -8,7 +8,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
 
-from bot import digest, leavers, monthly, naming, notices, outgoing, reminders, resolution, subscriptions
+from bot import (
+    digest,
+    leavers,
+    monthly,
+    naming,
+    notices,
+    outgoing,
+    reminders,
+    resolution,
+    retention,
+    subscriptions,
+)
 from bot.calendar import LONDON, WorkingCalendar
 from bot.clock import Clock
 from bot.commands import (
@@ -43,7 +54,7 @@ from bot.messages import Message, MessageKind, note_actions
 from bot.people import Newcomer, Person, add_newcomer, agency_key, newcomer_problems, search
 from bot.policy import Anchor, People, Policy, PolicyLibrary
 from bot.policy.text import emergency_text
-from bot.record import export_markdown
+from bot.record import erased_notice, export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Question, Storage, StoredEvent
@@ -84,6 +95,8 @@ class EscalationBot(ReminderSending):
     policies: PolicyLibrary
     clock: Clock
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    # How long closed escalations' content is kept (RETENTION); erased each night by run_due.
+    retention: retention.Retention = field(default_factory=retention.Retention)
 
     def __post_init__(self) -> None:
         self.ledger = Ledger(self.store, self.clock)
@@ -154,6 +167,7 @@ class EscalationBot(ReminderSending):
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
             monthly.plan_missing(self.store, now, self.calendar)
+            retention.plan_missing(self.store, self.retention, now)
         while True:
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():
@@ -212,6 +226,8 @@ class EscalationBot(ReminderSending):
 
     def show(self, actor: str, escalation_id_: str) -> str:
         esc = self.visible(actor, escalation_id_)
+        if erased_notice(esc):
+            return erased_notice(esc) or ""
         self._note_access(actor, esc, "read the summary")
         status = "" if esc.is_open else f"\nStatus: {esc.status}."
         return notices.briefing(esc, self.store.person) + status
@@ -219,6 +235,8 @@ class EscalationBot(ReminderSending):
     def export(self, actor: str, escalation_id_: str) -> str:
         """The case record for the child's file, as Markdown."""
         esc = self.visible(actor, escalation_id_)
+        if erased_notice(esc):
+            return export_markdown(esc, self.store.person)
         self._note_access(actor, esc, "exported the record")
         return export_markdown(esc, self.store.person, exported_by=actor, exported_at=self.clock.now())
 

@@ -95,6 +95,8 @@ class Escalation:
     actions_done: dict[int, tuple[str, datetime]] = field(default_factory=dict)
     ended_at: datetime | None = None
     events: list[StoredEvent] = field(default_factory=list)
+    # Each side's agency, kept in the history itself once the people were erased (bot/retention.py).
+    agencies: dict[str, str] = field(default_factory=dict)
 
     @property
     def stage(self) -> StageState:
@@ -132,6 +134,8 @@ class Escalation:
 
     def agency_of(self, side: str, lookup) -> str | None:
         """The agency a side speaks for: that of the professional who started it."""
+        if side in self.agencies:
+            return self.agencies[side]
         person = lookup(self.sides[side][0]) if self.sides[side] else None
         return person.agency if person else None
 
@@ -207,6 +211,7 @@ class Escalation:
             urgent=d["urgent"],
             immediate_risk=d["immediate_risk"],
             platform=d["platform"],
+            agencies=dict(d.get("agencies", {})),
         )
         esc.sides[RAISING].append(first.actor)
         esc.sides[OTHER].append(d["counterpart"])

@@ -131,6 +131,15 @@ def _entry(esc: Escalation, event: StoredEvent, lookup: PersonLookup) -> list[st
             discussed=f"{who(d['person'], lookup)} left and was deactivated in the directory.",
             outcome=f"Asked who takes over their part: {asked}.",
         )
+    if event.kind == "person_erased":
+        return _fields(
+            event,
+            f"Name erased: {who(d['person'], lookup)}",
+            form="Escalation bot",
+            involved=who(d["person"], lookup),
+            discussed=f"A participant's name and contact details were erased: {d.get('rule')}.",
+            outcome="They are shown by their role from here on; what was recorded is unchanged.",
+        )
     if event.kind == "reopened":
         return None  # told in the entry of the stage it returns to
     if event.kind == "record_opened":
@@ -281,6 +290,18 @@ def _fields(
     return [*lines, ""]
 
 
+def erased_notice(esc: Escalation) -> str | None:
+    """What is left to say of an escalation whose content was erased (None if it was not)."""
+    erased = next((e for e in reversed(esc.events) if e.kind == "erased"), None)
+    if erased is None:
+        return None
+    return (
+        f"The record of {esc.id} ({esc.policy.name}) was erased on {stamp(erased.at)} under the rule "
+        f"\u201c{erased.data.get('rule', 'not recorded')}\u201d. Only the anonymous figures the "
+        "partnership's learning report counts remain; the child's file holds the record."
+    )
+
+
 def export_markdown(
     esc: Escalation,
     lookup: PersonLookup,
@@ -289,6 +310,9 @@ def export_markdown(
     exported_at: datetime | None = None,
 ) -> str:
     """The whole history of an escalation as Markdown for the child's file."""
+    erased = erased_notice(esc)
+    if erased is not None:
+        return f"# Case record: escalation {esc.id}\n\n{erased}\n"
     policy = esc.policy
     exported = ""
     if exported_at is not None:

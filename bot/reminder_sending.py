@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import digest, monthly, notices, outgoing, reminders
+from bot import digest, monthly, notices, outgoing, reminders, retention
 from bot.calendar import WorkingCalendar
 from bot.escalation import OTHER, RAISING, RESOLVED, SIDES, Escalation
 from bot.ledger import Ledger
@@ -24,8 +24,12 @@ class ReminderSending:
     calendar: WorkingCalendar
     ledger: Ledger
     policies: PolicyLibrary
+    retention: retention.Retention
 
     def _reminder_messages(self, reminder: ReminderRow, now: datetime) -> tuple[list[Message], str]:
+        if reminder.kind == retention.JOB:
+            retention.nightly(self.store, self.retention, now)
+            return [], "done"
         if reminder.kind == monthly.REPORT:
             messages, following = monthly.report_messages(self.store, self.policies, now, self.calendar)
             self.store.add_reminders(monthly.NO_ESCALATION, [following])

@@ -49,6 +49,7 @@ ENVIRONMENT = {
     "teams_privacy_url": "TEAMS_PRIVACY_URL",
     "teams_terms_url": "TEAMS_TERMS_URL",
     "teams_website_url": "TEAMS_WEBSITE_URL",
+    "retention": "RETENTION",
 }
 LOG_FORMATS = ("text", "json")
 _TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
@@ -102,6 +103,9 @@ class Settings:
     teams_privacy_url: str | None = None
     teams_terms_url: str | None = None
     teams_website_url: str | None = None
+    # How long a closed escalation's content is kept: a period for every policy and any policy's
+    # own, e.g. "6y" or "6y,enfield=7y" (bot/retention.py; the default's reasons are in the README).
+    retention: str = "6y"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -22,6 +22,7 @@ from bot.messages import Message
 from bot.people import Person, Role, agency_key
 
 DEFAULT_DATABASE_URL = "sqlite:///escalations.db"
+ERASED_REFERENCE = "[erased]"  # an erased escalation's case reference
 
 
 class StorageError(Exception):
@@ -345,6 +346,20 @@ def _v16_platform_health(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v17_retention(db: sqlite_utils.Database) -> None:
+    # Retention: when a closed escalation's content was erased (its row stays, for the report's
+    # counts), found among the closed by when they ended; and a log of every erasure and its rule.
+    db.execute("ALTER TABLE escalations ADD COLUMN erased_at TEXT")
+    db.execute(
+        "CREATE INDEX escalations_keeping ON escalations (ended_at)"
+        " WHERE erased_at IS NULL AND status != 'open'"
+    )
+    db.execute(
+        "CREATE TABLE erasures (id INTEGER PRIMARY KEY, at TEXT NOT NULL, subject TEXT NOT NULL,"
+        " rule TEXT NOT NULL, detail TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -362,6 +377,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v14_report_index,
     _v15_person_settings,
     _v16_platform_health,
+    _v17_retention,
 )
 
 
@@ -486,6 +502,9 @@ class Storage:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
+            # Deleted content is overwritten, not left in free pages: erasure (bot/retention.py)
+            # must leave nothing readable in the file.
+            conn.execute("PRAGMA secure_delete=ON")
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open database {path!r}: {exc}") from None
         store = cls(sqlite_utils.Database(conn))
@@ -1346,6 +1365,191 @@ class Storage:
     def clear_platform_trouble(self, platform: str) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM platform_health WHERE platform = ?", [platform])
+
+    # -- retention and erasure (bot/retention.py, bot/subject_access.py decide; these apply) ----
+
+    def closed_unerased(
+        self, *, ended_before: datetime, policies: Iterable[str] | None, other_than: Iterable[str] = (),
+        limit: int = 100,
+    ) -> list[EscalationRow]:  # fmt: skip
+        """Closed escalations whose content is still here, ended before `ended_before`: those of
+        `policies` (None: of any policy but `other_than`), longest closed first."""
+        where, args = "erased_at IS NULL AND status != 'open' AND ended_at < ?", [_iso(ended_before)]
+        if policies is not None:
+            ids = list(policies)
+            where += f" AND policy_id IN ({', '.join('?' * len(ids)) or 'NULL'})"
+            args += ids
+        else:
+            ids = list(other_than)
+            if ids:
+                where += f" AND policy_id NOT IN ({', '.join('?' * len(ids))})"
+                args += ids
+        return self._escalations(f"{where} ORDER BY ended_at, number LIMIT ?", [*args, int(limit)])
+
+    def earliest_closed_unerased(
+        self, *, policies: Iterable[str] | None, other_than: Iterable[str] = ()
+    ) -> datetime | None:
+        """When the longest-closed escalation still holding its content ended (of `policies`, or
+        of any policy but `other_than`)."""
+        rows = self.closed_unerased(ended_before=datetime.max.replace(tzinfo=UTC), policies=policies,
+                                    other_than=other_than, limit=1)  # fmt: skip
+        return rows[0].ended_at if rows else None
+
+    def pending_of_kind(self, kind: str) -> list[ReminderRow]:
+        """Pending reminders of one kind (by the (kind, status) index)."""
+        rows = self.db.execute(
+            "SELECT id, escalation_id, stage, kind, due_at, data FROM reminders"
+            " WHERE kind = ? AND status = 'pending' ORDER BY due_at, id",
+            [kind],
+        ).fetchall()
+        return [_reminder(*r) for r in rows]
+
+    def erase_escalation(
+        self,
+        escalation_id: str,
+        kept: list[StoredEvent],
+        *,
+        now: datetime,
+        rule: str,
+        detail: dict[str, Any],
+    ) -> None:
+        """Keep only `kept` of the escalation's history (rewritten), drop everything else held about
+        it (who was on it, its reminders, questions, thread addresses, queued copies of its
+        messages), and record when and under what rule: all in one transaction."""
+        with self.transaction():
+            keep = {e.seq: e for e in kept}
+            seqs = [
+                r[0]
+                for r in self.db.execute("SELECT id FROM events WHERE escalation_id = ?", [escalation_id])
+            ]
+            self.db.conn.executemany("DELETE FROM events WHERE id = ?", [(q,) for q in seqs if q not in keep])
+            self.db.conn.executemany(
+                "UPDATE events SET actor = ?, data = ? WHERE id = ?",
+                [(e.actor, json.dumps(e.data, sort_keys=True), e.seq) for e in kept],
+            )
+            self.append_event(
+                escalation_id, at=now, kind="erased", actor="bot", data={"rule": rule, **detail}
+            )
+            self.db.execute(
+                "UPDATE escalations SET case_reference = ?, participants = '[]', erased_at = ? WHERE id = ?",
+                [ERASED_REFERENCE, _iso(now), escalation_id],
+            )
+            for statement in (
+                "DELETE FROM escalation_people WHERE escalation_id = ?",
+                "DELETE FROM reminders WHERE escalation_id = ?",
+                "DELETE FROM questions WHERE escalation_id = ?",
+                "DELETE FROM addresses WHERE kind = 'thread:' || ?",
+                "DELETE FROM outbox WHERE json_extract(message, '$.escalation_id') = ?",
+            ):
+                self.db.execute(statement, [escalation_id])
+            self.log_erasure(escalation_id, rule, detail, now=now)
+
+    def settle_erasure(self) -> None:
+        """After erasing: merge the directory's search index (so no old word lingers in it) and copy
+        the zeroed pages from the write-ahead log into the file itself (a checkpoint)."""
+        with self.transaction():
+            self.db.execute("INSERT INTO people_search (people_search) VALUES ('optimize')")
+        if not self._depth:  # inside a transaction (the nightly job), SQLite's own checkpoint does it
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def log_erasure(self, subject: str, rule: str, detail: dict[str, Any], *, now: datetime) -> None:
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO erasures (at, subject, rule, detail) VALUES (?, ?, ?, ?)",
+                [_iso(now), subject, rule, json.dumps(detail, sort_keys=True)],
+            )
+
+    def erasures(self) -> list[tuple[datetime, str, str, dict[str, Any]]]:
+        """Every erasure, oldest first: when, what (an escalation id, or an erased person's new id),
+        under what rule, and the detail."""
+        rows = self.db.execute("SELECT at, subject, rule, detail FROM erasures ORDER BY id").fetchall()
+        return [(datetime.fromisoformat(a), s, r, json.loads(d)) for a, s, r, d in rows]
+
+    def forget_transport_copies(self, *, before: datetime) -> int:
+        """Delete copies of messages delivered (or given up on) and of events set aside, made before
+        `before`: the record is the events, these only carried them. Returns how many went."""
+        with self.transaction():
+            sent = self.db.execute(
+                "DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND created_at < ?",
+                [_iso(before)],
+            ).rowcount
+            kept = self.db.execute(
+                "DELETE FROM inbox WHERE status = 'failed' AND received_at < ?", [_iso(before)]
+            ).rowcount
+        return sent + kept
+
+    def escalations_of_person(self, person_id: str) -> list[str]:
+        """The escalations `person_id` is on (or was, before any was erased), oldest first."""
+        rows = self.db.execute(
+            "SELECT p.escalation_id FROM escalation_people p JOIN escalations e ON e.id = p.escalation_id"
+            " WHERE p.person_id = ? ORDER BY e.number",
+            [person_id],
+        )
+        return [r[0] for r in rows.fetchall()]
+
+    def messages_to(self, person_id: str) -> list[tuple[datetime, str, Message]]:
+        """What the outbox still holds for `person_id`: when queued, its state, the message."""
+        rows = self.db.execute(
+            "SELECT created_at, status, message FROM outbox WHERE json_extract(message, '$.to') = ?"
+            " ORDER BY id",
+            [person_id],
+        )
+        return [
+            (datetime.fromisoformat(c), st, Message.from_dict(json.loads(m))) for c, st, m in rows.fetchall()
+        ]
+
+    def settings_of(self, person_id: str) -> dict[str, str]:
+        rows = self.db.execute("SELECT key, value FROM person_settings WHERE person_id = ?", [person_id])
+        return dict(rows.fetchall())
+
+    def rekey_person(self, old: str, new: str, *, name: str, escalation_ids: list[str], rewrite) -> None:
+        """An erased person: their directory entry keeps only `name` (a role) and their agency under
+        a new id, every reference to them follows (`rewrite` maps event data), and whatever the bot
+        held to reach them (accounts, addresses, settings, roles, messages to them) goes."""
+        with self.transaction():
+            conn = self.db.conn
+            for esc_id in escalation_ids:
+                for seq, actor, data in conn.execute(
+                    "SELECT id, actor, data FROM events WHERE escalation_id = ?", [esc_id]
+                ).fetchall():
+                    conn.execute(
+                        "UPDATE events SET actor = ?, data = ? WHERE id = ?",
+                        [
+                            new if actor == old else actor,
+                            json.dumps(rewrite(json.loads(data)), sort_keys=True),
+                            seq,
+                        ],
+                    )
+                for rid, data in conn.execute(
+                    "SELECT id, data FROM reminders WHERE escalation_id = ?", [esc_id]
+                ).fetchall():
+                    conn.execute(
+                        "UPDATE reminders SET data = ? WHERE id = ?",
+                        [json.dumps(rewrite(json.loads(data)), sort_keys=True), rid],
+                    )
+                (participants,) = conn.execute(
+                    "SELECT participants FROM escalations WHERE id = ?", [esc_id]
+                ).fetchone()
+                conn.execute(
+                    "UPDATE escalations SET participants = ? WHERE id = ?",
+                    [json.dumps(sorted(rewrite(json.loads(participants)))), esc_id],
+                )
+            conn.execute("UPDATE escalation_people SET person_id = ? WHERE person_id = ?", [new, old])
+            conn.execute(
+                "UPDATE questions SET person_id = ?, status = CASE status WHEN 'open' THEN 'closed'"
+                " ELSE status END WHERE person_id = ?",
+                [new, old],
+            )
+            conn.execute(
+                "UPDATE people SET id = ?, name = ?, email = NULL, slack_id = NULL, teams_id = NULL,"
+                " slack_team = NULL, teams_tenant = NULL, manager_id = NULL, admin = 0, admin_policies = '',"
+                " active = 0 WHERE id = ?",
+                [new, name, old],
+            )
+            conn.execute("UPDATE people SET manager_id = ? WHERE manager_id = ?", [new, old])
+            for table in ("role_holders", "person_settings", "addresses"):
+                conn.execute(f"DELETE FROM {table} WHERE person_id = ?", [old])
+            conn.execute("DELETE FROM outbox WHERE json_extract(message, '$.to') = ?", [old])
 
 
 def _reminder(
