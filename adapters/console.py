@@ -47,7 +47,9 @@ from bot.storage import Storage
 from bot.timeline import plan_timeline
 from bot.wording import MAX_TEXT, when, who
 
-EXAMPLE_DIRECTORY = Path(__file__).resolve().parent.parent / "examples" / "directory.csv"
+# Package data (a link to examples/directory.csv, which the README shows admins), so the demo works
+# from an installed wheel as well as from the source tree.
+EXAMPLE_DIRECTORY = Path(__file__).resolve().parent / "examples" / "directory.csv"
 DEFAULT_POLICY = "camden"
 AUTO_START = datetime(2026, 12, 1, 10, 0, tzinfo=LONDON)
 SAMPLE_COUNT = 400  # sample differences a kept demo database holds, across five policies
