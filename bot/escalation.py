@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from bot.policy import Policy
@@ -199,7 +201,7 @@ class Escalation:
         d = first.data
         esc = cls(
             id=first.escalation_id,
-            policy=Policy.from_dict(d["policy"]),
+            policy=_policy(d),
             case_reference=d["case_reference"],
             opened_at=first.at,
             raiser=first.actor,
@@ -225,6 +227,32 @@ class Escalation:
         handler = _APPLY.get(event.kind)
         if handler:
             handler(self, event, event.data)
+
+
+@lru_cache(maxsize=64)
+def _compiled(text: str) -> Policy:
+    return Policy.from_dict(json.loads(text))
+
+
+def _policy(raised: dict[str, Any]) -> Policy:
+    """The policy a `raised` event snapshotted, compiled once per distinct snapshot (storage names
+    it by the hash of its content): a sweep loads hundreds of escalations under the same few
+    policies, and Policy is frozen, so sharing one is safe."""
+    digest = raised.get("policy_hash")
+    if digest:
+        return _compiled_by_hash(digest, raised["policy"])
+    return _compiled(json.dumps(raised["policy"], sort_keys=True))  # an event built in memory
+
+
+_BY_HASH: dict[str, Policy] = {}
+
+
+def _compiled_by_hash(digest: str, snapshot: dict[str, Any]) -> Policy:
+    if digest not in _BY_HASH:
+        if len(_BY_HASH) > 64:
+            _BY_HASH.clear()
+        _BY_HASH[digest] = Policy.from_dict(snapshot)
+    return _BY_HASH[digest]
 
 
 def _time(text: str | None) -> datetime | None:

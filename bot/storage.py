@@ -5,6 +5,7 @@ This is the only module that writes SQL, so another engine can be added behind t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -360,6 +361,26 @@ def _v17_retention(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v18_policy_snapshots(db: sqlite_utils.Database) -> None:
+    # Each `raised` event carried a 12 KB copy of its policy: now each distinct version is stored
+    # once, by the hash of its content, and the event names the hash.
+    db.execute("CREATE TABLE policy_snapshots (hash TEXT PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID")
+    rows = db.execute("SELECT id, data FROM events WHERE kind = 'raised'").fetchall()
+    for seq, text in rows:
+        data = json.loads(text)
+        if isinstance(data.get("policy"), dict):
+            db.execute("UPDATE events SET data = ? WHERE id = ?", [_pack_snapshot(db, data), seq])
+
+
+def _pack_snapshot(db: sqlite_utils.Database, data: dict[str, Any]) -> str:
+    """A `raised` event's data as stored: its policy kept once in `policy_snapshots`, named by hash."""
+    body = json.dumps(data["policy"], sort_keys=True)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    db.execute("INSERT OR IGNORE INTO policy_snapshots (hash, body) VALUES (?, ?)", [digest, body])
+    rest = {k: v for k, v in data.items() if k != "policy"}
+    return json.dumps({**rest, "policy_hash": digest}, sort_keys=True)
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -378,6 +399,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v15_person_settings,
     _v16_platform_health,
     _v17_retention,
+    _v18_policy_snapshots,
 )
 
 
@@ -486,6 +508,8 @@ class Storage:
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.db = db
         self._depth = 0
+        # Policy snapshots by hash: a few distinct ones serve every escalation (treat as read-only).
+        self._snapshots: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def open(cls, url: str = DEFAULT_DATABASE_URL, *, create: bool = True) -> Storage:
@@ -710,7 +734,11 @@ class Storage:
             if number is not None:
                 self.db["escalations"].insert({**data, "number": number})
             else:
-                self.db["escalations"].update(row.id, data)
+                columns = [k for k in data if k != "id"]
+                self.db.execute(
+                    f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                    [*(data[c] for c in columns), row.id],
+                )
             self._index_escalation(row)
 
     def _index_escalation(self, row: EscalationRow) -> None:
@@ -927,30 +955,35 @@ class Storage:
     ) -> int:
         """Append one event to an escalation's history (never updated or deleted)."""
         with self.transaction():
-            table = self.db["events"]
-            table.insert(
-                {
-                    "escalation_id": escalation_id,
-                    "at": _iso(at),
-                    "kind": kind,
-                    "actor": actor,
-                    "data": json.dumps(data, sort_keys=True),
-                }
+            cursor = self.db.execute(
+                "INSERT INTO events (escalation_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)",
+                [escalation_id, _iso(at), kind, actor, self._pack(kind, data)],
             )
-            return int(table.last_pk)
+            return int(cursor.lastrowid)
+
+    def _pack(self, kind: str, data: dict[str, Any]) -> str:
+        if kind == "raised" and isinstance(data.get("policy"), dict):
+            return _pack_snapshot(self.db, data)
+        return json.dumps(data, sort_keys=True)
+
+    def _unpack(self, text: str) -> dict[str, Any]:
+        data = json.loads(text)
+        digest = data.get("policy_hash")
+        if digest and "policy" not in data:
+            if digest not in self._snapshots:
+                row = self.db.execute("SELECT body FROM policy_snapshots WHERE hash = ?", [digest]).fetchone()
+                self._snapshots[digest] = json.loads(row[0]) if row else {}
+            data["policy"] = self._snapshots[digest]
+        return data
 
     def events(self, escalation_id: str) -> list[StoredEvent]:
-        rows = self.db["events"].rows_where("escalation_id = ?", [escalation_id], order_by="id")
+        rows = self.db.execute(
+            "SELECT id, escalation_id, at, kind, actor, data FROM events WHERE escalation_id = ? ORDER BY id",
+            [escalation_id],
+        ).fetchall()
         return [
-            StoredEvent(
-                seq=r["id"],
-                escalation_id=r["escalation_id"],
-                at=datetime.fromisoformat(r["at"]),
-                kind=r["kind"],
-                actor=r["actor"],
-                data=json.loads(r["data"]),
-            )
-            for r in rows
+            StoredEvent(seq, esc, datetime.fromisoformat(at), kind, actor, self._unpack(data))
+            for seq, esc, at, kind, actor, data in rows
         ]
 
     # -- reminders -----------------------------------------------------------------------------
@@ -996,8 +1029,9 @@ class Storage:
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
+        # Plain SQL on the sweep's hot path: sqlite-utils re-reads the schema on each table call.
         with self.transaction():
-            self.db["reminders"].update(reminder_id, {"status": status})
+            self.db.execute("UPDATE reminders SET status = ? WHERE id = ?", [status, reminder_id])
 
     def pending_reminders(self, escalation_id: str | None = None) -> list[ReminderRow]:
         where, args = "status = 'pending'", []
@@ -1016,19 +1050,15 @@ class Storage:
 
     def enqueue(self, messages: Iterable[Message], *, now: datetime) -> None:
         """Persist outbound messages; they leave only when an adapter delivers them."""
-        rows = [
-            {
-                "created_at": _iso(now),
-                "message": json.dumps(m.to_dict(), sort_keys=True),
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": _iso(now),
-            }
-            for m in messages
-        ]
+        at = _iso(now)
+        rows = [(at, json.dumps(m.to_dict(), sort_keys=True), "pending", 0, at) for m in messages]
         if rows:
             with self.transaction():
-                self.db["outbox"].insert_all(rows)
+                self.db.conn.executemany(
+                    "INSERT INTO outbox (created_at, message, status, attempts, next_attempt_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
 
     def claim_outbox(self, now: datetime, limit: int = 50, lease_seconds: int = 120) -> list[OutboxItem]:
         """Take messages ready to send; a crashed sender's lease runs out so nothing is lost."""
@@ -1314,7 +1344,7 @@ class Storage:
         histories: dict[str, list[StoredEvent]] = {}
         for seq, esc_id, at, kind, actor, data in rows.fetchall():
             histories.setdefault(esc_id, []).append(
-                StoredEvent(seq, esc_id, datetime.fromisoformat(at), kind, actor, json.loads(data))
+                StoredEvent(seq, esc_id, datetime.fromisoformat(at), kind, actor, self._unpack(data))
             )
         return histories
 
@@ -1425,7 +1455,7 @@ class Storage:
             self.db.conn.executemany("DELETE FROM events WHERE id = ?", [(q,) for q in seqs if q not in keep])
             self.db.conn.executemany(
                 "UPDATE events SET actor = ?, data = ? WHERE id = ?",
-                [(e.actor, json.dumps(e.data, sort_keys=True), e.seq) for e in kept],
+                [(e.actor, self._pack(e.kind, e.data), e.seq) for e in kept],
             )
             self.append_event(
                 escalation_id, at=now, kind="erased", actor="bot", data={"rule": rule, **detail}

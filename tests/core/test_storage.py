@@ -178,3 +178,49 @@ def test_an_oauth_state_is_good_once_and_only_until_it_expires(store):
     assert not store.consume_oauth_state("s1", now=now)  # used
     assert not store.consume_oauth_state("never-issued", now=now)
     assert not store.consume_oauth_state("s2", now=now + timedelta(minutes=10))  # expired
+
+
+def test_a_policy_is_stored_once_per_version_not_in_every_raised_event(bot, store):
+    from support import raise_difference
+
+    for n in range(3):
+        raise_difference(bot, case_reference=f"CIN-{n}")
+    raise_difference(bot, policy_id="enfield", case_reference="CIN-9")
+    assert store.db.execute("SELECT COUNT(*) FROM policy_snapshots").fetchone()[0] == 2
+    sizes = [len(r[0]) for r in store.db.execute("SELECT data FROM events WHERE kind = 'raised'")]
+    assert max(sizes) < 2000  # the 12 KB policy is no longer copied into each
+    assert bot.load("E-0001").policy == bot.policies.get("camden")
+
+
+def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, policies):
+    import json
+    import sqlite3
+
+    from bot.clock import ManualClock
+    from bot.core import EscalationBot
+    from support import PEOPLE, london, raise_difference
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Storage.open(url)
+    store.upsert_people(PEOPLE)
+    bot = EscalationBot(store=store, policies=policies, clock=ManualClock(london(2026, 12, 1, 10)))
+    raise_difference(bot)
+    before = bot.export("alex", "E-0001")
+    store.close()
+    # As version 17 kept it: the policy copied into the event, no snapshots table.
+    conn = sqlite3.connect(tmp_path / "old.db")
+    data = json.loads(conn.execute("SELECT data FROM events WHERE kind = 'raised'").fetchone()[0])
+    body = conn.execute("SELECT body FROM policy_snapshots").fetchone()[0]
+    data = {**{k: v for k, v in data.items() if k != "policy_hash"}, "policy": json.loads(body)}
+    conn.execute("UPDATE events SET data = ? WHERE kind = 'raised'", [json.dumps(data)])
+    conn.execute("DROP TABLE policy_snapshots")
+    conn.execute("PRAGMA user_version = 17")
+    conn.commit()
+    conn.close()
+    store = Storage.open(url)
+    assert store.schema_version >= 18
+    (text,) = store.db.execute("SELECT data FROM events WHERE kind = 'raised'").fetchone()
+    assert "policy_hash" in json.loads(text) and "policy" not in json.loads(text)
+    bot = EscalationBot(store=store, policies=policies, clock=ManualClock(london(2026, 12, 1, 10)))
+    assert bot.export("alex", "E-0001") == before
+    store.close()
