@@ -381,6 +381,16 @@ def _pack_snapshot(db: sqlite_utils.Database, data: dict[str, Any]) -> str:
     return json.dumps({**rest, "policy_hash": digest}, sort_keys=True)
 
 
+def _v19_lookup_indexes(db: sqlite_utils.Database) -> None:
+    # Look-ups made on every raise, escalate, resolve and withdraw (an escalation's pending
+    # reminders), on every digest (the admins), and on every erasure (an escalation's messages).
+    db.execute("CREATE INDEX IF NOT EXISTS reminders_escalation ON reminders (escalation_id, status)")
+    db.execute("CREATE INDEX IF NOT EXISTS people_admins ON people (admin) WHERE admin = 1")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS outbox_escalation ON outbox (json_extract(message, '$.escalation_id'))"
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -400,6 +410,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v16_platform_health,
     _v17_retention,
     _v18_policy_snapshots,
+    _v19_lookup_indexes,
 )
 
 

@@ -224,3 +224,19 @@ def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, poli
     bot = EscalationBot(store=store, policies=policies, clock=ManualClock(london(2026, 12, 1, 10)))
     assert bot.export("alex", "E-0001") == before
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "args", "index"),
+    [
+        ("UPDATE reminders SET status = 'cancelled' WHERE escalation_id = ? AND status = 'pending'",
+         ["E-0001"], "reminders_escalation"),
+        ("SELECT id FROM people p WHERE p.admin = 1", [], "people_admins"),
+        ("DELETE FROM outbox WHERE json_extract(message, '$.escalation_id') = ?", ["E-0001"],
+         "outbox_escalation"),
+        ("SELECT COALESCE(MAX(number), 0) + 1 FROM escalations", [], "escalations_number"),
+    ],
+)  # fmt: skip
+def test_the_look_ups_on_every_change_use_an_index(store, query, args, index):
+    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {query}", args).fetchall())
+    assert index in plan, plan
