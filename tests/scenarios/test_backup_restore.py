@@ -14,6 +14,7 @@ from adapters.backup import inspect
 from bot.escalation import Escalation
 from bot.record import export_markdown
 from bot.storage import Storage
+from fakes.healthy import until_healthy
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, fill, post, slash, view_submission
 from support import REPO
@@ -100,15 +101,7 @@ async def test_a_backup_taken_while_serve_writes_restores_every_escalation_as_it
     raised = 0
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the server did not start")
+            await until_healthy(session, url)
             for _ in range(3):
                 raised += 1
                 await raise_one(session, url, fake, raised)

@@ -10,6 +10,7 @@ import sys
 
 import aiohttp
 
+from fakes.healthy import until_healthy
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, fill, post, slash, view_submission
 from support import REPO
@@ -70,15 +71,7 @@ async def test_serve_answers_slack_and_records_the_escalation(tmp_path):
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(100):
-                try:
-                    async with session.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("the server did not start")
+            await until_healthy(session, url)
             status, _ = await post(session, f"{url}/slack/events", *slash("UALEX", trigger_id="trig-77"))
             assert status == 200
             (opened,) = await fake.wait_for("views.open", trigger_id="trig-77")
