@@ -36,7 +36,6 @@ from bot.commands import (
 )
 from bot.core import EscalationBot, case_reference_problem
 from bot.errors import InvalidInput, Refused
-from bot.listing import chat_list
 from bot.messages import Message, MessageKind
 from bot.notices import timeline_preview
 from bot.outbox import deliver
@@ -308,11 +307,7 @@ class ConsoleDemo:
         self.say(f"  Demo clock: {when(self.clock.now())}")
 
     def cmd_list(self, rest: str, read) -> None:
-        def fetch(filters, size, offset):
-            return self.bot.list_for(self.me, filters, limit=size, offset=offset)
-
-        text = chat_list(fetch, rest, size=50, calendar=self.bot.calendar, viewer=self.me, command="/list")
-        self.say(_indent(text))
+        self.say(_indent(self.bot.list_text(self.me, rest, size=50, command="/list")))
 
     def cmd_show(self, rest: str, read) -> None:
         esc_id, _ = self._split_id(rest)

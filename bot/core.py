@@ -49,7 +49,7 @@ from bot.escalation import (
     escalation_id,
 )
 from bot.ledger import Ledger
-from bot.listing import EVERY, LEAD_ROLES, ListFilter, Listing, Scope, scope_of
+from bot.listing import EVERY, LEAD_ROLES, ListFilter, Listing, Scope, chat_list, scope_of
 from bot.messages import Message, MessageKind, note_actions
 from bot.people import Newcomer, Person, add_newcomer, agency_key, newcomer_problems, search
 from bot.policy import Anchor, People, Policy, PolicyLibrary
@@ -215,6 +215,16 @@ class EscalationBot(ReminderSending):
         scope = scope_of(person, self.store.lead_agencies(actor, LEAD_ROLES))
         rows, total = self.store.list_escalations(scope, filters, now=now, limit=limit, offset=offset)
         return Listing(rows, total, now, offset)
+
+    def list_text(self, actor: str, typed: str, *, size: int, command: str, code: str = "") -> str:
+        """The answer to `list [overdue] [page]` in chat, for what `actor` may see."""
+
+        def fetch(filters: ListFilter, limit: int, offset: int) -> Listing:
+            return self.list_for(actor, filters, limit=limit, offset=offset)
+
+        return chat_list(
+            fetch, typed, size=size, calendar=self.calendar, viewer=actor, command=command, code=code
+        )
 
     def list_all(self, filters: ListFilter = EVERY, *, limit: int = 50, offset: int = 0) -> Listing:
         """Every escalation matching `filters`, for the admin's command line."""

@@ -41,7 +41,7 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
-from bot.listing import Listing, chat_list
+from bot.listing import Listing
 from bot.messages import NOTE_FORMS, ActionKind, Message, MessageKind
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
@@ -756,20 +756,8 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
     if person is None:
         return NOT_IN_DIRECTORY
     if sub == "list":
-
-        def fetch(filters, size, offset):
-            return ctx.bot.list_for(person.id, filters, limit=size, offset=offset)
-
         return blocks.escape(
-            chat_list(
-                fetch,
-                rest,
-                size=LIST_PAGE,
-                calendar=ctx.bot.calendar,
-                viewer=person.id,
-                command="/escalate list",
-                code="`",
-            )
+            ctx.bot.list_text(person.id, rest, size=LIST_PAGE, command="/escalate list", code="`")
         )
     escalation_id = rest.strip().upper()
     if not escalation_id:

@@ -37,7 +37,6 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
-from bot.listing import chat_list
 from bot.messages import NOTE_FORMS, Message
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
@@ -293,19 +292,7 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, NOT_IN_DIRECTORY)
             return
         if sub == "list":
-
-            def fetch(filters, size, offset):
-                return self.core.list_for(person.id, filters, limit=size, offset=offset)
-
-            text = chat_list(
-                fetch,
-                arg,
-                size=LIST_PAGE,
-                calendar=self.core.calendar,
-                viewer=person.id,
-                command="escalate list",
-                code="'",
-            )
+            text = self.core.list_text(person.id, arg, size=LIST_PAGE, command="escalate list", code="'")
             await self._private(turn, person, [text])
             return
         if not arg:
