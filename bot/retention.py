@@ -154,6 +154,9 @@ def erase(store: Storage, item: Due, now: datetime) -> None:
     store.erase_escalation(item.escalation_id, kept, now=now, rule=item.rule, detail=detail)
 
 
+TRANSPORT_COPIES_KEPT = timedelta(days=90)
+
+
 def run(store: Storage, retention: Retention, now: datetime) -> int:
     """Erase everything whose time is up, a batch per transaction; returns how many."""
     erased = 0
@@ -163,7 +166,9 @@ def run(store: Storage, retention: Retention, now: datetime) -> int:
                 erase(store, item, now)
         erased += len(batch)
     shortest = min([retention.default, *retention.by_policy.values()], key=lambda k: k.years * 12 + k.months)
-    store.forget_transport_copies(before=shortest.before(now))
+    # Delivered messages are copies of what the record holds: kept long enough to place a late
+    # reply under its case message, not for the records' years.
+    store.forget_transport_copies(before=max(shortest.before(now), now - TRANSPORT_COPIES_KEPT))
     if erased:
         store.settle_erasure()
     return erased

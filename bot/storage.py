@@ -1511,7 +1511,8 @@ class Storage:
         `before`: the record is the events, these only carried them. Returns how many went."""
         with self.transaction():
             sent = self.db.execute(
-                "DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND created_at < ?",
+                # By last attempt, which (status, next_attempt_at) indexes: never after delivery.
+                "DELETE FROM outbox WHERE status IN ('delivered', 'failed') AND next_attempt_at < ?",
                 [_iso(before)],
             ).rowcount
             kept = self.db.execute(

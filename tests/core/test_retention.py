@@ -172,3 +172,27 @@ def test_periods_read_as_years_and_months():
 def test_the_database_has_no_erasure_without_closed_escalations(store, bot):
     bot.run_due()
     assert store.pending_of_kind(retention.JOB) == []
+
+
+def test_delivered_message_copies_go_after_90_days_by_index_and_queued_ones_stay(bot, store, clock):
+    from support import raise_difference
+
+    raise_difference(bot)
+    deliver(store, clock.now(), lambda m: None)  # the raise's messages: delivered now
+    clock.advance(timedelta(days=89))
+    raise_difference(bot, case_reference="CIN-2")  # these wait, undelivered
+    retention.run(store, parse_retention("6y"), clock.now())
+    assert store.outbox_counts()["delivered"] > 0  # 89 days: kept, to place a late reply
+    clock.advance(timedelta(days=2))
+    retention.run(store, parse_retention("6y"), clock.now())
+    counts = store.outbox_counts()
+    assert "delivered" not in counts and counts["pending"] > 0
+    plan = " ".join(
+        str(r)
+        for r in store.db.execute(
+            "EXPLAIN QUERY PLAN DELETE FROM outbox WHERE status IN ('delivered', 'failed')"
+            " AND next_attempt_at < ?",
+            ["2027-01-01"],
+        )
+    )
+    assert "USING INDEX" in plan
