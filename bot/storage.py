@@ -789,13 +789,6 @@ class Storage:
         columns = [c[0] for c in rows.description]
         return [_escalation_row(dict(zip(columns, r, strict=True))) for r in rows.fetchall()]
 
-    def escalation_rows(self, *, person_id: str | None = None) -> list[EscalationRow]:
-        """Escalations, newest first; only those `person_id` is on when given."""
-        rows = [_escalation_row(r) for r in self.db["escalations"].rows_where(order_by="number desc")]
-        if person_id is None:
-            return rows
-        return [r for r in rows if person_id in r.participants]
-
     def list_escalations(
         self, scope: Any, filters: Any, *, now: datetime, limit: int = 50, offset: int = 0
     ) -> tuple[list[EscalationRow], int]:

@@ -47,3 +47,15 @@ def raise_difference(bot, **overrides):
     )
     fields.update(overrides)
     return bot.handle(RaiseEscalation(**fields))
+
+
+def escalations(store):
+    """Every escalation recorded, newest first: what a test looks at after a raise."""
+    from datetime import UTC
+
+    from bot.listing import EVERY, Scope
+
+    # A time before any test's, so nothing counts as overdue and the order is simply newest first.
+    before_all = datetime(2000, 1, 1, tzinfo=UTC)
+    rows, _ = store.list_escalations(Scope(everything=True), EVERY, now=before_all, limit=10_000)
+    return rows

@@ -12,6 +12,7 @@ from fakes.bot_connector import card_text
 from fakes.slack_api import slack_user
 from fakes.slack_requests import slash
 from fakes.teams_activities import RAISE, activity
+from support import escalations
 
 
 def from_tenant(body: dict, tenant: str) -> dict:
@@ -40,7 +41,7 @@ async def test_a_teams_user_from_an_untrusted_tenant_is_never_matched_by_email(t
     assert store.person("alex").teams_id == "aad-alex"  # untouched
     await teams.post(from_tenant(activity(url, "mallory", value={**RAISE, "form": "f-m"}), "another-tenant"))
     assert "not one this partnership's escalation bot is set up for" in await told(teams, "mallory", 1)
-    assert store.escalation_rows() == [] and store.person_by(teams_id="aad-mallory") is None
+    assert escalations(store) == [] and store.person_by(teams_id="aad-mallory") is None
 
 
 async def test_the_same_account_id_from_another_tenant_is_not_the_person(teams):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from fakes.slack_requests import RAISE_ANSWERS, fill, interaction, slash, view_submission
-from support import PEOPLE
+from support import PEOPLE, escalations
 
 
 def suggestion(user: str, action_id: str, typed: str, *, block_id: str | None = None):
@@ -87,7 +87,7 @@ async def test_a_raise_naming_someone_new_adds_them_unconfirmed_and_tells_the_ad
         "GP",
         False,
     )
-    (esc,) = store.escalation_rows()
+    (esc,) = escalations(store)
     assert ann.id in esc.participants
     await slack.tick()
     (notice,) = slack.fake.called("chat.postMessage", channel="UDEE")
@@ -103,7 +103,7 @@ async def test_new_details_are_checked_beside_their_fields_and_nothing_is_added(
     errors = json.loads(body)["errors"]
     assert errors.keys() == {"counterpart_agency", "counterpart_role", "counterpart_email"}
     assert errors["counterpart_email"] == "Please give their work email: the bot reaches them by email."
-    assert slack.services.bot.store.escalation_rows() == []
+    assert escalations(slack.services.bot.store) == []
     assert len(slack.services.bot.store.people()) == len(PEOPLE)
 
 

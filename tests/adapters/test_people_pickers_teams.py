@@ -8,6 +8,7 @@ import json
 
 from fakes.bot_connector import card_text
 from fakes.teams_activities import RAISE, activity, install
+from support import escalations
 
 
 def search_invoke(teams, user: str, typed: str, dataset: str = "people") -> dict:
@@ -65,10 +66,10 @@ async def test_a_raise_naming_someone_new_reaches_the_directory_unconfirmed(team
     }
     await teams.post(activity(url, "alex", value=value, reply_to_id="form-1"))
     store = teams.services.bot.store
-    await teams.connector.wait_until(lambda: bool(store.escalation_rows()))
+    await teams.connector.wait_until(lambda: bool(escalations(store)))
     ann = store.person_by(email="ann.lowe@nhs.net")
     assert (ann.name, ann.role, ann.confirmed) == ("Dr Ann Lowe", "GP", False)
-    assert ann.id in store.escalation_rows()[0].participants
+    assert ann.id in escalations(store)[0].participants
 
 
 async def test_bad_new_details_are_shown_beside_their_fields(teams):
@@ -83,7 +84,7 @@ async def test_bad_new_details_are_shown_beside_their_fields(teams):
     shown = card_text(update)
     assert "Please give their agency" in shown and "Please give their role" in shown
     assert "That is not an email address" in shown
-    assert teams.services.bot.store.escalation_rows() == []
+    assert escalations(teams.services.bot.store) == []
 
 
 async def test_nobody_outside_the_partnerships_tenants_can_search_its_directory(teams):

@@ -11,7 +11,7 @@ import pytest
 
 from fakes.slack_api import Failure
 from fakes.slack_requests import block_action, event, fill, reply, slash, view_submission
-from support import london
+from support import escalations, london
 
 FORM = {
     "risk_now": "no",
@@ -92,7 +92,7 @@ async def test_invalid_input_is_reported_on_the_field_it_concerns(slack):
     answer = json.loads(body)
     assert answer["response_action"] == "errors"
     assert set(answer["errors"]) == {"case_reference", "issue"}
-    assert slack.services.bot.store.escalation_rows() == []
+    assert escalations(slack.services.bot.store) == []
 
 
 async def test_someone_new_is_asked_for_their_agency_and_role_and_remembered(slack):
@@ -535,7 +535,7 @@ async def test_a_timestamp_that_is_not_a_number_is_401(slack):
 async def test_a_signed_but_malformed_payload_is_400_and_changes_nothing(slack, body, content_type):
     status, _ = await slack.send((body, content_type))
     assert status == 400
-    assert slack.services.bot.store.escalation_rows() == []
+    assert escalations(slack.services.bot.store) == []
 
 
 async def test_replies_echo_at_most_a_short_excerpt_of_what_was_typed(slack):
@@ -555,4 +555,4 @@ async def test_the_same_form_submitted_again_raises_one_difference(slack):
     submission = view_submission("UALEX", fill(view, **FORM))
     for _ in range(3):
         assert (await slack.send(submission))[0] == 200
-    assert [r.id for r in slack.services.bot.store.escalation_rows()] == ["E-0001"]
+    assert [r.id for r in escalations(slack.services.bot.store)] == ["E-0001"]

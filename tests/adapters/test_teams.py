@@ -10,6 +10,7 @@ import pytest
 from fakes.bot_connector import Failure, card_text
 from fakes.teams_activities import RAISE, activity, install
 from fakes.teams_bot import running_teams_bot
+from support import escalations
 
 
 async def start(teams, *users: str) -> None:
@@ -75,7 +76,7 @@ async def test_invalid_input_rerenders_the_card_with_the_message_beside_the_fiel
     assert "case reference" in card_text_of(after_reference)
     after_issue = body[ids.index("issue") + 1]
     assert "what the disagreement is" in card_text_of(after_issue)
-    assert teams.services.bot.store.escalation_rows() == []
+    assert escalations(teams.services.bot.store) == []
 
 
 def card_text_of(element: dict) -> str:
@@ -298,7 +299,7 @@ async def test_a_double_tap_on_the_raise_form_raises_once(teams):
     token = form["actions"][0]["data"]["form"]
     for _ in range(2):
         await teams.post(activity(url, "alex", value={**RAISE, "form": token}, reply_to_id="form-1"))
-    assert [r.id for r in teams.services.bot.store.escalation_rows()] == ["E-0001"]
+    assert [r.id for r in escalations(teams.services.bot.store)] == ["E-0001"]
 
 
 async def test_a_named_lead_is_chosen_from_the_question_card(teams):
