@@ -10,7 +10,7 @@ from bot.commands import EscalateStage, RaiseEscalation, Resolve
 from bot.core import EscalationBot
 from bot.messages import ActionKind, MessageKind
 from bot.storage import Storage
-from support import london
+from support import london, raise_difference
 
 
 def raise_camden(bot, counterpart="sam"):
@@ -76,18 +76,7 @@ def test_an_overdue_stage_tells_each_person_what_to_do_and_the_managers_once(bot
 
 
 def test_with_no_known_managers_the_partnership_hears_in_the_morning_digest(bot, clock, store):
-    bot.handle(
-        RaiseEscalation(
-            actor="chris",
-            policy_id="camden",
-            case_reference="S-1",
-            counterpart="ravi",
-            category="roles",
-            issue="I",
-            risk="R",
-            outcome_wanted="O",
-        )
-    )
+    raise_difference(bot, actor="chris", case_reference="S-1", counterpart="ravi", category="roles")
     clock.set(london(2026, 12, 9, 10))
     assert "dee" not in {m.to for m in bot.run_due()}  # no message per escalation
     clock.set(london(2026, 12, 10, 9))

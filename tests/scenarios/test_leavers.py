@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.commands import AddNote, EscalateStage, NameRoleHolder, RaiseEscalation
+from bot.commands import AddNote, EscalateStage, NameRoleHolder
 from bot.errors import InvalidInput, Refused
 from bot.messages import ActionKind
 from bot.people import Person
-from support import london
+from support import london, raise_difference
 from support import raise_difference as raise_
 
 
@@ -59,18 +59,7 @@ def test_a_replacement_must_be_from_the_leavers_agency_and_not_the_other_side(bo
 
 
 def test_no_one_is_left_out_when_the_leaver_has_no_manager_the_admins_are_asked(bot, store, clock):
-    bot.handle(
-        RaiseEscalation(
-            actor="chris",
-            policy_id="camden",
-            case_reference="S-1",
-            counterpart="ravi",
-            category="roles",
-            issue="I",
-            risk="R",
-            outcome_wanted="O",
-        )
-    )
+    raise_difference(bot, actor="chris", case_reference="S-1", counterpart="ravi", category="roles")
     (question,) = bot.deactivate("ravi")  # Ravi has no manager on record
     assert question.to == "dee"
 
