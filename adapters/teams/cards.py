@@ -116,7 +116,8 @@ ACTION_KINDS = {
 
 def message_cards(text: str, actions: tuple[Action, ...] = ()) -> list[dict[str, Any]]:
     """A core message as one card, or several in order when it is long; the actions go on the first."""
-    first, *rest = text_parts(text)
+    # The core names Slack's command; in Teams the same words are typed to the bot without a slash.
+    first, *rest = text_parts(text.replace("/escalate ", "escalate "))
     return [message_card(first, actions), *(card(text_body(part)) for part in rest)]
 
 

@@ -80,3 +80,11 @@ async def test_teams_list_says_how_many_more_and_what_is_overdue(teams):
 
     shown = card_text(teams.connector.cards_to("a:alex")[before])
     assert shown.count("overdue 2 working days") == 3  # Wed and Thu have ended since 5pm Tue 8 Dec
+
+
+def test_a_teams_reader_is_told_the_command_as_teams_takes_it():
+    from adapters.teams.cards import message_cards
+
+    (shown,) = message_cards("Still overdue: 2\nTo stop these digests: /escalate digests off.")
+    text = json.dumps(shown)
+    assert "To stop these digests: escalate digests off." in text and "/escalate" not in text
