@@ -533,7 +533,8 @@ class Storage:
             if not create and not Path(path).expanduser().exists():
                 raise StorageError(f"no database at {path!r} (set DATABASE_URL)")
         try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+            # Opened by one thread and used by the adapters' storage thread, one caller at a time.
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
