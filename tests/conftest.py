@@ -1,7 +1,10 @@
-"""Shared fixtures: a real SQLite file per test, the example directory, a manual clock."""
+"""Shared fixtures: a real database per test (SQLite; PostgreSQL too for the storage contract), the
+example directory, a manual clock."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,9 +22,71 @@ def policies() -> PolicyLibrary:
     return PolicyLibrary.load()
 
 
+# The storage contract: every test in these folders that opens a database runs once on each
+# engine. Elsewhere (adapters, scenarios) tests run on SQLite, the embedded default.
+CONTRACT_FOLDERS = ("tests/core/",)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    path = str(metafunc.definition.path).replace("\\", "/")
+    if "database_url" in metafunc.fixturenames and any(f in path for f in CONTRACT_FOLDERS):
+        metafunc.parametrize("engine", ["sqlite", "postgresql"])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: reads SQLite's own files or query plans")
+
+
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'escalations.db'}"
+def engine() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'escalations.db'}"
+    if request.node.get_closest_marker("sqlite_only"):
+        pytest.skip("reads SQLite's own files or query plans")
+    return request.getfixturevalue("postgres_database")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A PostgreSQL server's URL: TEST_POSTGRES_URL, or a private cluster started for the run."""
+    from servers import postgres
+
+    given = os.environ.get("TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    try:
+        cluster = postgres.start_cluster()
+    except (FileNotFoundError, OSError, subprocess.CalledProcessError) as exc:
+        reason = postgres.HOW_TO if isinstance(exc, FileNotFoundError) else f"{postgres.HOW_TO} ({exc})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test PostgreSQL: {reason}", pytrace=False)
+        postgres.SKIPPED.append(reason)
+        pytest.skip(reason)
+    try:
+        yield cluster.url()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> str:
+    """An empty database at the latest schema on the test server (emptied before each test)."""
+    from servers import postgres
+
+    return postgres.empty_database(postgres_server)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from servers import postgres
+
+    if postgres.SKIPPED:
+        terminalreporter.write_line(postgres.SKIPPED[0])
 
 
 @pytest.fixture

@@ -281,10 +281,16 @@ def test_directory_import_into_a_missing_folder(cli, tmp_path):
     )
 
 
-@pytest.mark.parametrize("url", ["postgres://db/escalations", "sqlite://x.db", "escalations.db"])
-def test_database_url_must_be_sqlite(cli, monkeypatch, url):
+@pytest.mark.parametrize("url", ["mysql://db/escalations", "sqlite://x.db", "escalations.db"])
+def test_database_url_must_be_sqlite_or_postgresql(cli, monkeypatch, url):
     monkeypatch.setenv("DATABASE_URL", url)
-    assert_usage_error(cli("list"), "DATABASE_URL", "sqlite:///")
+    assert_usage_error(cli("list"), "DATABASE_URL", "sqlite:///", "postgresql://")
+
+
+def test_a_postgresql_server_that_cannot_be_reached_is_named_without_the_password(cli, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://ward:s3cret@127.0.0.1:1/escalations")
+    line = assert_usage_error(cli("list"), "DATABASE_URL", "127.0.0.1:1/escalations")
+    assert "s3cret" not in line and "ward" not in line
 
 
 def test_database_url_naming_no_file(cli, monkeypatch):

@@ -186,6 +186,7 @@ def test_a_lead_for_no_agency_involved_and_a_leaver_see_nothing(bot, store, nora
         bot.show("nora", second.escalation_id)
 
 
+@pytest.mark.sqlite_only
 def test_lists_are_read_through_indexes(store):
     plan = " ".join(
         str(r)

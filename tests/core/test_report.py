@@ -151,6 +151,7 @@ def test_a_quarter_counts_what_was_raised_in_it_as_it_stood_at_its_end(history, 
     assert Counter(d.stage for d in got.differences) == Counter(p.stage_at(end) for p in mine)
 
 
+@pytest.mark.sqlite_only
 def test_the_report_reads_only_the_period_s_escalations_through_indexes(history) -> None:
     store, _ = history
     plan = store.db.execute(

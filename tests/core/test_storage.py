@@ -14,6 +14,7 @@ from bot.storage import MIGRATIONS, Storage, StorageError, database_path
 from support import london
 
 
+@pytest.mark.sqlite_only
 def test_database_is_wal_and_at_the_latest_schema_version(store, database_url):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.schema_version == len(MIGRATIONS)
@@ -32,7 +33,11 @@ def test_a_database_from_a_newer_bot_is_refused(tmp_path):
 @pytest.mark.parametrize(
     ("url", "problem"),
     [
-        ("postgres://db/escalations", "must start with 'sqlite:///'"),
+        ("mysql://db/escalations", "must start with 'sqlite:///' or 'postgresql://'"),
+        (
+            "postgresql://nobody@127.0.0.1:1/escalations",
+            "cannot open the DATABASE_URL database '127.0.0.1:1/escalations'",
+        ),
         ("sqlite:///", "names no database file"),
         ("sqlite:////no/such/folder/x.db", "does not exist"),
     ],
@@ -148,6 +153,7 @@ def test_a_version_3_database_gains_roles_and_keeps_its_people(tmp_path):
     assert "USING" in str(plan) and "INDEX" in str(plan)  # found by key, not by reading every row
 
 
+@pytest.mark.sqlite_only
 def test_finding_a_sender_by_platform_id_or_email_uses_an_index(store):
     for column in ("slack_id", "teams_id", "email"):
         plan = store.db.execute(
@@ -186,8 +192,8 @@ def test_a_policy_is_stored_once_per_version_not_in_every_raised_event(bot, stor
     for n in range(3):
         raise_difference(bot, case_reference=f"CIN-{n}")
     raise_difference(bot, policy_id="enfield", case_reference="CIN-9")
-    assert store.db.execute("SELECT COUNT(*) FROM policy_snapshots").fetchone()[0] == 2
-    sizes = [len(r[0]) for r in store.db.execute("SELECT data FROM events WHERE kind = 'raised'")]
+    assert store.sql.execute("SELECT COUNT(*) FROM policy_snapshots").fetchone()[0] == 2
+    sizes = [len(r[0]) for r in store.sql.execute("SELECT data FROM events WHERE kind = 'raised'")]
     assert max(sizes) < 2000  # the 12 KB policy is no longer copied into each
     assert bot.load("E-0001").policy == bot.policies.get("camden")
 
@@ -226,6 +232,7 @@ def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, poli
     store.close()
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("query", "args", "index"),
     [

@@ -1,0 +1,339 @@
+"""The two database engines behind `Storage`: SQLite (embedded, the default) and PostgreSQL.
+
+`Storage` writes one dialect: SQLite's `?` placeholders and the SQL both engines share (UPSERT's
+`ON CONFLICT`, `RETURNING`, TRUE and FALSE). An engine runs it, and supplies the few fragments
+that differ (JSON fields, string aggregation, full-text search, row locks for claims).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlite_utils
+
+from bot.storage import postgres_schema, sqlite_schema
+from bot.storage.errors import StorageError
+
+DEFAULT_DATABASE_URL = "sqlite:///escalations.db"
+# Held for the length of each write transaction on PostgreSQL, so writers take turns as they do
+# on SQLite (BEGIN IMMEDIATE): a command reads an escalation, decides and writes in one transaction,
+# and two replicas must not decide on the same history at once. Claims of work to send are not
+# writes of this kind: they lock only the rows they take (FOR UPDATE SKIP LOCKED).
+WRITE_LOCK = 0x65736362  # "escb"
+
+
+class Rows(Protocol):
+    """What running a statement returns: its rows, how many it changed, its column names."""
+
+    rowcount: int
+    description: Any
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Engine(Protocol):
+    name: str
+    # Appended to a claim's row-choosing SELECT: other replicas skip rows being claimed.
+    skip_locked: str
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows: ...
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def begin(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def close(self) -> None: ...
+    def schema_version(self) -> int: ...
+    def migrate(self, in_transaction: Callable[[], Any]) -> None: ...
+    def json_text(self, column: str, key: str) -> str: ...
+    def group_concat(self, expression: str) -> str: ...
+    def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]: ...
+    def settle_erasure(self, in_transaction: bool) -> None: ...
+
+
+def database_path(url: str) -> str:
+    """The SQLite file a `sqlite:///` URL names (relative) or `sqlite:////abs` names (absolute)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        raise StorageError(
+            f"DATABASE_URL must start with {prefix!r} or 'postgresql://', got {url.split(':', 1)[0]!r}"
+        )
+    path = url[len(prefix) :]
+    if not path:
+        raise StorageError("DATABASE_URL names no database file")
+    return path
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def open_engine(url: str, *, create: bool) -> Engine:
+    """The engine `url` names: `sqlite:///file` or `postgresql://user@host/db`."""
+    if is_postgres(url):
+        return PostgresEngine.connect(url)
+    return SqliteEngine.connect(url, create=create)
+
+
+class SqliteEngine:
+    """One SQLite file, in WAL mode; the connection is used by one thread at a time."""
+
+    name = "sqlite"
+    skip_locked = ""  # one writer at a time already
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    @classmethod
+    def connect(cls, url: str, *, create: bool) -> SqliteEngine:
+        path = database_path(url)
+        if path != ":memory:":
+            parent = Path(path).expanduser().parent
+            if not parent.is_dir():
+                raise StorageError(f"DATABASE_URL: folder {str(parent)!r} does not exist")
+            if not create and not Path(path).expanduser().exists():
+                raise StorageError(f"no database at {path!r} (set DATABASE_URL)")
+        try:
+            # Opened by one thread and used by the adapters' storage thread, one caller at a time.
+            conn = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            # Deleted content is overwritten, not left in free pages: erasure (bot/retention.py)
+            # must leave nothing readable in the file.
+            conn.execute("PRAGMA secure_delete=ON")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open database {path!r}: {exc}") from None
+        return cls(conn)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        return self.conn.execute(sql, args)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def schema_version(self) -> int:
+        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self, in_transaction: Callable[[], Any]) -> None:
+        current, known = self.schema_version(), len(sqlite_schema.MIGRATIONS)
+        if current > known:
+            raise StorageError(
+                f"database schema version {current} is newer than this bot knows ({known}); upgrade the bot"
+            )
+        for version, migration in enumerate(sqlite_schema.MIGRATIONS[current:], start=current + 1):
+            with in_transaction():
+                migration(self.db)
+                self.conn.execute(f"PRAGMA user_version = {version}")
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"json_extract({column}, '$.{key}')"
+
+    def group_concat(self, expression: str) -> str:
+        return f"group_concat({expression})"
+
+    def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]:
+        query = " ".join(f'"{w}"*' for w in words)
+        return (
+            "p.rowid IN (SELECT s.rowid FROM people_search s WHERE people_search MATCH ?"
+            f" LIMIT {int(limit)})",
+            [query],
+        )
+
+    def settle_erasure(self, in_transaction: bool) -> None:
+        # Merge the search index's segments, so no erased word lingers in an old one, then copy the
+        # zeroed pages from the write-ahead log into the file (inside a transaction, the
+        # checkpoint that follows its commit does it).
+        self.conn.execute("INSERT INTO people_search (people_search) VALUES ('optimize')")
+        if not in_transaction:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+@lru_cache(maxsize=1024)
+def _postgres_sql(sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s` (and a literal % doubled), outside quotes."""
+    parts = re.split(r"('(?:[^']|'')*')", sql)
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    for i in range(1, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%")
+    return "".join(parts)
+
+
+class _Fetched:
+    """A PostgreSQL result read whole before its connection goes back to the pool."""
+
+    def __init__(self, rows: list[Any], rowcount: int, description: Any) -> None:
+        self._rows, self.rowcount, self.description = rows, rowcount, description
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return self._rows
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+class PostgresEngine:
+    """A PostgreSQL database through psycopg 3's connection pool: a statement outside a transaction
+    borrows a connection for itself; a transaction keeps one until it ends. The pool replaces
+    connections a restarted or failed-over server has broken."""
+
+    name = "postgresql"
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self._conn: Any = None
+
+    @classmethod
+    def connect(cls, url: str) -> PostgresEngine:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:  # pragma: no cover - both are dependencies
+            raise StorageError("DATABASE_URL names PostgreSQL, but psycopg is not installed") from None
+        where = url.split("://", 1)[-1].split("@", 1)[-1]  # never the user or password
+        try:
+            # One connection first, so a wrong host, database or password is named at once.
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
+            raise StorageError(f"cannot open the DATABASE_URL database {where!r}: {reason}") from None
+        pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=4,
+            kwargs={"autocommit": True},
+            open=False,
+            name="escalation-bot",
+        )
+        try:
+            pool.open(wait=True, timeout=15)
+        except Exception as exc:
+            pool.close()
+            raise StorageError(
+                f"cannot open the DATABASE_URL database {where!r}: {type(exc).__name__}"
+            ) from None
+        return cls(pool)
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
+        if self._conn is not None:
+            return self._run(self._conn, sql, args)
+        import psycopg
+
+        try:
+            with self.pool.connection() as conn:
+                return self._run(conn, sql, args)
+        except psycopg.OperationalError:
+            # A connection the server dropped (a restart, a failover) goes back to the pool broken
+            # and is discarded; a statement on its own is safe to run once more on a fresh one.
+            with self.pool.connection() as conn:
+                return self._run(conn, sql, args)
+
+    @staticmethod
+    def _run(conn: Any, sql: str, args: Sequence[Any]) -> Rows:
+        cursor = conn.execute(_postgres_sql(sql), list(args))
+        rows = cursor.fetchall() if cursor.description else []
+        return _Fetched(rows, cursor.rowcount, cursor.description)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self._conn is not None:
+            self._conn.cursor().executemany(_postgres_sql(sql), rows)
+            return
+        with self.pool.connection() as conn:
+            conn.cursor().executemany(_postgres_sql(sql), rows)
+
+    def begin(self) -> None:
+        self._conn = self.pool.getconn()
+        try:
+            self._conn.execute("BEGIN")
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+        except BaseException:
+            self._release()
+            raise
+
+    def commit(self) -> None:
+        try:
+            self._conn.execute("COMMIT")
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            self._conn.execute("ROLLBACK")
+        except Exception:  # a broken connection: the pool discards it; nothing was committed
+            pass
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self.pool.putconn(conn)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def schema_version(self) -> int:
+        self.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self.execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def migrate(self, in_transaction: Callable[[], Any]) -> None:
+        current = self.schema_version()
+        known = postgres_schema.MIGRATIONS[-1][0]
+        if current > known:
+            raise StorageError(
+                f"database schema version {current} is newer than this bot knows ({known}); upgrade the bot"
+            )
+        for version, migration in postgres_schema.MIGRATIONS:
+            if version <= current:
+                continue
+            with in_transaction():
+                # Taken under the write lock: a second replica starting at once waits, then finds
+                # the schema made.
+                if self.schema_version() >= version:
+                    continue
+                migration(lambda sql: self.execute(sql))
+                self.execute("INSERT INTO schema_version (version) VALUES (?)", [version])
+
+    def json_text(self, column: str, key: str) -> str:
+        return f"({column}::jsonb ->> '{key}')"
+
+    def group_concat(self, expression: str) -> str:
+        return f"string_agg({expression}, ',')"
+
+    def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]:
+        query = " & ".join(f"{w.lower()}:*" for w in words)
+        return (
+            f"p.id IN (SELECT id FROM people WHERE search @@ to_tsquery('simple', ?) LIMIT {int(limit)})",
+            [query],
+        )
+
+    def settle_erasure(self, in_transaction: bool) -> None:
+        # The rows are deleted; PostgreSQL's autovacuum reclaims their space (see the README).
+        return None

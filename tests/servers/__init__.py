@@ -1,0 +1,1 @@
+"""Real servers the tests start for themselves (not fakes): PostgreSQL."""
