@@ -109,9 +109,10 @@ class Delivery:
 class BackgroundLoop:
     """Sends reminders as they fall due and retries the outbox; sleeps until the next due time."""
 
-    def __init__(self, bot: EscalationBot, delivery: Delivery) -> None:
+    def __init__(self, bot: EscalationBot, delivery: Delivery, idle_check: timedelta = IDLE_CHECK) -> None:
         self.bot = bot
         self.delivery = delivery
+        self.idle_check = idle_check
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -132,7 +133,7 @@ class BackgroundLoop:
         now = self.bot.clock.now()
         health = self.delivery.health.next_check()  # an alert falls due with nothing else to do
         candidates = [t for t in (self.bot.next_wakeup(), self.bot.store.next_outbox_attempt(), health) if t]
-        wake = min([*candidates, now + IDLE_CHECK])
+        wake = min([*candidates, now + self.idle_check])
         return max((wake - now).total_seconds(), 0.05)
 
     async def run(self) -> None:

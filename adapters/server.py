@@ -8,6 +8,7 @@ import contextlib
 import hmac
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -98,7 +99,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         retention=retention_of(settings, policies),
     )
     delivery = Delivery(bot)
-    loop = BackgroundLoop(bot, delivery)
+    loop = BackgroundLoop(bot, delivery, timedelta(seconds=settings.work_check_seconds))
     services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
     services.metrics = Metrics(bot)
     delivery.watchers.append(services.metrics.observe_send)

@@ -50,6 +50,7 @@ ENVIRONMENT = {
     "teams_terms_url": "TEAMS_TERMS_URL",
     "teams_website_url": "TEAMS_WEBSITE_URL",
     "retention": "RETENTION",
+    "work_check_seconds": "WORK_CHECK_SECONDS",
 }
 LOG_FORMATS = ("text", "json")
 _TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
@@ -106,6 +107,9 @@ class Settings:
     # How long a closed escalation's content is kept: a period for every policy and any policy's
     # own, e.g. "6y" or "6y,enfield=7y" (bot/retention.py; the default's reasons are in the README).
     retention: str = "6y"
+    # How often an idle server looks for work it was not told of: reminders and messages another
+    # replica queued, or left when it stopped (seconds).
+    work_check_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -216,6 +220,14 @@ def _convert(name: str, variable: str, raw: str) -> object:
         if not raw.startswith("https://"):
             raise SettingsError(f"{variable} must be an https URL, e.g. https://partnership.org.uk/privacy")
         return raw
+    if name == "work_check_seconds":
+        try:
+            seconds = float(raw)
+        except ValueError:
+            seconds = 0.0
+        if not 0.1 <= seconds <= 3600:
+            raise SettingsError(f"{variable} must be a number of seconds from 0.1 to 3600")
+        return seconds
     if name == "slack_api_url" and not raw.startswith(("http://", "https://")):
         raise SettingsError(f"{variable} must be an http(s) URL")
     return raw
