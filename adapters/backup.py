@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from bot.storage import MIGRATIONS, StorageError, database_path
+from bot.storage import MIGRATIONS, StorageError, database_path, is_postgres
 
 # The tables a database of ours has had since its first version; a file without them is not ours.
 OUR_TABLES = frozenset({"people", "escalations", "events", "reminders", "outbox"})
@@ -47,7 +47,9 @@ class Snapshot:
 
 
 def lock_path(database_url: str) -> Path | None:
-    """The lock file beside the database (None for an in-memory one)."""
+    """The lock file beside the database (None for an in-memory one, or PostgreSQL's)."""
+    if is_postgres(database_url):
+        return None  # the server keeps its own: back up with pg_dump (README)
     path = database_path(database_url)
     return None if path == ":memory:" else Path(path + ".lock").expanduser()
 
@@ -83,6 +85,14 @@ def _exclusive(database_url: str) -> Iterator[None]:
                 "stop it first, then restore"
             ) from None
         yield
+
+
+def _sqlite_only(database_url: str, what: str) -> None:
+    if is_postgres(database_url):
+        raise StorageError(
+            f"{what} copies a SQLite file; PostgreSQL is backed up with its own tools: "
+            "pg_dump --format=custom to back up, pg_restore to restore (see the README)"
+        )
 
 
 def inspect(path: Path) -> Snapshot:
@@ -138,6 +148,7 @@ def _copy(source: sqlite3.Connection, target: Path) -> None:
 
 def backup(database_url: str, target: Path) -> Snapshot:
     """Copy the live database to `target` (a new file) and check the copy."""
+    _sqlite_only(database_url, "backup")
     live = Path(database_path(database_url)).expanduser()
     if not live.is_file():
         raise StorageError(f"no database at {str(live)!r} (set DATABASE_URL)")
@@ -164,6 +175,7 @@ def backup(database_url: str, target: Path) -> Snapshot:
 def restore(source: Path, database_url: str, *, now: datetime) -> tuple[Snapshot, Path | None]:
     """Put the backup `source` in place of the database, refusing while a server runs on it.
     The database it replaces is first copied aside; returns the backup's contents and that copy."""
+    _sqlite_only(database_url, "restore")
     snapshot = inspect(source)
     live = Path(database_path(database_url)).expanduser()
     if not live.parent.is_dir():

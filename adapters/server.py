@@ -293,7 +293,8 @@ def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
 
 def _serve(settings: Settings, host: str) -> int:
     services = build_services(settings)
-    log.info("database: %s", settings.database_url.split("///", 1)[-1])
+    # The file, or the server and database: never a PostgreSQL user or password.
+    log.info("database: %s", settings.database_url.split("///", 1)[-1].split("@", 1)[-1])
     log.info("policies: %s (default %s)", ", ".join(services.bot.policies.ids()), settings.default_policy)
     if services.slack_app is None:
         log.warning("Slack is not configured: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")

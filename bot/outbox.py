@@ -92,6 +92,8 @@ def deliver(store: Storage, now: datetime, send: Callable[[Message], None]) -> D
     """Send every queued message that is ready, synchronously (console)."""
     report = DeliveryReport()
     for item in store.claim_outbox(now):
+        if not store.outbox_hold(item.id, now=now):
+            continue  # its lease ran out while earlier ones went, and another server took it
         try:
             send(_with_id(item))
             error = None
@@ -107,6 +109,8 @@ async def deliver_async(
     """The same for adapters whose platform clients are async (Slack, Teams)."""
     report = DeliveryReport()
     for item in store.claim_outbox(now):
+        if not store.outbox_hold(item.id, now=now):
+            continue  # its lease ran out while earlier ones went, and another server took it
         try:
             await send(_with_id(item))
             error = None

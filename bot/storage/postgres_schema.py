@@ -131,5 +131,13 @@ def _v20_whole_schema(execute: Callable[[str], Any]) -> None:
             execute(statement)
 
 
+def _v21_outbox_claims(execute: Callable[[str], Any]) -> None:
+    # Which server holds each message being sent (SQLite's v21).
+    execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+
+
 # (version, migration): the first reaches SQLite's version 20 in one step.
-MIGRATIONS: tuple[tuple[int, Callable[[Callable[[str], Any]], None]], ...] = ((20, _v20_whole_schema),)
+MIGRATIONS: tuple[tuple[int, Callable[[Callable[[str], Any]], None]], ...] = (
+    (20, _v20_whole_schema),
+    (21, _v21_outbox_claims),
+)

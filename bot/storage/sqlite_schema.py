@@ -361,6 +361,12 @@ def _v20_messages_by_recipient(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS outbox_recipient ON outbox (json_extract(message, '$.to'))")
 
 
+def _v21_outbox_claims(db: sqlite_utils.Database) -> None:
+    # Which server holds each message being sent, so one whose lease ran out mid-batch does not
+    # send what another has since taken over.
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -382,4 +388,5 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v18_policy_snapshots,
     _v19_lookup_indexes,
     _v20_messages_by_recipient,
+    _v21_outbox_claims,
 )

@@ -610,17 +610,28 @@ class Storage:
         mid-send leaves its messages to be taken over and nothing is lost."""
         lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
         cursor = self.sql.execute(
-            "UPDATE outbox SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1"
+            "UPDATE outbox SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1,"
+            " claimed_by = ?"
             " WHERE id IN (SELECT id FROM outbox WHERE status IN ('pending', 'sending')"
             f" AND next_attempt_at <= ? ORDER BY id LIMIT ?{self.sql.skip_locked})"
             " RETURNING id, message, attempts, created_at",
-            [_iso(lease_until), _iso(now), limit],
+            [_iso(lease_until), self.owner, _iso(now), limit],
         )
         items = [
             OutboxItem(r[0], Message.from_dict(json.loads(r[1])), r[2], datetime.fromisoformat(r[3]))
             for r in cursor
         ]
         return sorted(items, key=lambda i: i.id)
+
+    def outbox_hold(self, item_id: int, *, now: datetime, lease_seconds: int = 120) -> bool:
+        """Just before sending a claimed message: True (and the lease renewed) if this server still
+        holds it; False if its lease ran out and another server has taken it over."""
+        lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        cursor = self.sql.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
+            [_iso(lease_until), item_id, self.owner],
+        )
+        return cursor.rowcount == 1
 
     def outbox_delivered(self, item_id: int, *, now: datetime) -> None:
         with self.transaction():

@@ -1,0 +1,186 @@
+"""Two `escalation-bot serve` replicas share one PostgreSQL through a simulated week: 500
+differences raised, the reminders they plan falling due, one replica killed with SIGKILL midweek
+and started again later. Slack is the local fake, counting what reached it.
+
+Both replicas' clocks follow one libfaketime offset file, moved forward four hours a step; the
+test raises through the core on the same database with a clock at the same time, as another
+replica would. At the end every message queued has been delivered, none reached Slack twice, and
+both replicas sent some of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import psycopg
+import pytest
+from test_crash import faketime_env, free_port, until_up
+
+from bot.clock import ManualClock
+from bot.core import EscalationBot
+from bot.people import Person
+from bot.policy import PolicyLibrary
+from bot.storage import Storage
+from fakes.slack_api import FakeSlack, slack_user
+from fakes.slack_requests import SECRET
+from support import REPO, raise_difference
+
+ESCALATIONS = 500
+STEPS = 7 * 6  # a week, four hours a step
+HOURS_PER_STEP = 4
+KILLED_AT, RESTARTED_AT = 15, 23  # A is down for a day and a half, midweek
+
+PEOPLE = [
+    Person("alex", "Alex Morgan", "Camden Children's Services", "Social Worker", manager_id="jo",
+           slack_id="UALEX"),
+    Person("jo", "Jo Bennett", "Camden Children's Services", "Team Manager", manager_id="ravi",
+           slack_id="UJO"),
+    Person("ravi", "Ravi Shah", "Camden Children's Services", "Service Manager", slack_id="URAVI"),
+    Person("sam", "Sam Patel", "Whittington Health", "Health Visitor", manager_id="priya",
+           slack_id="USAM"),
+    Person("priya", "Priya Nair", "Whittington Health", "Health Visiting Team Lead",
+           slack_id="UPRIYA"),
+]  # fmt: skip
+
+
+class Replica:
+    """One `serve` process on its own port, its clock read from the shared offset file."""
+
+    def __init__(self, name: str, tmp: Path, url: str, fake: FakeSlack, offset_file: Path) -> None:
+        self.name, self.port = name, free_port()
+        self.env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(tmp),
+            "DATABASE_URL": url,
+            "PORT": str(self.port),
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": fake.base_url,
+            "WORK_CHECK_SECONDS": "0.2",
+            **faketime_env(),
+            "FAKETIME_TIMESTAMP_FILE": str(offset_file),
+            "FAKETIME_CACHE_DURATION": "1",
+        }
+        self.process: asyncio.subprocess.Process | None = None
+        self.log = tmp / f"replica-{name}.log"
+        self.sent_before_kill = 0.0
+
+    async def start(self, session: aiohttp.ClientSession) -> None:
+        with self.log.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "adapters.cli", "serve", env=self.env, cwd=REPO,
+                stdout=asyncio.subprocess.DEVNULL, stderr=log,
+            )  # fmt: skip
+        await until_up(session, self.port)
+
+    async def sent(self, session: aiohttp.ClientSession) -> float:
+        """Messages this process has delivered since it started, from its /metrics."""
+        async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
+            text = await response.text()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("escalation_bot_messages_sent_total{")
+        )
+
+    async def kill(self, session: aiohttp.ClientSession) -> None:
+        self.sent_before_kill += await self.sent(session)
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            await self.process.wait()
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    base, _, _ = server_url.rpartition("/")
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name}")
+        conn.execute(f"CREATE DATABASE {name}")
+    return f"{base}/{name}"
+
+
+def work_left(url: str, now: datetime) -> tuple[dict[str, int], int]:
+    with psycopg.connect(url) as conn:
+        outbox = dict(conn.execute("SELECT status, COUNT(*) FROM outbox GROUP BY status").fetchall())
+        due = conn.execute(
+            "SELECT COUNT(*) FROM reminders WHERE status = 'pending' AND due_at <= %s",
+            [now.astimezone(UTC).isoformat(timespec="seconds")],
+        ).fetchone()[0]
+    return outbox, due
+
+
+@pytest.mark.timeout(600)
+async def test_two_replicas_share_a_week_and_send_nothing_twice(tmp_path, postgres_server):
+    url = fresh_database(postgres_server, "replicas")
+    offset_file = tmp_path / "faketime"
+    offset = 0.0
+    offset_file.write_text("+0\n")
+    fake = FakeSlack({p.slack_id: slack_user(p.slack_id, p.name) for p in PEOPLE})
+    await fake.start()
+    fake.clock = lambda: time.time() + offset
+    store = Storage.open(url)
+    store.upsert_people(PEOPLE)
+    clock = ManualClock(datetime.now(UTC))
+    bot = EscalationBot(store=store, policies=PolicyLibrary.load(), clock=clock)
+    a = Replica("A", tmp_path, url, fake, offset_file)
+    b = Replica("B", tmp_path, url, fake, offset_file)
+    raised = 0
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            await a.start(session)
+            await b.start(session)
+            for step in range(STEPS):
+                offset += HOURS_PER_STEP * 3600
+                offset_file.write_text(f"+{int(offset)}\n")
+                clock.set(datetime.fromtimestamp(time.time() + offset, UTC))
+                for _ in range(ESCALATIONS * (step + 1) // STEPS - raised):
+                    raised += 1
+                    # Every third is urgent: 24 hours a stage, so reminders fall due within the week.
+                    raise_difference(bot, case_reference=f"CIN-{raised:05d}", urgent=raised % 3 == 0)
+                if step == KILLED_AT:
+                    await a.kill(session)
+                if step == RESTARTED_AT:
+                    await a.start(session)
+                # Long enough for the clock file to be read again and a sweep to run.
+                await asyncio.sleep(1.1)
+            for _ in range(600):
+                outbox, due = work_left(url, datetime.fromtimestamp(time.time() + offset - 5, UTC))
+                if set(outbox) <= {"delivered"} and due == 0:
+                    break
+                await asyncio.sleep(0.2)
+            sent_by = {r.name: r.sent_before_kill + await r.sent(session) for r in (a, b)}
+    finally:
+        await a.stop()
+        await b.stop()
+        await fake.stop()
+        store.close()
+
+    with psycopg.connect(url) as conn:
+        queued = {r[0] for r in conn.execute("SELECT id FROM outbox").fetchall()}
+    reached = Counter(
+        (m["metadata"]["event_payload"]["outbox_id"], m["metadata"]["event_payload"]["part"])
+        for m in fake.messages
+    )
+    doubled = {k: n for k, n in reached.items() if n > 1}
+    print("\nreplicas:", {"raised": raised, "queued": len(queued), "parts reached Slack": len(reached),
+                          "sent by": sent_by, "outbox": outbox, "due": due})  # fmt: skip
+    assert raised == ESCALATIONS
+    assert set(outbox) == {"delivered"} and due == 0, (outbox, due)
+    assert doubled == {}
+    assert {outbox_id for outbox_id, _ in reached} == queued  # every message queued reached Slack
+    assert len(queued) > ESCALATIONS  # each raise tells Sam and Alex, and reminders follow
+    assert sent_by["A"] > 0 and sent_by["B"] > 0, sent_by
