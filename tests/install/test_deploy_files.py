@@ -70,12 +70,12 @@ def test_the_image_is_slim_runs_as_a_user_checks_its_health_and_keeps_its_databa
     assert stage[-2:] == ['ENTRYPOINT ["escalation-bot"]', 'CMD ["serve"]']
 
 
-def _compose_config(tmp_path: Path, *args: str) -> dict:
+def _compose_config(tmp_path: Path, *args: str, env: str = "") -> dict:
     # compose.yaml reads .env beside it: an empty one stands in for the admin's.
-    for name in ("compose.yaml", "Dockerfile", "deploy/Caddyfile"):
+    for name in ("compose.yaml", "compose.postgres.yaml", "Dockerfile", "deploy/Caddyfile"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / name, tmp_path / name)
-    (tmp_path / ".env").write_text("", encoding="utf-8")
+    (tmp_path / ".env").write_text(env, encoding="utf-8")
     done = _run(str(SCRIPTS / "docker-compose"), *args, "config", "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -96,6 +96,22 @@ def test_compose_runs_the_bot_on_a_volume_behind_loopback_and_caddy_on_request(t
     caddy = with_https["services"]["caddy"]
     assert caddy["environment"]["UPSTREAM"] == "bot:3978"
     assert {"/etc/caddy/Caddyfile", "/data"} <= {v["target"] for v in caddy["volumes"]}
+
+
+def test_compose_over_postgresql_waits_for_the_database_and_needs_its_password(tmp_path):
+    files = ("-f", "compose.yaml", "-f", "compose.postgres.yaml")
+    config = _compose_config(tmp_path, *files, env="POSTGRES_PASSWORD=pw-from-env\n")
+    assert set(config["services"]) == {"bot", "db"}
+    bot, db = config["services"]["bot"], config["services"]["db"]
+    assert bot["environment"]["DATABASE_URL"] == (
+        "postgresql://escalation_bot:pw-from-env@db:5432/escalation_bot"
+    )
+    assert bot["depends_on"]["db"]["condition"] == "service_healthy"
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert {v["target"] for v in db["volumes"]} == {"/var/lib/postgresql/data"}
+    (tmp_path / ".env").write_text("", encoding="utf-8")
+    done = _run(str(SCRIPTS / "docker-compose"), *files, "config", cwd=tmp_path)
+    assert done.returncode != 0 and "POSTGRES_PASSWORD" in done.stderr
 
 
 def test_the_systemd_unit_verifies_with_the_installed_program_and_is_hardened(installed, tmp_path):
