@@ -364,7 +364,8 @@ def _v20_messages_by_recipient(db: sqlite_utils.Database) -> None:
 def _v21_outbox_claims(db: sqlite_utils.Database) -> None:
     # Which server holds each message being sent, so one whose lease ran out mid-batch does not
     # send what another has since taken over.
-    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    if "claimed_by" not in db["outbox"].columns_dict:
+        db["outbox"].add_column("claimed_by", str)
 
 
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
