@@ -247,3 +247,36 @@ def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, poli
 def test_the_look_ups_on_every_change_use_an_index(store, query, args, index):
     plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {query}", args).fetchall())
     assert index in plan, plan
+
+
+def test_two_servers_claiming_at_once_share_the_messages_and_never_take_the_same(store, database_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.messages import MessageKind
+
+    now = london(2026, 12, 1, 10)
+    store.enqueue([Message(to="sam", text=f"m{i}", kind=MessageKind.NOTICE) for i in range(400)], now=now)
+    other = Storage.open(database_url)
+    try:
+
+        def drain(server: Storage) -> list[int]:
+            taken: list[int] = []
+            while batch := server.claim_outbox(now, limit=7):
+                taken += [item.id for item in batch]
+            return taken
+
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(drain, [store, other])
+        assert first and second  # both took some
+        assert not set(first) & set(second)
+        assert len(first) + len(second) == len(set(first) | set(second)) == 400  # each once, none left
+
+        # A lease that ran out mid-batch: the other server takes the message over, and the first,
+        # about to send it, finds it is no longer its own.
+        taken = first[0]
+        later = now + timedelta(minutes=3)
+        assert any(item.id == taken for item in other.claim_outbox(later, limit=400))
+        assert not store.outbox_hold(taken, now=later)
+        assert other.outbox_hold(taken, now=later)
+    finally:
+        other.close()
