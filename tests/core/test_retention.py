@@ -187,6 +187,8 @@ def test_delivered_message_copies_go_after_90_days_by_index_and_queued_ones_stay
     retention.run(store, parse_retention("6y"), clock.now())
     counts = store.outbox_counts()
     assert "delivered" not in counts and counts["pending"] > 0
+    if store.engine != "sqlite":
+        return  # PostgreSQL's plans for a small table say little; bench/scale.py measures it at size
     plan = " ".join(
         str(r)
         for r in store.db.execute(
