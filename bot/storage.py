@@ -391,6 +391,26 @@ def _v19_lookup_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v20_indexes_at_scale(db: sqlite_utils.Database) -> None:
+    # A reminder's status changes twice as it goes (claimed, then sent), and SQLite rewrites its
+    # entry in every index that holds the status. Only (status, due_at) needs it now: an
+    # escalation's reminders are few, found by escalation alone, and the jobs (digests, reports,
+    # erasure) are found among the pending by kind. At a million escalations this halves the
+    # pages a sweep writes.
+    db.execute("DROP INDEX IF EXISTS reminders_escalation")
+    db.execute("CREATE INDEX IF NOT EXISTS reminders_of_escalation ON reminders (escalation_id)")
+    db.execute("DROP INDEX IF EXISTS idx_reminders_kind_status")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS reminders_pending_kind ON reminders (kind, due_at)"
+        " WHERE status = 'pending'"
+    )
+    # The overdue, in the lists' order (longest overdue first, then newest), by index: a page of
+    # them no longer sorts every escalation that fell due at the same time (each working day's
+    # 5pm, for hundreds of them in a region).
+    db.execute("CREATE INDEX IF NOT EXISTS escalations_overdue ON escalations (status, due, number DESC)")
+    db.execute("DROP INDEX IF EXISTS idx_escalations_status_due")
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -411,6 +431,7 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v17_retention,
     _v18_policy_snapshots,
     _v19_lookup_indexes,
+    _v20_indexes_at_scale,
 )
 
 
@@ -744,9 +765,15 @@ class Storage:
         }
         with self.transaction():
             if number is not None:
-                self.db["escalations"].insert({**data, "number": number})
+                # Plain SQL on every raise: sqlite-utils re-reads the schema on each table call.
+                columns, marks = ", ".join([*data, "number"]), ", ".join("?" * (len(data) + 1))
+                self.db.execute(
+                    f"INSERT INTO escalations ({columns}) VALUES ({marks})", [*data.values(), number]
+                )
             else:
-                columns = [k for k in data if k != "id"]
+                # Not the policy or when it was raised, which never change: SQLite rewrites the
+                # index entries of every column an UPDATE sets, changed or not.
+                columns = [k for k in data if k not in ("id", "policy_id", "opened_at")]
                 self.db.execute(
                     f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                     [*(data[c] for c in columns), row.id],
@@ -769,8 +796,11 @@ class Storage:
                 "DELETE FROM escalation_people WHERE escalation_id = ? AND person_id = ?",
                 [(row.id, p) for p in gone],
             )
+        held = dict(conn.execute(
+            "SELECT side, agency_key FROM escalation_agencies WHERE escalation_id = ?", [row.id]
+        ).fetchall())  # fmt: skip
         for side, agency in (("raising", row.raiser_agency), ("other", row.counterpart_agency)):
-            if agency:
+            if agency and held.get(side) != agency_key(agency):  # written only when it changes
                 conn.execute(
                     "INSERT OR REPLACE INTO escalation_agencies VALUES (?, ?, ?)",
                     [row.id, agency_key(agency), side],
@@ -795,6 +825,65 @@ class Storage:
     ) -> tuple[list[EscalationRow], int]:
         """A page of the escalations `scope` may see that match `filters` (bot.listing), overdue
         first (longest overdue first), then newest first; and how many match in all."""
+        condition, args, everything = self._list_condition(scope, filters, now)
+        total = self.db.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
+        late = "e.status = 'open' AND e.due < ?"
+        if not everything or filters.agency:
+            # A person's or an agency's escalations: few, found by index, so sorted whole.
+            order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
+            rows = self._escalations(
+                f"{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*args, _iso(now), _iso(now), int(limit), int(offset)],
+            )
+            return rows, int(total)
+        # Everything (an admin): two reads, each in the order of an index, rather than one sort of
+        # a million rows: the overdue by due time (status, due), then the rest newest first.
+        late_count = self.db.execute(
+            f"SELECT COUNT(*) FROM escalations e WHERE {condition} AND {late}", [*args, _iso(now)]
+        ).fetchone()[0]
+        rows = self._escalations(
+            f"{condition} AND {late} ORDER BY e.due, e.number DESC LIMIT ? OFFSET ?",
+            [*args, _iso(now), int(limit), int(offset)],
+        )
+        if len(rows) < limit:
+            rows += self._escalations(
+                f"{condition} AND NOT ({late} AND e.due IS NOT NULL) ORDER BY e.number DESC LIMIT ? OFFSET ?",
+                [*args, _iso(now), int(limit) - len(rows), max(int(offset) - late_count, 0)],
+            )
+        return rows, int(total)
+
+    def list_page(
+        self, scope: Any, filters: Any, *, now: datetime, limit: int, after: EscalationRow | None = None
+    ) -> list[EscalationRow]:
+        """Up to `limit` of what `list_escalations` lists, in its order, from just after the row
+        `after` (None: from the first), uncounted: a long list read page by page, each page found
+        by index where the last one ended, so the last page of a million costs what the first did."""
+        condition, args, _ = self._list_condition(scope, filters, now)
+        late = "e.status = 'open' AND e.due < ?"
+        number_of = "(SELECT number FROM escalations WHERE id = ?)"
+        rows: list[EscalationRow] = []
+        after_late = (
+            after is not None and after.status == "open" and after.due is not None and after.due < now
+        )
+        if after is None or after_late:
+            where, more = f"{condition} AND {late}", [*args, _iso(now)]
+            if after is not None and after.due is not None:
+                where += f" AND (e.due > ? OR (e.due = ? AND e.number < {number_of}))"
+                more += [_iso(after.due), _iso(after.due), after.id]
+            rows = self._escalations(f"{where} ORDER BY e.due, e.number DESC LIMIT ?", [*more, int(limit)])
+        if len(rows) >= limit or filters.overdue:
+            return rows
+        where, more = f"{condition} AND NOT ({late} AND e.due IS NOT NULL)", [*args, _iso(now)]
+        if after is not None and not after_late:
+            where += f" AND e.number < {number_of}"
+            more.append(after.id)
+        return rows + self._escalations(
+            f"{where} ORDER BY e.number DESC LIMIT ?", [*more, int(limit) - len(rows)]
+        )
+
+    def _list_condition(self, scope: Any, filters: Any, now: datetime) -> tuple[str, list[Any], bool]:
+        """The SQL condition (on `escalations e`) for what `scope` may see and `filters` keep, its
+        arguments, and whether the scope is everything."""
         seen, args = [], []
         if scope.everything or (scope.admin and not scope.admin_policies):
             seen.append("1")
@@ -827,32 +916,7 @@ class Storage:
         if filters.since:
             where.append("e.opened_at >= ?")
             args.append(_iso(datetime.combine(filters.since, datetime.min.time(), tzinfo=LONDON)))
-        condition = " AND ".join(where)
-        total = self.db.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
-        late = "e.status = 'open' AND e.due < ?"
-        if seen != ["1"] or filters.agency:
-            # A person's or an agency's escalations: few, found by index, so sorted whole.
-            order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
-            rows = self._escalations(
-                f"{condition} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, _iso(now), _iso(now), int(limit), int(offset)],
-            )
-            return rows, int(total)
-        # Everything (an admin): two reads, each in the order of an index, rather than one sort of
-        # a million rows: the overdue by due time (status, due), then the rest newest first.
-        late_count = self.db.execute(
-            f"SELECT COUNT(*) FROM escalations e WHERE {condition} AND {late}", [*args, _iso(now)]
-        ).fetchone()[0]
-        rows = self._escalations(
-            f"{condition} AND {late} ORDER BY e.due, e.number DESC LIMIT ? OFFSET ?",
-            [*args, _iso(now), int(limit), int(offset)],
-        )
-        if len(rows) < limit:
-            rows += self._escalations(
-                f"{condition} AND NOT ({late} AND e.due IS NOT NULL) ORDER BY e.number DESC LIMIT ? OFFSET ?",
-                [*args, _iso(now), int(limit) - len(rows), max(int(offset) - late_count, 0)],
-            )
-        return rows, int(total)
+        return " AND ".join(where), args, seen == ["1"]
 
     def _escalations(self, where: str, args: list[Any]) -> list[EscalationRow]:
         cursor = self.db.execute(f"SELECT e.* FROM escalations e WHERE {where}", args)
@@ -1008,19 +1072,16 @@ class Storage:
         self, escalation_id: str, planned: Iterable[tuple[int, str, datetime, dict[str, Any]]]
     ) -> None:
         rows = [
-            {
-                "escalation_id": escalation_id,
-                "stage": stage,
-                "kind": kind,
-                "due_at": _iso(due),
-                "status": "pending",
-                "data": json.dumps(data, sort_keys=True),
-            }
+            (escalation_id, stage, kind, _iso(due), json.dumps(data, sort_keys=True))
             for stage, kind, due, data in planned
         ]
         if rows:
             with self.transaction():
-                self.db["reminders"].insert_all(rows)
+                self.db.conn.executemany(
+                    "INSERT INTO reminders (escalation_id, stage, kind, due_at, status, data)"
+                    " VALUES (?, ?, ?, ?, 'pending', ?)",
+                    rows,
+                )
 
     def claim_due_reminders(self, now: datetime, limit: int = 100) -> list[ReminderRow]:
         """Atomically take pending reminders due by `now`: no other copy of the bot can take them."""
@@ -1043,9 +1104,12 @@ class Storage:
         if escalation_id:
             where += " AND escalation_id = ?"
             args.append(escalation_id)
-        columns = "id, escalation_id, stage, kind, due_at, data"
-        rows = self.db["reminders"].rows_where(where, args, order_by="due_at, id", select=columns)
-        return [_reminder(*r.values()) for r in rows]
+        rows = self.db.execute(
+            f"SELECT id, escalation_id, stage, kind, due_at, data FROM reminders WHERE {where}", args
+        ).fetchall()
+        # Sorted here: an ORDER BY leads SQLite to read every pending reminder in (status, due_at)
+        # order rather than an escalation's few by its index.
+        return sorted((_reminder(*r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     def next_reminder_at(self) -> datetime | None:
         row = self.db.execute("SELECT MIN(due_at) FROM reminders WHERE status = 'pending'").fetchone()
@@ -1431,13 +1495,14 @@ class Storage:
         return rows[0].ended_at if rows else None
 
     def pending_of_kind(self, kind: str) -> list[ReminderRow]:
-        """Pending reminders of one kind (by the (kind, status) index)."""
+        """Pending reminders of one kind, by the (kind, status) index: sorted here, since an ORDER BY
+        in SQL leads SQLite to read every pending reminder in (status, due_at) order instead."""
         rows = self.db.execute(
             "SELECT id, escalation_id, stage, kind, due_at, data FROM reminders"
-            " WHERE kind = ? AND status = 'pending' ORDER BY due_at, id",
+            " WHERE kind = ? AND status = 'pending'",
             [kind],
         ).fetchall()
-        return [_reminder(*r) for r in rows]
+        return sorted((_reminder(*r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     def erase_escalation(
         self,
