@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
@@ -233,6 +233,20 @@ class EscalationBot(ReminderSending):
             Scope(everything=True), filters, now=now, limit=limit, offset=offset
         )
         return Listing(rows, total, now, offset)
+
+    def list_every(
+        self, filters: ListFilter = EVERY, *, now: datetime, page: int = 200
+    ) -> Iterator[list[EscalationRow]]:
+        """Every escalation matching `filters`, in `list_all`'s order as at `now`, a page at a time:
+        each page is found by index where the last ended, so none costs more than the first."""
+        after = None
+        while True:
+            rows = self.store.list_page(Scope(everything=True), filters, now=now, limit=page, after=after)
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = rows[-1]
 
     def show(self, actor: str, escalation_id_: str) -> str:
         esc = self.visible(actor, escalation_id_)
