@@ -58,6 +58,7 @@ from bot.record import erased_notice, export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Question, Storage, StoredEvent
+from bot.sweep_store import SweepStore
 from bot.timeline import milestone_due
 from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, stamp, when, who
@@ -163,6 +164,11 @@ class EscalationBot(ReminderSending):
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
+        # A bot for this sweep alone, reading each person once (bot/sweep_store.py); the next
+        # sweep reads the directory afresh.
+        return replace(self, store=SweepStore(self.store))._sweep(now)
+
+    def _sweep(self, now: datetime) -> list[Message]:
         sent: list[Message] = []
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
