@@ -178,12 +178,15 @@ class EscalationBot(ReminderSending):
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():
                 batch = self.store.claim_due_reminders(now)
+                queued: list[Message] = []
                 for reminder in batch:
                     messages, status = self._reminder_messages(reminder, now)
-                    messages = self._reachable(messages)
-                    self.store.enqueue(messages, now=now)
+                    queued.extend(messages)
                     self.store.finish_reminder(reminder.id, status)
-                    sent.extend(messages)
+                # Queued once a batch, in the order they were made, in the batch's transaction.
+                queued = self._reachable(queued)
+                self.store.enqueue(queued, now=now)
+                sent.extend(queued)
             if not batch:
                 return sent
 
