@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint format bench fuzz chaos clean teams-package
+.PHONY: test demo lint format bench bench-scale fuzz chaos clean teams-package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ teams-package: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Only the scaling benchmark (10k, 100k and 1M escalations), on DATABASE_URL if set, else a temporary SQLite file.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.scale
 
 # The edge fuzz at length: 5,000 mutated payloads each for Slack and Teams (make test runs 150).
 fuzz: $(STAMP)

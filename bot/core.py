@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time
 from typing import Any
@@ -58,6 +58,7 @@ from bot.record import erased_notice, export_markdown
 from bot.reminder_sending import ReminderSending
 from bot.stages import StageStart, enter_stage
 from bot.storage import EscalationRow, Question, Storage, StoredEvent
+from bot.sweep_store import SweepStore
 from bot.timeline import milestone_due
 from bot.urgency import mark_urgent
 from bot.wording import MAX_SHORT, MAX_TEXT, clip, name, stamp, when, who
@@ -163,6 +164,11 @@ class EscalationBot(ReminderSending):
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
+        # A bot for this sweep alone, reading each person once (bot/sweep_store.py); the next
+        # sweep reads the directory afresh.
+        return replace(self, store=SweepStore(self.store))._sweep(now)
+
+    def _sweep(self, now: datetime) -> list[Message]:
         sent: list[Message] = []
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
@@ -172,12 +178,15 @@ class EscalationBot(ReminderSending):
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():
                 batch = self.store.claim_due_reminders(now)
+                queued: list[Message] = []
                 for reminder in batch:
                     messages, status = self._reminder_messages(reminder, now)
-                    messages = self._reachable(messages)
-                    self.store.enqueue(messages, now=now)
+                    queued.extend(messages)
                     self.store.finish_reminder(reminder.id, status)
-                    sent.extend(messages)
+                # Queued once a batch, in the order they were made, in the batch's transaction.
+                queued = self._reachable(queued)
+                self.store.enqueue(queued, now=now)
+                sent.extend(queued)
             if not batch:
                 return sent
 
@@ -233,6 +242,20 @@ class EscalationBot(ReminderSending):
             Scope(everything=True), filters, now=now, limit=limit, offset=offset
         )
         return Listing(rows, total, now, offset)
+
+    def list_every(
+        self, filters: ListFilter = EVERY, *, now: datetime, page: int = 200
+    ) -> Iterator[list[EscalationRow]]:
+        """Every escalation matching `filters`, in `list_all`'s order as at `now`, a page at a time:
+        each page is found by index where the last ended, so none costs more than the first."""
+        after = None
+        while True:
+            rows = self.store.list_page(Scope(everything=True), filters, now=now, limit=page, after=after)
+            if rows:
+                yield rows
+            if len(rows) < page:
+                return
+            after = rows[-1]
 
     def show(self, actor: str, escalation_id_: str) -> str:
         esc = self.visible(actor, escalation_id_)

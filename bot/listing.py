@@ -89,7 +89,11 @@ def overdue_by(row: EscalationRow, now: datetime, calendar: WorkingCalendar) -> 
     """ "overdue 4 working days" (or hours, on the day), or None if it is not overdue."""
     if row.status != "open" or row.due is None or row.due >= now:
         return None
-    days = overdue_working_days(row.due, now, calendar)
+    return overdue_words(overdue_working_days(row.due, now, calendar))
+
+
+def overdue_words(days: int) -> str:
+    """ "overdue 4 working days" for an overdue stage, from the working days ended since it fell due."""
     if days:
         return f"overdue {days} working day{'s' if days != 1 else ''}"
     # Hours would mislead across a weekend (5pm Friday to Monday is 64 hours, no working day).

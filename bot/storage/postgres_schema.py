@@ -136,8 +136,24 @@ def _v21_outbox_claims(execute: Callable[[str], Any]) -> None:
     execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
 
 
+def _v22_indexes_at_scale(execute: Callable[[str], Any]) -> None:
+    # SQLite's v22: an escalation's reminders by escalation alone, the pending jobs by kind, and the
+    # overdue in the lists' order.
+    for statement in (
+        "DROP INDEX IF EXISTS reminders_escalation",
+        "CREATE INDEX IF NOT EXISTS reminders_of_escalation ON reminders (escalation_id)",
+        "DROP INDEX IF EXISTS idx_reminders_kind_status",
+        "CREATE INDEX IF NOT EXISTS reminders_pending_kind ON reminders (kind, due_at)"
+        " WHERE status = 'pending'",
+        "CREATE INDEX IF NOT EXISTS escalations_overdue ON escalations (status, due, number DESC)",
+        "DROP INDEX IF EXISTS idx_escalations_status_due",
+    ):
+        execute(statement)
+
+
 # (version, migration): the first reaches SQLite's version 20 in one step.
 MIGRATIONS: tuple[tuple[int, Callable[[Callable[[str], Any]], None]], ...] = (
     (20, _v20_whole_schema),
     (21, _v21_outbox_claims),
+    (22, _v22_indexes_at_scale),
 )

@@ -265,14 +265,15 @@ class Storage:
         }
         with self.transaction():
             if number is not None:
-                columns = [*data, "number"]
-                marks = ", ".join("?" * len(columns))
+                # Plain SQL on every raise: sqlite-utils re-reads the schema on each table call.
+                columns, marks = ", ".join([*data, "number"]), ", ".join("?" * (len(data) + 1))
                 self.sql.execute(
-                    f"INSERT INTO escalations ({', '.join(columns)}) VALUES ({marks})",
-                    [*data.values(), number],
+                    f"INSERT INTO escalations ({columns}) VALUES ({marks})", [*data.values(), number]
                 )
             else:
-                columns = [k for k in data if k != "id"]
+                # Not the policy or when it was raised, which never change: SQLite rewrites the
+                # index entries of every column an UPDATE sets, changed or not.
+                columns = [k for k in data if k not in ("id", "policy_id", "opened_at")]
                 self.sql.execute(
                     f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                     [*(data[c] for c in columns), row.id],
@@ -295,8 +296,11 @@ class Storage:
                 "DELETE FROM escalation_people WHERE escalation_id = ? AND person_id = ?",
                 [(row.id, p) for p in gone],
             )
+        held = dict(conn.execute(
+            "SELECT side, agency_key FROM escalation_agencies WHERE escalation_id = ?", [row.id]
+        ).fetchall())  # fmt: skip
         for side, agency in (("raising", row.raiser_agency), ("other", row.counterpart_agency)):
-            if agency:
+            if agency and held.get(side) != agency_key(agency):  # written only when it changes
                 conn.execute(
                     "INSERT INTO escalation_agencies (escalation_id, agency_key, side) VALUES (?, ?, ?)"
                     " ON CONFLICT (escalation_id, side) DO UPDATE SET agency_key = excluded.agency_key",
@@ -320,6 +324,65 @@ class Storage:
     ) -> tuple[list[EscalationRow], int]:
         """A page of the escalations `scope` may see that match `filters` (bot.listing), overdue
         first (longest overdue first), then newest first; and how many match in all."""
+        condition, args, everything = self._list_condition(scope, filters, now)
+        total = self.sql.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
+        late = "e.status = 'open' AND e.due < ?"
+        if not everything or filters.agency:
+            # A person's or an agency's escalations: few, found by index, so sorted whole.
+            order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
+            rows = self._escalations(
+                f"{condition} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*args, _iso(now), _iso(now), int(limit), int(offset)],
+            )
+            return rows, int(total)
+        # Everything (an admin): two reads, each in the order of an index, rather than one sort of
+        # a million rows: the overdue by due time (status, due), then the rest newest first.
+        late_count = self.sql.execute(
+            f"SELECT COUNT(*) FROM escalations e WHERE {condition} AND {late}", [*args, _iso(now)]
+        ).fetchone()[0]
+        rows = self._escalations(
+            f"{condition} AND {late} ORDER BY e.due, e.number DESC LIMIT ? OFFSET ?",
+            [*args, _iso(now), int(limit), int(offset)],
+        )
+        if len(rows) < limit:
+            rows += self._escalations(
+                f"{condition} AND NOT ({late} AND e.due IS NOT NULL) ORDER BY e.number DESC LIMIT ? OFFSET ?",
+                [*args, _iso(now), int(limit) - len(rows), max(int(offset) - late_count, 0)],
+            )
+        return rows, int(total)
+
+    def list_page(
+        self, scope: Any, filters: Any, *, now: datetime, limit: int, after: EscalationRow | None = None
+    ) -> list[EscalationRow]:
+        """Up to `limit` of what `list_escalations` lists, in its order, from just after the row
+        `after` (None: from the first), uncounted: a long list read page by page, each page found
+        by index where the last one ended, so the last page of a million costs what the first did."""
+        condition, args, _ = self._list_condition(scope, filters, now)
+        late = "e.status = 'open' AND e.due < ?"
+        number_of = "(SELECT number FROM escalations WHERE id = ?)"
+        rows: list[EscalationRow] = []
+        after_late = (
+            after is not None and after.status == "open" and after.due is not None and after.due < now
+        )
+        if after is None or after_late:
+            where, more = f"{condition} AND {late}", [*args, _iso(now)]
+            if after is not None and after.due is not None:
+                where += f" AND (e.due > ? OR (e.due = ? AND e.number < {number_of}))"
+                more += [_iso(after.due), _iso(after.due), after.id]
+            rows = self._escalations(f"{where} ORDER BY e.due, e.number DESC LIMIT ?", [*more, int(limit)])
+        if len(rows) >= limit or filters.overdue:
+            return rows
+        where, more = f"{condition} AND NOT ({late} AND e.due IS NOT NULL)", [*args, _iso(now)]
+        if after is not None and not after_late:
+            where += f" AND e.number < {number_of}"
+            more.append(after.id)
+        return rows + self._escalations(
+            f"{where} ORDER BY e.number DESC LIMIT ?", [*more, int(limit) - len(rows)]
+        )
+
+    def _list_condition(self, scope: Any, filters: Any, now: datetime) -> tuple[str, list[Any], bool]:
+        """The SQL condition (on `escalations e`) for what `scope` may see and `filters` keep, its
+        arguments, and whether the scope is everything."""
         seen, args = [], []
         if scope.everything or (scope.admin and not scope.admin_policies):
             seen.append("TRUE")
@@ -352,32 +415,7 @@ class Storage:
         if filters.since:
             where.append("e.opened_at >= ?")
             args.append(_iso(datetime.combine(filters.since, datetime.min.time(), tzinfo=LONDON)))
-        condition = " AND ".join(where)
-        total = self.sql.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
-        late = "e.status = 'open' AND e.due < ?"
-        if seen != ["TRUE"] or filters.agency:
-            # A person's or an agency's escalations: few, found by index, so sorted whole.
-            order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
-            rows = self._escalations(
-                f"{condition} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, _iso(now), _iso(now), int(limit), int(offset)],
-            )
-            return rows, int(total)
-        # Everything (an admin): two reads, each in the order of an index, rather than one sort of
-        # a million rows: the overdue by due time (status, due), then the rest newest first.
-        late_count = self.sql.execute(
-            f"SELECT COUNT(*) FROM escalations e WHERE {condition} AND {late}", [*args, _iso(now)]
-        ).fetchone()[0]
-        rows = self._escalations(
-            f"{condition} AND {late} ORDER BY e.due, e.number DESC LIMIT ? OFFSET ?",
-            [*args, _iso(now), int(limit), int(offset)],
-        )
-        if len(rows) < limit:
-            rows += self._escalations(
-                f"{condition} AND NOT ({late} AND e.due IS NOT NULL) ORDER BY e.number DESC LIMIT ? OFFSET ?",
-                [*args, _iso(now), int(limit) - len(rows), max(int(offset) - late_count, 0)],
-            )
-        return rows, int(total)
+        return " AND ".join(where), args, seen == ["TRUE"]
 
     def _escalations(self, where: str, args: list[Any]) -> list[EscalationRow]:
         cursor = self.sql.execute(f"SELECT e.* FROM escalations e WHERE {where}", args)
@@ -545,14 +583,14 @@ class Storage:
         self, escalation_id: str, planned: Iterable[tuple[int, str, datetime, dict[str, Any]]]
     ) -> None:
         rows = [
-            (escalation_id, stage, kind, _iso(due), "pending", json.dumps(data, sort_keys=True))
+            (escalation_id, stage, kind, _iso(due), json.dumps(data, sort_keys=True))
             for stage, kind, due, data in planned
         ]
         if rows:
             with self.transaction():
                 self.sql.executemany(
                     "INSERT INTO reminders (escalation_id, stage, kind, due_at, status, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, 'pending', ?)",
                     rows,
                 )
 
@@ -580,11 +618,11 @@ class Storage:
             where += " AND escalation_id = ?"
             args.append(escalation_id)
         rows = self.sql.execute(
-            f"SELECT id, escalation_id, stage, kind, due_at, data FROM reminders WHERE {where}"
-            " ORDER BY due_at, id",
-            args,
+            f"SELECT id, escalation_id, stage, kind, due_at, data FROM reminders WHERE {where}", args
         ).fetchall()
-        return [_reminder(*r) for r in rows]
+        # Sorted here: an ORDER BY leads SQLite to read every pending reminder in (status, due_at)
+        # order rather than an escalation's few by its index.
+        return sorted((_reminder(*r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     def next_reminder_at(self) -> datetime | None:
         row = self.sql.execute("SELECT MIN(due_at) FROM reminders WHERE status = 'pending'").fetchone()
@@ -995,13 +1033,14 @@ class Storage:
         return rows[0].ended_at if rows else None
 
     def pending_of_kind(self, kind: str) -> list[ReminderRow]:
-        """Pending reminders of one kind (by the (kind, status) index)."""
+        """Pending reminders of one kind, by the (kind, status) index: sorted here, since an ORDER BY
+        in SQL leads SQLite to read every pending reminder in (status, due_at) order instead."""
         rows = self.sql.execute(
             "SELECT id, escalation_id, stage, kind, due_at, data FROM reminders"
-            " WHERE kind = ? AND status = 'pending' ORDER BY due_at, id",
+            " WHERE kind = ? AND status = 'pending'",
             [kind],
         ).fetchall()
-        return [_reminder(*r) for r in rows]
+        return sorted((_reminder(*r) for r in rows), key=lambda r: (r.due_at, r.id))
 
     def erase_escalation(
         self,

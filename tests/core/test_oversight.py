@@ -93,6 +93,22 @@ def test_the_overdue_come_first_most_overdue_first_and_the_rest_newest_first(bot
     assert overdue_by(oldest, now, bot.calendar) == f"overdue {days} working day{'s' if days != 1 else ''}"
 
 
+def test_the_whole_list_read_a_page_at_a_time_misses_and_repeats_nothing(bot, store, clock):
+    """`list --json` reads the list a page at a time, each page from where the last one ended."""
+    generated(bot, store, clock)
+    clock.advance(timedelta(days=3))
+    for f in (
+        {},
+        {"overdue": True},
+        {"policy": "camden"},
+        {"agency": "whittington health"},
+        {"status": "open"},
+    ):
+        whole = [r.id for r in bot.list_all(ListFilter(**f), limit=1000).rows]
+        paged = [r.id for rows in bot.list_every(ListFilter(**f), now=clock.now(), page=7) for r in rows]
+        assert whole and paged == whole
+
+
 def test_filters_and_a_capped_list_that_says_how_many_more(bot, store, clock):
     known = generated(bot, store, clock)
     clock.advance(timedelta(days=3))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.commands import EscalateStage, RaiseEscalation, Resolve
 from bot.core import EscalationBot
 from bot.messages import ActionKind, MessageKind
+from bot.people import Person
 from bot.storage import Storage
-from support import london, raise_difference
+from support import PEOPLE, london, raise_difference
 
 
 def raise_camden(bot, counterpart="sam"):
@@ -73,6 +75,28 @@ def test_an_overdue_stage_tells_each_person_what_to_do_and_the_managers_once(bot
     assert record.count("Overdue at stage 1") == 1
     assert "Chased 2 times, between 10am Wed 9 Dec 2026 and 10am Thu 10 Dec 2026." in record
     assert "The next level up (Jo Bennett (Team Manager, Camden Children's Services); Priya Nair" in record
+
+
+def test_each_sweep_reads_the_directory_afresh(bot, clock, store):
+    """A sweep reads each person once; the next sweep sees what the directory says by then."""
+    raise_camden(bot)
+    clock.set(london(2026, 12, 8, 17))
+    assert "Talk to Alex Morgan" not in " ".join(m.text for m in bot.run_due())  # due now: no names
+    (alex,) = [p for p in PEOPLE if p.id == "alex"]
+    (sam,) = [p for p in PEOPLE if p.id == "sam"]
+    store.upsert_people(
+        [
+            replace(alex, name="Alex Morgan-Reid"),
+            replace(sam, manager_id="nina"),
+            Person("nina", "Nina Brooks", "Whittington Health", "Health Visiting Service Lead"),
+        ]
+    )
+    store.deactivate("jo")  # Alex's manager has left
+    clock.set(london(2026, 12, 9, 10))
+    sent = {m.to: m for m in bot.run_due() if m.text.startswith("Overdue: E-0001")}
+    assert set(sent) == {"alex", "sam", "nina"}
+    assert "Talk to Alex Morgan-Reid." in sent["sam"].text
+    assert "Please talk to Sam Patel about it." in sent["nina"].text
 
 
 def test_with_no_known_managers_the_partnership_hears_in_the_morning_digest(bot, clock, store):

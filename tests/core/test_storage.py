@@ -237,7 +237,9 @@ def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, poli
     ("query", "args", "index"),
     [
         ("UPDATE reminders SET status = 'cancelled' WHERE escalation_id = ? AND status = 'pending'",
-         ["E-0001"], "reminders_escalation"),
+         ["E-0001"], "reminders_of_escalation"),
+        ("SELECT 1 FROM reminders WHERE kind = ? AND status = 'pending' LIMIT 1", ["digest_daily"],
+         "reminders_pending_kind"),
         ("SELECT id FROM people p WHERE p.admin = 1", [], "people_admins"),
         ("DELETE FROM outbox WHERE json_extract(message, '$.escalation_id') = ?", ["E-0001"],
          "outbox_escalation"),
