@@ -178,11 +178,14 @@ class EscalationBot(ReminderSending):
             # Batches keep each write transaction short when many reminders fell due at once.
             with self.store.transaction():
                 batch = self.store.claim_due_reminders(now)
+                self.store.read_histories(r.escalation_id for r in batch if r.escalation_id)
                 queued: list[Message] = []
+                finished: list[tuple[int, str]] = []
                 for reminder in batch:
                     messages, status = self._reminder_messages(reminder, now)
                     queued.extend(messages)
-                    self.store.finish_reminder(reminder.id, status)
+                    finished.append((reminder.id, status))
+                self.store.finish_reminders(finished)
                 # Queued once a batch, in the order they were made, in the batch's transaction.
                 queued = self._reachable(queued)
                 self.store.enqueue(queued, now=now)

@@ -8,11 +8,14 @@ lives for one sweep only, and a change to the directory made through it empties 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.people import Person, Role
-from bot.storage import Storage
+from bot.storage import Storage, StoredEvent
 
+# The Storage methods that change a history: what was read of histories is read again.
+HISTORY_CHANGES = frozenset({"erase_escalation", "rekey_person"})
 # The Storage methods that change people or their roles.
 DIRECTORY_CHANGES = frozenset(
     {"upsert_people", "deactivate", "set_manager", "name_role_holder", "remove_role", "rekey_person"}
@@ -27,6 +30,18 @@ class SweepStore:
         self._people: dict[str, Person | None] = {}
         self._admins: dict[str | None, list[Person]] = {}
         self._holders: dict[tuple[Role, str], list[Person]] = {}
+        self._histories: dict[str, list[StoredEvent]] = {}
+
+    def read_histories(self, escalation_ids: Iterable[str]) -> None:
+        """Read a batch's histories at once; each is served once from here, then read afresh."""
+        wanted = [e for e in escalation_ids if e not in self._histories]
+        found = self._store.events_of(wanted)
+        self._histories.update({e: found.get(e, []) for e in wanted})
+
+    def events(self, escalation_id: str) -> list[StoredEvent]:
+        if escalation_id in self._histories:
+            return list(self._histories.pop(escalation_id))
+        return self._store.events(escalation_id)
 
     def person(self, person_id: str) -> Person | None:
         if person_id not in self._people:
@@ -44,7 +59,13 @@ class SweepStore:
             self._holders[key] = self._store.role_holders(role, agency)
         return list(self._holders[key])
 
+    def append_event(self, escalation_id: str, **event: Any) -> int:
+        self._histories.pop(escalation_id, None)
+        return self._store.append_event(escalation_id, **event)
+
     def __getattr__(self, name: str) -> Any:
+        if name in HISTORY_CHANGES:
+            self._histories.clear()
         if name in DIRECTORY_CHANGES:
             self._people.clear()
             self._admins.clear()

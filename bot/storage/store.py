@@ -557,14 +557,24 @@ class Storage:
         return data
 
     def events(self, escalation_id: str) -> list[StoredEvent]:
+        return self.events_of([escalation_id]).get(escalation_id, [])
+
+    def events_of(self, escalation_ids: Iterable[str]) -> dict[str, list[StoredEvent]]:
+        """The histories of several escalations in one read (a sweep's batch), each in order."""
+        ids = list(dict.fromkeys(escalation_ids))
+        histories: dict[str, list[StoredEvent]] = {}
+        if not ids:
+            return histories
         rows = self.sql.execute(
-            "SELECT id, escalation_id, at, kind, actor, data FROM events WHERE escalation_id = ? ORDER BY id",
-            [escalation_id],
+            "SELECT id, escalation_id, at, kind, actor, data FROM events"
+            f" WHERE escalation_id IN ({', '.join('?' * len(ids))}) ORDER BY escalation_id, id",
+            ids,
         ).fetchall()
-        return [
-            StoredEvent(seq, esc, datetime.fromisoformat(at), kind, actor, self._unpack(data))
-            for seq, esc, at, kind, actor, data in rows
-        ]
+        for seq, esc, at, kind, actor, data in rows:
+            histories.setdefault(esc, []).append(
+                StoredEvent(seq, esc, datetime.fromisoformat(at), kind, actor, self._unpack(data))
+            )
+        return histories
 
     # -- reminders -----------------------------------------------------------------------------
 
@@ -606,6 +616,13 @@ class Storage:
         )
         rows = [_reminder(*r) for r in cursor.fetchall()]
         return sorted(rows, key=lambda r: (r.due_at, r.id))
+
+    def finish_reminders(self, finished: Iterable[tuple[int, str]]) -> None:
+        """Mark claimed reminders with what became of them, (id, status) each, in one write."""
+        with self.transaction():
+            self.sql.executemany(
+                "UPDATE reminders SET status = ? WHERE id = ?", [(status, rid) for rid, status in finished]
+            )
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:
         # Plain SQL on the sweep's hot path: sqlite-utils re-reads the schema on each table call.
