@@ -312,12 +312,13 @@ class Storage:
         return rows[0] if rows else None
 
     def open_escalations_of(self, person_id: str) -> list[EscalationRow]:
-        """Open escalations `person_id` is on: by the status index, then their participants."""
-        return self._escalations(
-            "e.status = 'open' AND e.id IN (SELECT escalation_id FROM escalation_people WHERE person_id = ?)"
-            " ORDER BY e.number",
+        """Open escalations `person_id` is on, found by who is on each (the few they are on, not
+        every open escalation); the open kept here, so SQLite cannot choose to read every open one."""
+        rows = self._escalations(
+            "e.id IN (SELECT escalation_id FROM escalation_people WHERE person_id = ?) ORDER BY e.number",
             [person_id],
         )
+        return [r for r in rows if r.status == "open"]
 
     def list_escalations(
         self, scope: Any, filters: Any, *, now: datetime, limit: int = 50, offset: int = 0
@@ -1050,8 +1051,8 @@ class Storage:
         return rows[0].ended_at if rows else None
 
     def pending_of_kind(self, kind: str) -> list[ReminderRow]:
-        """Pending reminders of one kind, by the (kind, status) index: sorted here, since an ORDER BY
-        in SQL leads SQLite to read every pending reminder in (status, due_at) order instead."""
+        """Pending reminders of one kind, by the index of the pending by kind: sorted here, since an
+        ORDER BY in SQL can lead SQLite to read every pending reminder in (status, due_at) order."""
         rows = self.sql.execute(
             "SELECT id, escalation_id, stage, kind, due_at, data FROM reminders"
             " WHERE kind = ? AND status = 'pending'",
