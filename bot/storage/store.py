@@ -283,9 +283,14 @@ class Storage:
     def _index_escalation(self, row: EscalationRow) -> None:
         """Who is on it and which agencies it involves, as the lists look them up."""
         conn = self.sql
-        known = {r[0] for r in conn.execute(
-            "SELECT person_id FROM escalation_people WHERE escalation_id = ?", [row.id]
-        )}  # fmt: skip
+        # Both in one read: on PostgreSQL each statement is a round trip, and every save makes this.
+        found = conn.execute(
+            "SELECT '', person_id FROM escalation_people WHERE escalation_id = ?"
+            " UNION ALL SELECT side, agency_key FROM escalation_agencies WHERE escalation_id = ?",
+            [row.id, row.id],
+        ).fetchall()
+        known = {value for side, value in found if not side}
+        held = {side: value for side, value in found if side}
         conn.executemany(
             "INSERT INTO escalation_people VALUES (?, ?)",
             [(row.id, p) for p in set(row.participants) - known],
@@ -296,9 +301,6 @@ class Storage:
                 "DELETE FROM escalation_people WHERE escalation_id = ? AND person_id = ?",
                 [(row.id, p) for p in gone],
             )
-        held = dict(conn.execute(
-            "SELECT side, agency_key FROM escalation_agencies WHERE escalation_id = ?", [row.id]
-        ).fetchall())  # fmt: skip
         for side, agency in (("raising", row.raiser_agency), ("other", row.counterpart_agency)):
             if agency and held.get(side) != agency_key(agency):  # written only when it changes
                 conn.execute(
