@@ -113,6 +113,11 @@ class EscalationBot(ReminderSending):
             self.store.enqueue(messages, now=self.clock.now())
         return messages
 
+    def check_raise(self, command: RaiseEscalation) -> None:
+        """Raise InvalidInput (by field) or Refused as `handle(command)` would, recording nothing:
+        so a form can be answered before the raise itself is made."""
+        self._validate_raise(command, self.clock.now())
+
     def refuse_identity_claim(self, person_id: str, platform: str, how: str) -> list[Message]:
         """Someone on `platform` claimed to be a directory person already linked to another
         account: the claim was refused; the partnership admins are told, so a real change of
@@ -163,23 +168,33 @@ class EscalationBot(ReminderSending):
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
+        self.plan_due(now)
         sent: list[Message] = []
+        while (batch := self.send_due_batch(now)) is not None:
+            sent.extend(batch)
+        return sent
+
+    def plan_due(self, now: datetime) -> None:
+        """`run_due`'s first step: the digests, monthly reports and erasures due by `now`, planned."""
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
             monthly.plan_missing(self.store, now, self.calendar)
             retention.plan_missing(self.store, self.retention, now)
-        while True:
-            # Batches keep each write transaction short when many reminders fell due at once.
-            with self.store.transaction():
-                batch = self.store.claim_due_reminders(now)
-                for reminder in batch:
-                    messages, status = self._reminder_messages(reminder, now)
-                    messages = self._reachable(messages)
-                    self.store.enqueue(messages, now=now)
-                    self.store.finish_reminder(reminder.id, status)
-                    sent.extend(messages)
-            if not batch:
-                return sent
+
+    def send_due_batch(self, now: datetime, limit: int = 100) -> list[Message] | None:
+        """`run_due`'s next step: a batch of at most `limit` reminders due by `now`, each claimed,
+        built, queued and marked in one transaction; None when none is left. Batches keep each
+        write transaction short, and let an adapter do other work between them."""
+        with self.store.transaction():
+            batch = self.store.claim_due_reminders(now, limit)
+            sent: list[Message] = []
+            for reminder in batch:
+                messages, status = self._reminder_messages(reminder, now)
+                messages = self._reachable(messages)
+                self.store.enqueue(messages, now=now)
+                self.store.finish_reminder(reminder.id, status)
+                sent.extend(messages)
+        return sent if batch else None
 
     def next_wakeup(self) -> datetime | None:
         """When the next reminder falls due, for a loop that sleeps until then."""
