@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
+from bot.people import Person
 from bot.storage import PlatformTrouble
 from bot.wording import when
 
@@ -42,7 +43,8 @@ WHAT_TO_CHECK = {
 
 
 class PlatformHealth:
-    """Watches each send's outcome per platform, and queues the admins' alerts."""
+    """Watches each send's outcome per platform, and queues the admins' alerts. Its methods read
+    and write the database: `serve` calls them in its storage thread."""
 
     def __init__(self, delivery: Delivery) -> None:
         self.delivery = delivery
@@ -127,11 +129,8 @@ class PlatformHealth:
             log.warning("no partnership admin in the directory to tell")
 
 
-def another_route(delivery: Delivery, message: Message, avoid: str) -> str | None:
-    """A platform other than `avoid` that can reach the message's recipient, if any."""
-    person = delivery.bot.person(message.to)
-    if person is None:
-        return None
+def another_route(delivery: Delivery, person: Person, avoid: str) -> str | None:
+    """A platform other than `avoid` that can reach `person`, if any."""
     for platform, reachable in (
         ("slack", person.slack_id),
         ("teams", person.teams_id),

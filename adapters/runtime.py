@@ -1,4 +1,6 @@
-"""The running bot's background work: deliver the outbox, send due reminders, sleep until next."""
+"""The running bot's background work: deliver the outbox, send due reminders, sleep until next.
+The database work (the sweep, claiming and settling each message) runs in the storage thread;
+only the sending happens on the event loop."""
 
 from __future__ import annotations
 
@@ -8,15 +10,20 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from adapters.acknowledgements import AcknowledgementsFirst
 from adapters.inbox import Inbox
 from adapters.platform_health import PlatformHealth, another_route
+from adapters.storage_thread import StorageThread
 from bot.core import EscalationBot
 from bot.errors import Refused
 from bot.messages import Message
 from bot.outbox import DeliveryFailed, deliver_async
+from bot.people import Person
 
 log = logging.getLogger("escalation_bot.runtime")
 IDLE_CHECK = timedelta(seconds=60)
+# Reminders swept in one go: small, so requests arriving meanwhile wait for one batch at most.
+SWEEP_BATCH = 20
 EMAIL = "email"
 
 Sender = Callable[[Message], Awaitable[None]]
@@ -25,8 +32,12 @@ Sender = Callable[[Message], Awaitable[None]]
 class Delivery:
     """Routes each queued message to the platform its recipient uses, and reports final failures."""
 
-    def __init__(self, bot: EscalationBot) -> None:
+    def __init__(
+        self, bot: EscalationBot, storage_thread: StorageThread, acks: AcknowledgementsFirst | None = None
+    ) -> None:
         self.bot = bot
+        self.storage_thread = storage_thread
+        self.acks = acks or AcknowledgementsFirst()
         self.senders: dict[str, Sender] = {}
         self._lock = asyncio.Lock()
         # Told of every attempt through a platform (its name, and the error or None): the
@@ -38,7 +49,11 @@ class Delivery:
         self.senders[name] = sender
 
     def platform_for(self, message: Message) -> str | None:
-        person = self.bot.person(message.to)
+        """The platform a message goes through (reads the directory: in the storage thread)."""
+        return self.route(message, self.bot.person(message.to))
+
+    def route(self, message: Message, person: Person | None) -> str | None:
+        """The platform a message to `person` goes through."""
         if person is None:
             return None
         if message.data.get("via") == EMAIL:  # e.g. a fresh page link: only to the directory address
@@ -59,20 +74,23 @@ class Delivery:
         return EMAIL if by_email else next(iter(self.senders), None)
 
     async def send(self, message: Message) -> None:
-        platform = self.platform_for(message)
+        await self.acks.turn()
+        person = await self.storage_thread.run(self.bot.person, message.to)
+        platform = self.route(message, person)
         if platform is None:
             raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
         avoid = message.data.get("avoid")  # an alert about a failing platform goes another way
-        if platform == avoid:
-            platform = another_route(self, message, avoid) or platform
+        if platform == avoid and person is not None:
+            platform = another_route(self, person, avoid) or platform
         if message.data.get("report") and platform != "teams":
             # Slack uploads it and email attaches it; Teams offers it with its file consent card.
-            message = _with_report(self.bot, message)
+            message = await self.storage_thread.run(_with_report, self.bot, message)
         try:
             await self._attempt(platform, message)
         except DeliveryFailed as exc:
             # Reach them anyway: a platform with no way to reach this person hands over to email.
-            if not (exc.unreachable and platform != EMAIL and self._has_email(message)):
+            by_email = EMAIL in self.senders and bool(person and person.email)
+            if not (exc.unreachable and platform != EMAIL and by_email):
                 raise
             await self._attempt(EMAIL, message)
 
@@ -80,27 +98,26 @@ class Delivery:
         try:
             await self.senders[platform](message)
         except Exception as exc:
-            for watch in self.watchers:
-                watch(platform, exc)
+            await self.storage_thread.run(self._tell_watchers, platform, exc)
             raise
-        for watch in self.watchers:
-            watch(platform, None)
+        await self.storage_thread.run(self._tell_watchers, platform, None)
 
-    def _has_email(self, message: Message) -> bool:
-        person = self.bot.person(message.to)
-        return EMAIL in self.senders and bool(person and person.email)
+    def _tell_watchers(self, platform: str, error: Exception | None) -> None:
+        for watch in self.watchers:
+            watch(platform, error)
 
     async def flush(self) -> int:
         """Deliver everything ready now; returns how many went. Safe to call from many places."""
         async with self._lock:
-            self.health.check()  # an alert queued now goes out in this flush
+            run = self.storage_thread.run
+            await run(self.health.check)  # an alert queued now goes out in this flush
             delivered = 0
             for _ in range(10):  # reports of failures are themselves messages: a bounded loop
-                report = await deliver_async(self.bot.store, self.bot.clock.now(), self.send)
+                report = await deliver_async(self.bot.store, self.bot.clock.now(), self.send, run=run)
                 delivered += report.delivered
                 for message in report.failed:
                     log.warning("message to %s finally failed after retries", message.to)
-                    self.bot.report_undelivered(message)
+                    await run(self.bot.report_undelivered, message)
                 if not report.failed:
                     break
             return delivered
@@ -113,6 +130,7 @@ class BackgroundLoop:
         self.bot = bot
         self.delivery = delivery
         self.idle_check = idle_check
+        self.storage_thread = delivery.storage_thread
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -126,10 +144,29 @@ class BackgroundLoop:
         # What people sent first (events kept before a stop, or that failed), then what is due.
         for inbox in self.inboxes:
             await inbox.drain()
-        self.bot.run_due()
+        await self.sweep()
         await self.delivery.flush()
 
-    def seconds_until_next(self) -> float:
+    async def sweep(self) -> int:
+        """Send the reminders due now (the core's `run_due`), a small batch at a time in the
+        storage thread: a request's database work waits for one batch, not the whole sweep, and
+        while requests are still to be acknowledged the sweep waits for them (it would take the
+        CPU they need). Returns how many messages it queued."""
+        run, now = self.storage_thread.run, self.bot.clock.now()
+        sweep = self.bot.sweeper()  # each person read once in this sweep
+        await run(sweep.plan_due, now)
+        queued = 0
+        while True:
+            await self.delivery.acks.turn()  # a burst of requests is answered between batches
+            batch = await run(sweep.send_due_batch, now, SWEEP_BATCH)
+            if batch is None:
+                return queued
+            queued += len(batch)
+
+    async def seconds_until_next(self) -> float:
+        return await self.storage_thread.run(self._seconds_until_next)
+
+    def _seconds_until_next(self) -> float:
         now = self.bot.clock.now()
         health = self.delivery.health.next_check()  # an alert falls due with nothing else to do
         candidates = [t for t in (self.bot.next_wakeup(), self.bot.store.next_outbox_attempt(), health) if t]
@@ -147,8 +184,13 @@ class BackgroundLoop:
             if self._stopping:
                 break
             self._wake.clear()
+            try:
+                timeout = await self.seconds_until_next()
+            except Exception:
+                log.exception("could not read when next to wake; will check again")
+                timeout = IDLE_CHECK.total_seconds()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.seconds_until_next())
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="escalation-bot-background")

@@ -18,6 +18,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.acknowledgements import AcknowledgementsFirst
 from adapters.email.setup import build_email, email_settings
 from adapters.logs import configure_logging
 from adapters.metrics import Metrics
@@ -28,6 +29,7 @@ from adapters.slack.app import SlackContext, build_app
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
 from adapters.slack.sender import SlackSender
 from adapters.slack.workspaces import Workspaces
+from adapters.storage_thread import StorageThread
 from adapters.system_clock import SystemClock
 from adapters.teams import edge as teams_edge
 from adapters.web.page import add_page_routes
@@ -51,11 +53,16 @@ class Services:
     bot: EscalationBot
     delivery: Delivery
     loop: BackgroundLoop
+    # All the database work of the running server, in turn, off the event loop.
+    storage_thread: StorageThread
+    # Requests still to be acknowledged: the work that follows acknowledgements waits for them.
+    acks: AcknowledgementsFirst
     slack_app: AsyncApp | None = None
     slack_client: AsyncWebClient | None = None
     slack_oauth: Any = None  # bolt's AsyncOAuthFlow, when the bot is installable into workspaces
     teams_adapter: Any = None
     teams_bot: Any = None
+    teams_incoming: Any = None  # adapters.teams.incoming.TeamsIncoming, when Teams is on
     teams_sender: Any = None
     extras: list[Any] = field(default_factory=list)
     links: Any = None  # signs and reads the secure page's links, when email is on
@@ -98,9 +105,13 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         clock=clock or SystemClock(),
         retention=retention_of(settings, policies),
     )
-    delivery = Delivery(bot)
+    storage_thread = StorageThread()
+    acks = AcknowledgementsFirst()
+    delivery = Delivery(bot, storage_thread, acks)
     loop = BackgroundLoop(bot, delivery, timedelta(seconds=settings.work_check_seconds))
-    services = Services(settings=settings, bot=bot, delivery=delivery, loop=loop)
+    services = Services(
+        settings=settings, bot=bot, delivery=delivery, loop=loop, storage_thread=storage_thread, acks=acks
+    )
     services.metrics = Metrics(bot)
     delivery.watchers.append(services.metrics.observe_send)
     if settings.slack_enabled:
@@ -111,12 +122,16 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
             base_url=settings.slack_api_url,
             timeout=SLACK_API_TIMEOUT,
         )
-        workspaces = Workspaces(store, client, token=settings.slack_bot_token, multi=settings.slack_oauth)
+        workspaces = Workspaces(
+            store, client, storage_thread, token=settings.slack_bot_token, multi=settings.slack_oauth
+        )
         ctx = SlackContext(
             bot=bot,
             client=client,
             default_policy=settings.default_policy,
             on_queued=loop.poke,
+            storage_thread=storage_thread,
+            acks=acks,
             workspaces=workspaces,
         )
         services.slack_app = build_app(
@@ -127,6 +142,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
         if settings.slack_oauth:
             services.slack_oauth = oauth_flow(
                 store=store,
+                storage_thread=storage_thread,
                 clock=bot.clock,
                 client=client,
                 client_id=settings.slack_client_id or "",
@@ -135,7 +151,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
             )
         loop.inboxes.append(ctx.inbox)
         services.slack_client = client
-        delivery.add_platform("slack", SlackSender(workspaces, store).send)
+        delivery.add_platform("slack", SlackSender(workspaces, store, storage_thread).send)
     if settings.teams_app_id or settings.teams_allow_unauthenticated:
         from adapters.teams.setup import build_teams
 
@@ -170,9 +186,12 @@ def web_app(services: Services) -> web.Application:
     measured = [services.metrics.middleware()] if services.metrics else []
     app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=measured)
 
-    async def healthz(request: web.Request) -> web.Response:
+    def counts() -> dict[str, Any]:
         store = services.bot.store
-        return web.json_response({"ok": True, "outbox": store.outbox_counts(), "inbox": store.inbox_counts()})
+        return {"ok": True, "outbox": store.outbox_counts(), "inbox": store.inbox_counts()}
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response(await services.storage_thread.run(counts))
 
     async def metrics(request: web.Request) -> web.Response:
         token = services.settings.metrics_token
@@ -181,10 +200,14 @@ def web_app(services: Services) -> web.Application:
             return web.Response(status=404)
         if token and not hmac.compare_digest(given.encode(), token.encode()):
             return web.Response(status=401, text="METRICS_TOKEN is set: send it as a bearer token\n")
-        body, content_type = services.metrics.render()
+        body, content_type = await services.storage_thread.run(services.metrics.render)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     async def slack_events(request: web.Request) -> web.Response:
+        with services.acks.answering():  # from its arrival until bolt returns its acknowledgement
+            return await slack_answer(request)
+
+    async def slack_answer(request: web.Request) -> web.Response:
         if services.slack_app is None:
             return web.json_response({"error": "Slack is not configured on this server"}, status=503)
         if not services.settings.slack_signing_secret:
@@ -222,6 +245,10 @@ def web_app(services: Services) -> web.Application:
         return await to_aiohttp_response(await flow.handle_callback(bolt_request))
 
     async def teams_messages(request: web.Request) -> web.Response:
+        with services.acks.answering():
+            return await teams_answer(request)
+
+    async def teams_answer(request: web.Request) -> web.Response:
         # Without an app id every activity is refused, unless the development switch is on.
         if services.teams_adapter is None:
             return web.json_response({"error": "Teams is not configured on this server"}, status=401)
@@ -232,7 +259,7 @@ def web_app(services: Services) -> web.Application:
         if problem:
             return web.json_response({"error": problem}, status=400)
         try:
-            response = await services.teams_adapter.process(request, services.teams_bot)
+            response = await services.teams_incoming.receive(request)
         except web.HTTPException as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
         except (requests.RequestException, OSError, TimeoutError) as exc:
@@ -269,7 +296,9 @@ def web_app(services: Services) -> web.Application:
         for extra in services.extras:
             with contextlib.suppress(Exception):
                 await extra.close_async()
-        services.bot.store.close()
+        # After whatever is still queued for it: nothing is cut off mid-write.
+        await services.storage_thread.run(services.bot.store.close)
+        services.storage_thread.close()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)

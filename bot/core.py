@@ -114,6 +114,11 @@ class EscalationBot(ReminderSending):
             self.store.enqueue(messages, now=self.clock.now())
         return messages
 
+    def check_raise(self, command: RaiseEscalation) -> None:
+        """Raise InvalidInput (by field) or Refused as `handle(command)` would, recording nothing:
+        so a form can be answered before the raise itself is made."""
+        self._validate_raise(command, self.clock.now())
+
     def refuse_identity_claim(self, person_id: str, platform: str, how: str) -> list[Message]:
         """Someone on `platform` claimed to be a directory person already linked to another
         account: the claim was refused; the partnership admins are told, so a real change of
@@ -164,34 +169,44 @@ class EscalationBot(ReminderSending):
     def run_due(self, now: datetime | None = None) -> list[Message]:
         """Send every reminder due by `now`, once: claim, build, queue and mark in one transaction."""
         now = now or self.clock.now()
-        # A bot for this sweep alone, reading each person once (bot/sweep_store.py); the next
-        # sweep reads the directory afresh.
-        return replace(self, store=SweepStore(self.store))._sweep(now)
-
-    def _sweep(self, now: datetime) -> list[Message]:
+        sweep = self.sweeper()
+        sweep.plan_due(now)
         sent: list[Message] = []
+        while (batch := sweep.send_due_batch(now)) is not None:
+            sent.extend(batch)
+        return sent
+
+    def plan_due(self, now: datetime) -> None:
+        """`run_due`'s first step: the digests, monthly reports and erasures due by `now`, planned."""
         with self.store.transaction():
             digest.plan_missing(self.store, now, self.calendar)
             monthly.plan_missing(self.store, now, self.calendar)
             retention.plan_missing(self.store, self.retention, now)
-        while True:
-            # Batches keep each write transaction short when many reminders fell due at once.
-            with self.store.transaction():
-                batch = self.store.claim_due_reminders(now)
+
+    def sweeper(self) -> EscalationBot:
+        """This bot for one sweep: it reads each person once (bot/sweep_store.py); the next sweep
+        reads the directory afresh."""
+        return replace(self, store=SweepStore(self.store))
+
+    def send_due_batch(self, now: datetime, limit: int = 100) -> list[Message] | None:
+        """`run_due`'s next step: a batch of at most `limit` reminders due by `now`, claimed, built,
+        queued and marked in one transaction; None when none is left. Batches keep each write
+        transaction short, and let an adapter do other work between them."""
+        with self.store.transaction():
+            batch = self.store.claim_due_reminders(now, limit)
+            if isinstance(self.store, SweepStore):  # the batch's histories in one read
                 self.store.read_histories(r.escalation_id for r in batch if r.escalation_id)
-                queued: list[Message] = []
-                finished: list[tuple[int, str]] = []
-                for reminder in batch:
-                    messages, status = self._reminder_messages(reminder, now)
-                    queued.extend(messages)
-                    finished.append((reminder.id, status))
-                self.store.finish_reminders(finished)
-                # Queued once a batch, in the order they were made, in the batch's transaction.
-                queued = self._reachable(queued)
-                self.store.enqueue(queued, now=now)
-                sent.extend(queued)
-            if not batch:
-                return sent
+            queued: list[Message] = []
+            finished: list[tuple[int, str]] = []
+            for reminder in batch:
+                messages, status = self._reminder_messages(reminder, now)
+                queued.extend(messages)
+                finished.append((reminder.id, status))
+            self.store.finish_reminders(finished)
+            # Queued once a batch, in the order they were made, in the batch's transaction.
+            queued = self._reachable(queued)
+            self.store.enqueue(queued, now=now)
+        return queued if batch else None
 
     def next_wakeup(self) -> datetime | None:
         """When the next reminder falls due, for a loop that sleeps until then."""

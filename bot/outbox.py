@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.messages import Message
 from bot.storage import OutboxItem, Storage
@@ -103,18 +104,27 @@ def deliver(store: Storage, now: datetime, send: Callable[[Message], None]) -> D
     return report
 
 
+async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
+    return fn(*args)
+
+
 async def deliver_async(
-    store: Storage, now: datetime, send: Callable[[Message], Awaitable[None]]
+    store: Storage,
+    now: datetime,
+    send: Callable[[Message], Awaitable[None]],
+    *,
+    run: Callable[..., Awaitable[Any]] = _inline,
 ) -> DeliveryReport:
-    """The same for adapters whose platform clients are async (Slack, Teams)."""
+    """The same for adapters whose platform clients are async (Slack, Teams). `run(fn, *args)`
+    does each database step: where the adapter keeps its database work off the event loop."""
     report = DeliveryReport()
-    for item in store.claim_outbox(now):
-        if not store.outbox_hold(item.id, now=now):
+    for item in await run(store.claim_outbox, now):
+        if not await run(store.outbox_hold, item.id, now):
             continue  # its lease ran out while earlier ones went, and another server took it
         try:
             await send(_with_id(item))
             error = None
         except Exception as exc:  # each message settles on its own: one failure blocks no other
             error = _as_failure(exc)
-        _settle(store, item, now, error, report)
+        await run(_settle, store, item, now, error, report)
     return report

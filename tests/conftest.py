@@ -17,6 +17,27 @@ from bot.storage import Storage
 from support import PEOPLE, london
 
 
+@pytest.fixture(autouse=True)
+def storage_off_the_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every database a test opens is watched: the server's async code may reach it only through
+    the storage thread, never from the event loop (adapters/storage_thread.py)."""
+    from fakes.off_loop import OffLoopWatch
+
+    watch = OffLoopWatch()
+    opened = Storage.open.__func__  # type: ignore[attr-defined]
+
+    def open_watched(cls, *args, **kwargs) -> Storage:
+        store = opened(cls, *args, **kwargs)
+        watch.attach(store)
+        return store
+
+    monkeypatch.setattr(Storage, "open", classmethod(open_watched))
+    yield
+    assert watch.offences == [], "database work on the event loop:\n" + "\n".join(
+        dict.fromkeys(watch.offences)
+    )
+
+
 @pytest.fixture(scope="session")
 def policies() -> PolicyLibrary:
     return PolicyLibrary.load()

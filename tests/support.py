@@ -59,3 +59,14 @@ def escalations(store):
     before_all = datetime(2000, 1, 1, tzinfo=UTC)
     rows, _ = store.list_escalations(Scope(everything=True), EVERY, now=before_all, limit=10_000)
     return rows
+
+
+async def eventually(check, timeout: float = 5.0) -> None:
+    """Wait for the bot's work after an acknowledgement (or its background delivery) to settle
+    into the state `check` expects."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)

@@ -60,3 +60,39 @@ def test_the_core_never_reads_the_wall_clock():
             if node.func.attr in WALL_CLOCK and owner_name in TIME_OWNERS:
                 offenders.append(f"{path.name}:{node.lineno}: {owner_name}.{node.func.attr}()")
     assert offenders == []
+
+
+def test_the_watch_names_database_work_an_adapter_does_on_the_event_loop(tmp_path, monkeypatch):
+    """tests/conftest.py watches every test's databases; here the watch is shown to catch what it
+    is for: an adapter's coroutine reaching the database on the event loop. The same work through
+    the storage thread is no offence."""
+    import asyncio
+
+    from adapters.storage_thread import StorageThread
+    from bot.storage import Storage
+    from fakes.off_loop import OffLoopWatch
+
+    monkeypatch.undo()  # this test's store is watched by its own watch only
+    store = Storage.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    watch = OffLoopWatch()
+    watch.attach(store)
+    source = (
+        "async def on_the_loop(store):\n"
+        "    return store.person('alex')\n"
+        "async def in_the_storage_thread(store, storage_thread):\n"
+        "    return await storage_thread.run(store.person, 'alex')\n"
+    )
+    handlers: dict = {}
+    exec(compile(source, str(REPO / "adapters" / "handler_example.py"), "exec"), handlers)
+    storage_thread = StorageThread()
+
+    async def both() -> None:
+        await handlers["on_the_loop"](store)
+        await handlers["in_the_storage_thread"](store, storage_thread)
+
+    asyncio.run(both())
+    storage_thread.close()
+    store.close()
+    assert watch.offences == [
+        "adapters/handler_example.py:2 in on_the_loop: the server's database work on the event loop"
+    ]

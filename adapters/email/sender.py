@@ -17,6 +17,7 @@ from aiosmtplib.errors import (
 )
 
 from adapters.email.compose import compose
+from adapters.storage_thread import StorageThread
 from adapters.web.links import LinkSigner
 from bot.clock import Clock
 from bot.messages import Message, MessageKind
@@ -102,6 +103,7 @@ class EmailSender:
         mail_from: str,
         links: LinkSigner,
         store: Storage,
+        storage_thread: StorageThread,
         clock: Clock,
         timeout: float = SMTP_TIMEOUT,
     ) -> None:
@@ -109,13 +111,14 @@ class EmailSender:
         self.mail_from = mail_from
         self.links = links
         self.store = store
+        self.storage_thread = storage_thread
         self.clock = clock
         self.timeout = timeout
 
     async def send(self, message: Message) -> None:
         if message.kind is MessageKind.REPLY and message.data.get("caused_by") == message.to:
             return  # the answer to what they just did on the page, which the page already showed
-        person = self.store.person(message.to)
+        person = await self.storage_thread.run(self.store.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         if not person.email:

@@ -44,6 +44,7 @@ def build_email(services: Any, config: EmailSettings) -> None:
         mail_from=config.mail_from,
         links=config.links,
         store=services.bot.store,
+        storage_thread=services.storage_thread,
         clock=services.bot.clock,
     )
     services.links = config.links

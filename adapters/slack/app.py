@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -15,6 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.acknowledgements import AcknowledgementsFirst
 from adapters.agreed_actions import owned_rows
 from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
@@ -22,6 +24,7 @@ from adapters.slack.identity import add_person, current_team, find_person
 from adapters.slack.report import report_subcommand
 from adapters.slack.sender import PLATFORM, sent_as, thread_kind
 from adapters.slack.workspaces import Workspaces
+from adapters.storage_thread import StorageThread
 from bot.commands import (
     ActionDone,
     AddNote,
@@ -41,15 +44,19 @@ from bot.commands import (
 )
 from bot.core import EscalationBot
 from bot.errors import InvalidInput, Refused
+from bot.escalation import Escalation
 from bot.listing import Listing
 from bot.messages import NOTE_FORMS, ActionKind, Message, MessageKind
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
+from bot.storage import Storage
 from bot.timeline import plan_timeline
 from bot.wording import clip
 
 log = logging.getLogger("escalation_bot.slack")
+P = ParamSpec("P")
+T = TypeVar("T")
 
 HELP = (
     "*/escalate* — raise a professional difference (a form opens)\n"
@@ -78,16 +85,24 @@ NOT_INSTALLED = (
 
 @dataclass
 class SlackContext:
+    """What the listeners share. The database is reached only through `storage_thread`: every
+    listener's reads and writes run there, never on the event loop (tests/fakes/off_loop.py)."""
+
     bot: EscalationBot
     client: AsyncWebClient
     default_policy: str
     on_queued: Any  # called after a command queued messages, to deliver them promptly
+    storage_thread: StorageThread
+    # Requests still to be acknowledged, which the work after an acknowledgement lets go first.
+    acks: AcknowledgementsFirst = field(default_factory=AcknowledgementsFirst)
     # The client for each workspace; without it, `client` serves every request (one workspace).
     workspaces: Workspaces | None = None
     inbox: Inbox = field(init=False)
 
     def __post_init__(self) -> None:
-        self.inbox = Inbox(self.bot.store, self.bot.clock, PLATFORM, self._handle_kept)
+        self.inbox = Inbox(
+            self.bot.store, self.bot.clock, PLATFORM, self._handle_kept, self.storage_thread, self.acks
+        )
 
     async def _handle_kept(self, kept: dict[str, Any]) -> None:
         await handle_inbox_event(self, kept)
@@ -102,15 +117,27 @@ class SlackContext:
             return self.client
         return await self.workspaces.client(current_team.get())
 
-    async def person(self, user_id: str) -> Person | None:
-        return await find_person(self.store, await self.web(), user_id, refused=self.refuse_claim)
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` in the storage thread: how a listener reads or writes."""
+        return await self.storage_thread.run(fn, *args, **kwargs)
 
-    def refuse_claim(self, person_id: str) -> None:
-        self.bot.refuse_identity_claim(person_id, "Slack", "by the email address on their Slack profile")
+    async def person(self, user_id: str) -> Person | None:
+        return await find_person(
+            self.store, self.storage_thread, await self.web(), user_id, refused=self.refuse_claim
+        )
+
+    async def add_person(self, user_id: str, *, agency: str, role: str) -> Person:
+        return await add_person(
+            self.store, self.storage_thread, await self.web(), user_id, agency=agency, role=role
+        )
+
+    async def refuse_claim(self, person_id: str) -> None:
+        how = "by the email address on their Slack profile"
+        await self.run(self.bot.refuse_identity_claim, person_id, "Slack", how)
         self.on_queued()
 
-    def handle(self, command) -> list[Message]:
-        messages = self.bot.handle(command)
+    async def handle(self, command) -> list[Message]:
+        messages = await self.run(self.bot.handle, command)
         self.on_queued()
         return messages
 
@@ -171,14 +198,12 @@ def build_app(
 
     @app.middleware
     async def keep_messages_in_the_inbox(body: dict, next) -> BoltResponse | None:
-        # A message may be a note: stored before Slack is answered, handled from the inbox. A retry
-        # of one already kept or handled (X-Slack-Retry-Num) is answered and ignored.
+        # A message may be a note: stored before Slack is answered (the one write an answer waits
+        # for), handled from the inbox. A retry of one already kept or handled (X-Slack-Retry-Num)
+        # is answered and ignored.
         event = body.get("event") if body.get("type") == "event_callback" else None
         if isinstance(event, dict) and event.get("type") == "message":
-            ctx.inbox.keep(_event_key(body), {"team_id": body.get("team_id"), "event": event})
-            return BoltResponse(status=200, body="")
-        event_id = body.get("event_id") if event is not None else None
-        if event_id and not ctx.store.first_sight(PLATFORM, event_id, now=ctx.bot.clock.now()):
+            await ctx.inbox.keep(_event_key(body), {"team_id": body.get("team_id"), "event": event})
             return BoltResponse(status=200, body="")
         return await next()
 
@@ -189,27 +214,35 @@ def build_app(
         user_id = body["user_id"]
         if not sub:
             await ack()  # the trigger id lives 3 seconds: acknowledge before any other work
+            await ctx.acks.turn()  # under a burst, every acknowledgement before any form opens
             person = await ctx.person(user_id)
             view = ctx.raise_view(policy_id=ctx.default_policy, risk_now=None, ask_about_me=person is None)
             await client.views_open(trigger_id=body["trigger_id"], view=view)
             return
-        reply = await subcommand(ctx, user_id, sub.lower(), rest)
-        # A long answer goes as several private messages: the first as the acknowledgement, the rest
+        # A long answer goes as several private messages. One that needs no database (help, a
+        # policy) is the acknowledgement itself; any other is acknowledged first, then sent
         # through the command's response URL. Nothing is cut.
-        first, *more = blocks.reply_payloads(reply, mrkdwn=True)
-        await ack(response_type="ephemeral", **first)
-        for payload in more:
+        reply = offline_answer(ctx, sub.lower(), rest)
+        if reply is None:
+            await ack()
+            await ctx.acks.turn()
+            payloads = blocks.reply_payloads(await subcommand(ctx, user_id, sub.lower(), rest), mrkdwn=True)
+        else:
+            first, *payloads = blocks.reply_payloads(reply, mrkdwn=True)
+            await ack(response_type="ephemeral", **first)
+        for payload in payloads:
             try:
                 await respond(response_type="ephemeral", **payload)
             except (aiohttp.ClientError, OSError, TimeoutError, SlackApiError, ValueError) as exc:
-                # The person has the first part; the rest waits for them in `/escalate` again.
-                log.warning("could not send the rest of an answer (%s)", type(exc).__name__)
+                # What went first is with the person; the rest waits for them in `/escalate` again.
+                log.warning("could not send (the rest of) an answer (%s)", type(exc).__name__)
                 break
 
     @app.action("risk_now")
     @app.action("policy")
     async def raise_form_changed(ack, body, client) -> None:
         await ack()
+        await ctx.acks.turn()
         view = body["view"]
         current = forms.values(view)
         meta = forms.metadata(view)
@@ -222,10 +255,13 @@ def build_app(
 
     async def settle_form(ack, view: dict[str, Any], build) -> None:
         """Handle a submitted modal's command: errors beside their fields (a refusal beside the
-        first field), else close the modal. `build` makes the command, and may refuse too."""
+        first field), else close the modal. `build` makes the command, and may refuse too.
+        Before the acknowledgement, in the storage thread: the core checks the command against the
+        escalation as recorded, and its errors can be shown beside their fields only in the
+        answer to the submission; what it records is small."""
         first_block = next((b["block_id"] for b in view["blocks"] if b.get("type") == "input"), "")
         try:
-            ctx.handle(build())
+            await ctx.handle(build())
         except InvalidInput as exc:
             await ack(response_action="errors", errors=forms.errors_for(view, exc.errors))
             return
@@ -235,53 +271,28 @@ def build_app(
         await ack()
 
     @app.view("escalate_raise")
-    async def raise_submitted(ack, body, client) -> None:
+    async def raise_submitted(ack, body) -> None:
+        # Answered before the raise: what can be checked is checked first (the errors show beside
+        # their fields only in this answer), then the submission is kept in the inbox (the one
+        # write that makes the answer a promise) and the form closes. The raise follows from the
+        # inbox, and the practitioner's confirmation comes as a message, as ever.
         view = body["view"]
-        v = forms.values(view)
         user_id = body["user"]["id"]
         person = await ctx.person(user_id)
-        problems: dict[str, str] = {}
-        if person is None:
-            if not (v.get("my_agency") or "").strip():
-                problems["my_agency"] = "Please give your agency."
-            if not (v.get("my_role") or "").strip():
-                problems["my_role"] = "Please give your role."
-        other = search.chosen(ctx.store, v.get("counterpart"))
-        newcomer = Newcomer(
-            name=v.get("counterpart_name") or "",
-            agency=v.get("counterpart_agency") or "",
-            role=v.get("counterpart_role") or "",
-            email=v.get("counterpart_email") or "",
-        )
-        if v.get("counterpart") and other is None:
-            problems["counterpart"] = "That person is no longer in the directory: search again."
-        elif other is None and not newcomer.given:
-            problems["counterpart"] = "Choose the other professional, or give their details below."
-        elif other is not None and person is not None and other.id == person.id:
-            problems["counterpart"] = "Choose the other professional, not yourself."
+        kept = {"team_id": current_team.get(), "raise": {"user_id": user_id, "view": view}}
+
+        def check_and_keep() -> dict[str, str]:
+            problems = raise_form_problems(ctx, user_id, view, person)
+            if not problems:
+                ctx.inbox.write(f"view:{view['id']}", kept)
+            return problems
+
+        problems = await ctx.run(check_and_keep)
         if problems:
             await ack(response_action="errors", errors=problems)
             return
-        if person is None:
-            person = await add_person(ctx.store, client, user_id, agency=v["my_agency"], role=v["my_role"])
-        command = RaiseEscalation(
-            actor=person.id,
-            policy_id=v.get("policy") or ctx.default_policy,
-            case_reference=v.get("case_reference") or "",
-            counterpart=other.id if other else "",
-            newcomer=None if other else newcomer,
-            category=v.get("category") or "other",
-            issue=v.get("issue") or "",
-            risk=v.get("risk") or "",
-            outcome_wanted=v.get("outcome_wanted") or "",
-            immediate_risk=v.get("risk_now") == "yes",
-            urgent=v.get("risk_now") == "yes" or "urgent" in (v.get("urgent") or []),
-            target_due=v.get("target_due"),
-            disagreement_on=v.get("disagreement_on"),
-            platform=PLATFORM,
-            submission=f"slack-view:{view['id']}",
-        )
-        await settle_form(ack, view, lambda: command)
+        await ack()
+        ctx.inbox.poke()
 
     @app.action(
         re.compile(
@@ -290,6 +301,7 @@ def build_app(
     )
     async def case_button(ack, body, client, action) -> None:
         await ack()
+        await ctx.acks.turn()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         escalation_id = action.get("value", "")
@@ -297,13 +309,13 @@ def build_app(
         try:
             if person is None:
                 raise Refused(NOT_IN_DIRECTORY)
-            esc = ctx.bot.visible(person.id, escalation_id)
+            esc = await ctx.run(ctx.bot.visible, person.id, escalation_id)
         except Refused as exc:
             await ctx.tell(user_id, str(exc), channel)
             return
         kind = action["action_id"].split(":", 1)[1]
         if kind == "show":
-            text = ctx.bot.show(person.id, esc.id)
+            text = await ctx.run(ctx.bot.show, person.id, esc.id)
             shown = blocks.sections(text)
             if len(shown) > blocks.MODAL_BLOCKS:
                 # Longer than a modal holds: send it to the person's chat with the bot instead.
@@ -322,11 +334,7 @@ def build_app(
         elif kind == "add_note":
             view = blocks.note_modal(esc.id)
         elif kind == "resolve":
-            owners = [
-                (p, ctx.bot.store.person(p).name if ctx.bot.store.person(p) else p)
-                for p in esc.current_people()
-            ]
-            view = blocks.resolve_modal(esc.id, owners)
+            view = blocks.resolve_modal(esc.id, await ctx.run(_owners, ctx.bot, esc))
         elif kind == "escalate":
             if esc.at_final_stage:
                 await ctx.tell(user_id, f"{esc.id} is at the final stage of the policy.", channel)
@@ -341,7 +349,7 @@ def build_app(
         elif kind == "agree_resolved":
             # One tap: agreeing needs nothing more than the proposal already says.
             try:
-                ctx.handle(AnswerProposal(actor=person.id, escalation_id=esc.id, agree=True))
+                await ctx.handle(AnswerProposal(actor=person.id, escalation_id=esc.id, agree=True))
             except (Refused, InvalidInput) as exc:
                 await ctx.tell(user_id, str(exc), channel)
             return
@@ -358,6 +366,7 @@ def build_app(
     @app.action(re.compile(r"^esc:note_(phone|meeting|email|message|details)$"))
     async def note_detail_button(ack, body, client, action) -> None:
         await ack()
+        await ctx.acks.turn()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         escalation_id, _, note = str(action.get("value") or "").partition("|")
@@ -374,7 +383,7 @@ def build_app(
             )
             return
         try:
-            ctx.handle(
+            await ctx.handle(
                 DetailNote(
                     actor=person.id, escalation_id=escalation_id, note=int(note), form=NOTE_FORMS[kind]
                 )
@@ -414,6 +423,7 @@ def build_app(
     async def done_button(ack, body, action) -> None:
         # One tap: an agreed action or a policy's step is done. The value names the case and which.
         await ack()
+        await ctx.acks.turn()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         escalation_id, _, ref = str(action.get("value") or "").partition("|")
@@ -422,39 +432,43 @@ def build_app(
             if person is None:
                 raise Refused(NOT_IN_DIRECTORY)
             kind = action["action_id"].removeprefix("esc:")
-            ctx.handle(_done(escalation_id, ref, person.id, kind))
+            await ctx.handle(_done(escalation_id, ref, person.id, kind))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
     @app.action("esc:reopen")
     async def reopen_button(ack, body, client, action) -> None:
         await ack()
+        await ctx.acks.turn()
         view = blocks.reopen_modal(str(action.get("value") or ""))
         await client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    async def picked(client, action, *, agency: str, role: str) -> Person | None:
+    async def picked(action, *, agency: str, role: str) -> Person | None:
         """Who a message's picker names: a directory person from the search, or someone in this
         workspace (added to the directory with `agency` and `role` if new). A leaver is refused."""
         if action.get("type") == "external_select":
-            chosen = search.chosen(ctx.store, (action.get("selected_option") or {}).get("value"))
+            value = (action.get("selected_option") or {}).get("value")
+            chosen = await ctx.run(search.chosen, ctx.store, value)
         else:
             user = action.get("selected_user")
             chosen = await ctx.person(user) if user else None
             if user and chosen is None:
-                chosen = await add_person(ctx.store, client, user, agency=agency, role=role)
+                chosen = await ctx.add_person(user, agency=agency, role=role)
         if chosen is not None and not chosen.active:
             raise Refused(f"{chosen.name} has left. Choose who now does their work.")
         return chosen
 
     @app.options(re.compile(r"^(counterpart|esc:name_manager|esc:name_role_holder)$"))
     async def people_options(ack, body) -> None:
-        """The people menus' search: the partnership's directory, as the person types."""
-        found = ctx.bot.find_people(str(body.get("value") or ""), limit=OPTIONS_SHOWN)
+        """The people menus' search: the partnership's directory, as the person types. The answer
+        is the acknowledgement, so the search (in the storage thread) comes before it."""
+        found = await ctx.run(ctx.bot.find_people, str(body.get("value") or ""), limit=OPTIONS_SHOWN)
         await ack(options=blocks.people_options(found))
 
     @app.action(re.compile(r"^esc:name_manager(:workspace)?$"))
     async def manager_named(ack, body, client, action) -> None:
         await ack()
+        await ctx.acks.turn()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         person = await ctx.person(user_id)
@@ -463,7 +477,7 @@ def build_app(
             return
         try:
             # Line managers are usually in the same agency; the directory can correct it later.
-            manager = await picked(client, action, agency=person.agency, role="Line manager")
+            manager = await picked(action, agency=person.agency, role="Line manager")
         except Refused as exc:
             await ctx.tell(user_id, str(exc), channel)
             return
@@ -471,13 +485,14 @@ def build_app(
             await ctx.tell(user_id, "Choose your line manager in the picker.", channel)
             return
         try:
-            ctx.handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
+            await ctx.handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
     @app.action(re.compile(r"^esc:name_role_holder(:workspace)?$"))
     async def role_holder_named(ack, body, client, action) -> None:
         await ack()
+        await ctx.acks.turn()
         user_id = body["user"]["id"]
         channel = (body.get("channel") or {}).get("id")
         person = await ctx.person(user_id)
@@ -487,12 +502,13 @@ def build_app(
             return
         question_id = int(block_id.removeprefix("question:"))
         try:
-            question = ctx.bot.role_question(person.id, question_id)  # before anyone is added
+            # Before anyone is added to the directory.
+            question = await ctx.run(ctx.bot.role_question, person.id, question_id)
             agency = question.data.get("agency") or person.agency
-            holder = await picked(client, action, agency=agency, role="Professional")
+            holder = await picked(action, agency=agency, role="Professional")
             if holder is None:
                 raise Refused("Choose someone in the picker.")
-            ctx.handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
+            await ctx.handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await ctx.tell(user_id, str(exc), channel)
 
@@ -561,13 +577,22 @@ def build_app(
     )
 
     @app.event("app_home_opened")
-    async def home_opened(event, client) -> None:
+    async def home_opened(body, event, client) -> None:
         if event.get("tab") not in (None, "home"):
+            return
+        await ctx.acks.turn()
+        # Once per event, checked after bolt has answered it: a retry (X-Slack-Retry-Num) of one
+        # already seen is ignored.
+        event_id = body.get("event_id")
+        now = ctx.bot.clock.now()
+        if event_id and not await ctx.run(ctx.store.first_sight, PLATFORM, event_id, now=now):
             return
         user_id = event["user"]
         person = await ctx.person(user_id)
         shown = (
-            ctx.bot.list_for(person.id, limit=HOME_SHOWN) if person else Listing([], 0, ctx.bot.clock.now())
+            await ctx.run(ctx.bot.list_for, person.id, limit=HOME_SHOWN)
+            if person
+            else Listing([], 0, ctx.bot.clock.now())
         )
         soon = ctx.bot.calendar.working_days_after(shown.now, 1)
         view = blocks.home_view(
@@ -576,6 +601,12 @@ def build_app(
         await client.views_publish(user_id=user_id, view=view)
 
     return app
+
+
+def _owners(bot: EscalationBot, esc: Escalation) -> list[tuple[str, str]]:
+    """Who may own an agreed action, by name: the people on the escalation now."""
+    found = [(p, bot.store.person(p)) for p in esc.current_people()]
+    return [(p, person.name if person else p) for p, person in found]
 
 
 def _earlier_due(actor: str, escalation_id: str, v: dict[str, Any]) -> SetEarlierDue:
@@ -594,9 +625,104 @@ def _event_key(body: dict[str, Any]) -> str:
 
 
 async def handle_inbox_event(ctx: SlackContext, kept: dict[str, Any]) -> None:
-    """Handle a message event from the inbox, as the person in the workspace it came from."""
+    """Handle a message event or a raise form from the inbox, as the person in the workspace it
+    came from."""
     current_team.set(kept.get("team_id"))
+    if "raise" in kept:
+        await raise_kept(ctx, kept["raise"])
+        return
     await on_message(ctx, kept["event"])
+
+
+def _newcomer(v: dict[str, Any]) -> Newcomer:
+    return Newcomer(
+        name=v.get("counterpart_name") or "",
+        agency=v.get("counterpart_agency") or "",
+        role=v.get("counterpart_role") or "",
+        email=v.get("counterpart_email") or "",
+    )
+
+
+def raise_command(
+    ctx: SlackContext, actor: str, view: dict[str, Any], other: Person | None
+) -> RaiseEscalation:
+    """The raise a submitted form asks for, by `actor`, with `other` (or the newcomer it names)."""
+    v = forms.values(view)
+    return RaiseEscalation(
+        actor=actor,
+        policy_id=v.get("policy") or ctx.default_policy,
+        case_reference=v.get("case_reference") or "",
+        counterpart=other.id if other else "",
+        newcomer=None if other else _newcomer(v),
+        category=v.get("category") or "other",
+        issue=v.get("issue") or "",
+        risk=v.get("risk") or "",
+        outcome_wanted=v.get("outcome_wanted") or "",
+        immediate_risk=v.get("risk_now") == "yes",
+        urgent=v.get("risk_now") == "yes" or "urgent" in (v.get("urgent") or []),
+        target_due=v.get("target_due"),
+        disagreement_on=v.get("disagreement_on"),
+        platform=PLATFORM,
+        submission=f"slack-view:{view['id']}",
+    )
+
+
+def raise_form_problems(
+    ctx: SlackContext, user_id: str, view: dict[str, Any], person: Person | None
+) -> dict[str, str]:
+    """The raise form's errors by block, as the raise itself would find them, without recording
+    anything (reads the database: in the storage thread)."""
+    v = forms.values(view)
+    problems: dict[str, str] = {}
+    if person is None:
+        if not (v.get("my_agency") or "").strip():
+            problems["my_agency"] = "Please give your agency."
+        if not (v.get("my_role") or "").strip():
+            problems["my_role"] = "Please give your role."
+    other = search.chosen(ctx.store, v.get("counterpart"))
+    if v.get("counterpart") and other is None:
+        problems["counterpart"] = "That person is no longer in the directory: search again."
+    elif other is None and not _newcomer(v).given:
+        problems["counterpart"] = "Choose the other professional, or give their details below."
+    elif other is not None and person is not None and other.id == person.id:
+        problems["counterpart"] = "Choose the other professional, not yourself."
+    if problems:
+        return problems
+    # Someone new is added to the directory with the raise; a leaver stays who they were.
+    known = person or ctx.store.person_by(slack_id=user_id, active_only=False)
+    try:
+        ctx.bot.check_raise(raise_command(ctx, known.id if known else "", view, other))
+    except InvalidInput as exc:
+        errors = {k: m for k, m in exc.errors.items() if known or k != "actor"}
+        return forms.errors_for(view, errors)
+    except Refused as exc:
+        first_block = next((b["block_id"] for b in view["blocks"] if b.get("type") == "input"), "")
+        return {first_block: str(exc)[:150]}
+    return {}
+
+
+async def raise_kept(ctx: SlackContext, kept: dict[str, Any]) -> None:
+    """A raise form answered (and closed) before the raise: the raise, as the person who sent it."""
+    user_id, view = kept["user_id"], kept["view"]
+    v = forms.values(view)
+    person = await ctx.person(user_id)
+    if person is None:
+        person = await ctx.add_person(user_id, agency=v.get("my_agency") or "", role=v.get("my_role") or "")
+    actor = person.id
+
+    def raise_it() -> list[Message]:
+        other = search.chosen(ctx.store, v.get("counterpart"))
+        return ctx.bot.handle(raise_command(ctx, actor, view, other))
+
+    try:
+        await ctx.run(raise_it)
+        ctx.on_queued()
+    except (InvalidInput, Refused) as exc:
+        # The form was checked before it closed: only a change since then (the other
+        # professional marked as left a moment ago, say) lands here.
+        await ctx.tell(
+            user_id, f"Your professional difference was not raised: {exc} Type /escalate to raise it again."
+        )
 
 
 async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
@@ -643,7 +769,7 @@ async def on_message(ctx: SlackContext, event: dict[str, Any]) -> None:
     try:
         if person is None:
             raise Refused(NOT_IN_DIRECTORY)
-        ctx.handle(
+        await ctx.handle(
             AddNote(
                 actor=person.id,
                 escalation_id=escalation_id,
@@ -679,7 +805,7 @@ async def _place_thread(ctx: SlackContext, channel: str, thread_ts: str) -> tupl
     """Whose case thread this is, as (person id, "thread:E-0001"). A case message Slack posted
     whose answer was lost (a stop mid-send) is not yet known by its ts: then the thread's first
     message is read, and its metadata names the outbox message, hence the escalation."""
-    known = ctx.store.find_address(PLATFORM, f"{channel}:{thread_ts}", "thread:")
+    known = await ctx.run(ctx.store.find_address, PLATFORM, f"{channel}:{thread_ts}", "thread:")
     if known is not None:
         return known
     client = await ctx.web()
@@ -693,15 +819,22 @@ async def _place_thread(ctx: SlackContext, channel: str, thread_ts: str) -> tupl
         return None
     parent = next(iter(page.get("messages") or []), None)
     sent = sent_as(parent) if isinstance(parent, dict) and parent.get("ts") == thread_ts else None
-    message = ctx.store.outbox_message(sent[0]) if sent and sent[1] == 0 else None
-    if message is None or message.kind is not MessageKind.CASE or not message.escalation_id or sent is None:
+    if sent is None or sent[1] != 0:
         return None
-    where, kind = f"{channel}:{thread_ts}", thread_kind(message.escalation_id)
-    if ctx.store.address(message.to, PLATFORM, kind) is None:
+    return await ctx.run(_place_sent_thread, ctx.store, sent[0], f"{channel}:{thread_ts}")
+
+
+def _place_sent_thread(store: Storage, outbox_id: int, where: str) -> tuple[str, str] | None:
+    """The case thread started by outbox message `outbox_id`, at `where`, now remembered."""
+    message = store.outbox_message(outbox_id)
+    if message is None or message.kind is not MessageKind.CASE or not message.escalation_id:
+        return None
+    kind = thread_kind(message.escalation_id)
+    if store.address(message.to, PLATFORM, kind) is None:
         # Not when a thread is known already: a second copy (sent after a timeout) is placed for
         # its replies, but notices keep going to the thread the person has been using.
-        ctx.store.set_address(message.to, PLATFORM, where, kind=kind)
-        ctx.store.outbox_part_sent(sent[0], 0, where)
+        store.set_address(message.to, PLATFORM, where, kind=kind)
+        store.outbox_part_sent(outbox_id, 0, where)
     return message.to, kind
 
 
@@ -713,7 +846,7 @@ async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:
     if found is None or person is None:
         return
     try:
-        ctx.handle(
+        await ctx.handle(
             CorrectNote(
                 actor=person.id,
                 escalation_id=found[1].removeprefix("thread:"),
@@ -730,8 +863,9 @@ async def _correction(ctx, channel, user_id, thread_ts, ts, text) -> None:
         await ctx.tell(user_id, str(exc), channel)
 
 
-async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> str:
-    """`/escalate list | show | export | policy | help`: the reply text (sent privately)."""
+def offline_answer(ctx: SlackContext, sub: str, rest: str) -> str | None:
+    """The answer to `/escalate help | policy [id]`, or to a word it does not know: none needs the
+    database, so it can be the acknowledgement itself. None for any other."""
     if sub in {"help", "?"}:
         return HELP
     if sub == "policy":
@@ -740,46 +874,47 @@ async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> st
         except KeyError as exc:
             return blocks.escape(clip(exc.args[0], 300))
         return blocks.escape(describe_policy(policy))
+    if sub not in {"report", "digests", "monthly", "list", "show", "export"}:
+        return f"I don't know `{blocks.escape(clip(sub, 30))}`. Here is what I can do:\n{HELP}"
+    return None
+
+
+async def subcommand(ctx: SlackContext, user_id: str, sub: str, rest: str) -> str:
+    """`/escalate list | show | export | report | digests | monthly`: the reply text (sent
+    privately, after the acknowledgement)."""
     if sub == "report":
         return await report_subcommand(ctx, user_id, rest)
-    if sub in {"digests", "monthly"}:
-        person = await ctx.person(user_id)
-        if person is None:
-            return NOT_IN_DIRECTORY
-        try:
-            return blocks.escape(ctx.bot.choose(person.id, f"{sub} {rest}"))
-        except Refused as exc:
-            return blocks.escape(str(exc))
-    if sub not in {"list", "show", "export"}:
-        return f"I don't know `{blocks.escape(clip(sub, 30))}`. Here is what I can do:\n{HELP}"
     person = await ctx.person(user_id)
     if person is None:
         return NOT_IN_DIRECTORY
+    if sub in {"digests", "monthly"}:
+        try:
+            return blocks.escape(await ctx.run(ctx.bot.choose, person.id, f"{sub} {rest}"))
+        except Refused as exc:
+            return blocks.escape(str(exc))
     if sub == "list":
         return blocks.escape(
-            ctx.bot.list_text(person.id, rest, size=LIST_PAGE, command="/escalate list", code="`")
+            await ctx.run(
+                ctx.bot.list_text, person.id, rest, size=LIST_PAGE, command="/escalate list", code="`"
+            )
         )
     escalation_id = rest.strip().upper()
     if not escalation_id:
         return f"Which escalation? For example `/escalate {sub} E-0001`."
     try:
         if sub == "show":
-            return blocks.escape(ctx.bot.show(person.id, escalation_id))
-        record = ctx.bot.export(person.id, escalation_id)
+            return blocks.escape(await ctx.run(ctx.bot.show, person.id, escalation_id))
+        record = await ctx.run(ctx.bot.export, person.id, escalation_id)
     except Refused as exc:
         return blocks.escape(str(exc))
-    ctx.store.enqueue(
-        [
-            Message(
-                to=person.id,
-                text=record,
-                kind=MessageKind.NOTICE,
-                escalation_id=escalation_id,
-                data={"file": f"{escalation_id}-case-record.md", "caused_by": person.id},
-            )
-        ],
-        now=ctx.bot.clock.now(),
+    message = Message(
+        to=person.id,
+        text=record,
+        kind=MessageKind.NOTICE,
+        escalation_id=escalation_id,
+        data={"file": f"{escalation_id}-case-record.md", "caused_by": person.id},
     )
+    await ctx.run(ctx.store.enqueue, [message], now=ctx.bot.clock.now())
     ctx.on_queued()
     return f"The case record of {escalation_id} is on its way to you as a file."
 

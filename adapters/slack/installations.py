@@ -12,6 +12,7 @@ from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
+from adapters.storage_thread import StorageThread
 from bot.clock import Clock
 from bot.storage import SlackInstallation, Storage
 
@@ -24,8 +25,9 @@ class StoredInstallations(AsyncInstallationStore):
     """Bot installations, one per workspace (a reinstall replaces the last). The bot needs no user
     tokens, so only the bot's part of an installation is kept."""
 
-    def __init__(self, store: Storage, clock: Clock) -> None:
+    def __init__(self, store: Storage, storage_thread: StorageThread, clock: Clock) -> None:
         self.store = store
+        self.storage_thread = storage_thread
         self.clock = clock
 
     @property
@@ -39,7 +41,8 @@ class StoredInstallations(AsyncInstallationStore):
         if installation.bot_refresh_token:
             # A rotating token expires within hours and this bot does not refresh it.
             raise BoltError("token rotation is not supported; turn it off in the app's settings")
-        self.store.save_slack_installation(
+        await self.storage_thread.run(
+            self.store.save_slack_installation,
             SlackInstallation(
                 team_id=installation.team_id,
                 bot_token=installation.bot_token,
@@ -90,7 +93,7 @@ class StoredInstallations(AsyncInstallationStore):
         user_id: str | None = None,
         is_enterprise_install: bool | None = False,
     ) -> Installation | None:
-        found = self.store.slack_installation(team_id) if team_id else None
+        found = await self.storage_thread.run(self.store.slack_installation, team_id) if team_id else None
         if found is None:
             return None
         return Installation(
@@ -108,20 +111,27 @@ class StoredInstallations(AsyncInstallationStore):
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if team_id:
-            self.store.delete_slack_installation(team_id)
+            await self.storage_thread.run(self.store.delete_slack_installation, team_id)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
         if team_id and user_id is None:
-            self.store.delete_slack_installation(team_id)
+            await self.storage_thread.run(self.store.delete_slack_installation, team_id)
 
 
 class StoredStates(AsyncOAuthStateStore):
     """OAuth states: random, kept until used once or until they expire."""
 
-    def __init__(self, store: Storage, clock: Clock, lifetime: timedelta = STATE_LIFETIME) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        storage_thread: StorageThread,
+        clock: Clock,
+        lifetime: timedelta = STATE_LIFETIME,
+    ) -> None:
         self.store = store
+        self.storage_thread = storage_thread
         self.clock = clock
         self.lifetime = lifetime
 
@@ -131,8 +141,11 @@ class StoredStates(AsyncOAuthStateStore):
 
     async def async_issue(self, *args, **kwargs) -> str:
         state = secrets.token_urlsafe(32)
-        self.store.add_oauth_state(state, expires_at=self.clock.now() + self.lifetime)
+        expires_at = self.clock.now() + self.lifetime
+        await self.storage_thread.run(self.store.add_oauth_state, state, expires_at=expires_at)
         return state
 
     async def async_consume(self, state: str) -> bool:
-        return bool(state) and self.store.consume_oauth_state(state, now=self.clock.now())
+        if not state:
+            return False
+        return await self.storage_thread.run(self.store.consume_oauth_state, state, now=self.clock.now())

@@ -15,6 +15,7 @@ from slack_sdk.oauth import OAuthStateUtils
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.installations import STATE_LIFETIME, StoredInstallations, StoredStates
+from adapters.storage_thread import StorageThread
 from bot.clock import Clock
 from bot.storage import Storage
 
@@ -70,6 +71,7 @@ def authorization_url(api_url: str) -> str:
 def oauth_flow(
     *,
     store: Storage,
+    storage_thread: StorageThread,
     clock: Clock,
     client: AsyncWebClient,
     client_id: str,
@@ -88,9 +90,9 @@ def oauth_flow(
         install_page_rendering_enabled=False,
         redirect_uri_path=REDIRECT_PATH,
         authorization_url=authorization_url(api_url),
-        installation_store=StoredInstallations(store, clock),
+        installation_store=StoredInstallations(store, storage_thread, clock),
         installation_store_bot_only=True,
-        state_store=StoredStates(store, clock),
+        state_store=StoredStates(store, storage_thread, clock),
         state_expiration_seconds=int(STATE_LIFETIME.total_seconds()),
         callback_options=AsyncCallbackOptions(success=_installed, failure=_not_installed),
         logger=log,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-import jsonschema
+from adapters.schema_check import SchemaCheck
 
 ID = {"type": "string", "pattern": "^[A-Z0-9]{1,40}$"}
 TEXT = {"type": "string", "maxLength": 40000}
@@ -189,7 +189,7 @@ COMMON = {
 }
 for _schema in SCHEMAS.values():
     _schema["properties"] = {**COMMON, **_schema["properties"]}
-_VALIDATORS = {kind: jsonschema.Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
+_VALIDATORS = {kind: SchemaCheck(schema) for kind, schema in SCHEMAS.items()}
 
 
 class BadPayload(Exception):
@@ -235,7 +235,7 @@ def problem(body: Mapping[str, Any]) -> str | None:
     validator = _VALIDATORS.get(kind) if isinstance(kind, str) else None
     if validator is None:
         return f"{str(kind)[:40]!r} is not a kind of Slack payload this bot handles"
-    error = next(iter(validator.iter_errors(body)), None)
+    error = validator.first_error(body)
     if error is None:
         return None
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from adapters.report.chat import report_file, request_for
+from adapters.report.chat import ReportFile, report_file, request_for
 from adapters.slack import blocks
 from bot.errors import InvalidInput, Refused
 from bot.messages import Message, MessageKind
@@ -21,8 +21,7 @@ async def report_subcommand(ctx: SlackContext, user_id: str, rest: str) -> str:
     try:
         if person is None:
             raise Refused(REFUSAL)
-        request = request_for(ctx.bot, person.id, rest.split(), ctx.default_policy)
-        file = report_file(ctx.bot, person.id, request)
+        file = await ctx.run(_report, ctx, person.id, rest)
     except (Refused, InvalidInput) as exc:
         return blocks.escape(str(exc))
     message = Message(
@@ -31,6 +30,11 @@ async def report_subcommand(ctx: SlackContext, user_id: str, rest: str) -> str:
         kind=MessageKind.NOTICE,
         data={"file": file.name, "comment": file.description, "caused_by": person.id},
     )
-    ctx.store.enqueue([message], now=ctx.bot.clock.now())
+    await ctx.run(ctx.store.enqueue, [message], now=ctx.bot.clock.now())
     ctx.on_queued()
     return blocks.escape(f"{file.description} It is on its way to you as a file.")
+
+
+def _report(ctx: SlackContext, actor: str, rest: str) -> ReportFile:
+    """The report `actor` asked for (reads the database: in the storage thread)."""
+    return report_file(ctx.bot, actor, request_for(ctx.bot, actor, rest.split(), ctx.default_policy))

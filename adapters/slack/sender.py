@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.sent_parts import SentParts
 from adapters.slack.blocks import message_payloads
 from adapters.slack.workspaces import Workspaces
+from adapters.storage_thread import StorageThread
 from bot.messages import Message, MessageKind
 from bot.outbox import DeliveryFailed
 from bot.storage import Storage
@@ -55,17 +56,18 @@ class SlackSender:
     """Sends one core message, in the recipient's workspace with that workspace's token: a case
     message starts a thread; notices go into it."""
 
-    def __init__(self, workspaces: Workspaces, store: Storage) -> None:
+    def __init__(self, workspaces: Workspaces, store: Storage, storage_thread: StorageThread) -> None:
         self.workspaces = workspaces
         self.store = store
+        self.storage_thread = storage_thread
 
     async def send(self, message: Message) -> None:
-        person = self.store.person(message.to)
+        person = await self.storage_thread.run(self.store.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         try:
             client, user_id = await self.workspaces.reach(person)
-            await _Delivery(client, self.store, person.id, user_id).send(message)
+            await _Delivery(client, self.store, self.storage_thread, person.id, user_id).send(message)
         except SlackApiError as exc:
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             if self.workspaces.multi and error in REMOVED:
@@ -79,9 +81,17 @@ class SlackSender:
 class _Delivery:
     """One message to one person, through the client of their workspace."""
 
-    def __init__(self, client: AsyncWebClient, store: Storage, person_id: str, user_id: str) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        store: Storage,
+        storage_thread: StorageThread,
+        person_id: str,
+        user_id: str,
+    ) -> None:
         self.client = client
         self.store = store
+        self.storage_thread = storage_thread
         self.person_id = person_id
         self.user_id = user_id
 
@@ -110,7 +120,7 @@ class _Delivery:
             )
             return
         payloads = message_payloads(message)
-        parts = SentParts(self.store, message)
+        parts = await SentParts.load(self.store, self.storage_thread, message)
         # An earlier try may have reached Slack without our record of it (a stop, a lost answer):
         # look for it by its outbox id before sending anything again.
         looking = message.data.get("attempt", 1) > 1 and parts.outbox_id is not None
@@ -125,11 +135,13 @@ class _Delivery:
                 **payloads[k],
             )
             ref = f"{posted['channel']}:{posted['ts']}"
-            parts.mark(k, ref)
+            await parts.mark(k, ref)
             return ref
 
         thread = (
-            self.store.address(self.person_id, PLATFORM, thread_kind(message.escalation_id))
+            await self.storage_thread.run(
+                self.store.address, self.person_id, PLATFORM, thread_kind(message.escalation_id)
+            )
             if message.escalation_id and message.in_thread
             else None
         )
@@ -147,7 +159,8 @@ class _Delivery:
             await self._look_for(parts, 1, opened["channel"]["id"], None, since)
         first = parts.sent(0) or await post(0, user_id, None)
         if message.kind is MessageKind.CASE and message.escalation_id:
-            self.store.set_address(self.person_id, PLATFORM, first, kind=thread_kind(message.escalation_id))
+            kind = thread_kind(message.escalation_id)
+            await self.storage_thread.run(self.store.set_address, self.person_id, PLATFORM, first, kind=kind)
         # The rest of a long message follows: under a case message, in its thread.
         channel, ts = split_ref(first)
         under = ts if message.kind is MessageKind.CASE else None
@@ -181,7 +194,7 @@ class _Delivery:
                 for found in page.get("messages") or []:
                     part = _our_part(found, parts.outbox_id)
                     if part is not None and part < count and not parts.sent(part):
-                        parts.mark(part, f"{channel}:{found['ts']}")
+                        await parts.mark(part, f"{channel}:{found['ts']}")
                 cursor = (page.get("response_metadata") or {}).get("next_cursor")
                 if not cursor or all(parts.sent(k) for k in range(count)):
                     return

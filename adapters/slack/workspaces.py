@@ -13,9 +13,10 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.storage_thread import StorageThread
 from bot.outbox import DeliveryFailed
 from bot.people import Person
-from bot.storage import Storage
+from bot.storage import SlackInstallation, Storage
 
 log = logging.getLogger("escalation_bot.slack")
 # What Slack answers when a workspace does not know a user id or an email address.
@@ -30,8 +31,17 @@ class Workspaces:
     """A Web API client for each workspace, from its installation's bot token (or SLACK_BOT_TOKEN
     for its own workspace); with `multi` off, the one client serves every request."""
 
-    def __init__(self, store: Storage, base: AsyncWebClient, *, token: str | None, multi: bool) -> None:
+    def __init__(
+        self,
+        store: Storage,
+        base: AsyncWebClient,
+        storage_thread: StorageThread,
+        *,
+        token: str | None,
+        multi: bool,
+    ) -> None:
         self.store = store
+        self.storage_thread = storage_thread
         self.base = base  # the API address and timeout every client shares
         self.token = token
         self.multi = multi
@@ -62,12 +72,19 @@ class Workspaces:
         """The client that acts in `team`; raises NoWorkspace where the bot has no token."""
         if not self.multi:
             return self.base
-        installation = self.store.slack_installation(team) if team else None
+        installation = await self.installation(team)
         if installation is not None:
             return self._client(installation.bot_token)
         if self.token and (team is None or team == await self.token_team()):
             return self._client(self.token)
         raise NoWorkspace(team)
+
+    async def installation(self, team: str | None) -> SlackInstallation | None:
+        """The bot's installation in `team`, if it has one."""
+        return await self.storage_thread.run(self.store.slack_installation, team) if team else None
+
+    async def _remember(self, person: Person) -> None:
+        await self.storage_thread.run(self.store.upsert_people, [person], with_roles=False)
 
     async def teams(self) -> list[tuple[str, AsyncWebClient]]:
         """Every workspace the bot can act in, SLACK_BOT_TOKEN's first (the directory may predate
@@ -76,7 +93,7 @@ class Workspaces:
         own = await self.token_team()
         if own and self.token:
             found.append((own, self._client(self.token)))
-        for installation in self.store.slack_installations():
+        for installation in await self.storage_thread.run(self.store.slack_installations):
             if installation.team_id != own:
                 found.append((installation.team_id, self._client(installation.bot_token)))
         return found
@@ -89,7 +106,7 @@ class Workspaces:
             if user_id is None:
                 raise DeliveryFailed("no Slack account found for this person", unreachable=True)
             if user_id != person.slack_id:
-                self.store.upsert_people([replace(person, slack_id=user_id)], with_roles=False)
+                await self._remember(replace(person, slack_id=user_id))
             return self.base, user_id
         if person.slack_team:
             try:
@@ -102,7 +119,7 @@ class Workspaces:
             if user_id is None:
                 raise DeliveryFailed("no Slack account found for this person", unreachable=True)
             if user_id != person.slack_id:
-                self.store.upsert_people([replace(person, slack_id=user_id)], with_roles=False)
+                await self._remember(replace(person, slack_id=user_id))
             return client, user_id
         # The workspace is not known yet (a directory from before there were several): ask each
         # workspace in turn who this is, and remember the one that knows them.
@@ -112,9 +129,7 @@ class Workspaces:
             else:
                 user_id = await _by_email(client, person.email)
             if user_id:
-                self.store.upsert_people(
-                    [replace(person, slack_id=user_id, slack_team=team)], with_roles=False
-                )
+                await self._remember(replace(person, slack_id=user_id, slack_team=team))
                 return client, user_id
         raise DeliveryFailed("no Slack workspace the bot is installed in knows this person", unreachable=True)
 
@@ -130,7 +145,9 @@ class InstalledWorkspaces(AsyncAuthorize):
         self.workspaces = workspaces
 
     async def __call__(self, *, context, enterprise_id, team_id, user_id, **_: Any) -> AuthorizeResult | None:
-        installation = self.workspaces.store.slack_installation(team_id) if team_id else None
+        # Before the acknowledgement, as bolt authorizes every request: the workspace's token is
+        # in the database, read in the storage thread.
+        installation = await self.workspaces.installation(team_id)
         if installation is not None:
             return AuthorizeResult(
                 enterprise_id=installation.enterprise_id,

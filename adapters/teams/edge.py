@@ -13,9 +13,10 @@ import json
 from datetime import datetime
 from typing import Any
 
-import jsonschema
 import requests
 from botframework.connector.auth import jwt_token_extractor
+
+from adapters.schema_check import SchemaCheck
 
 KEY_FETCH_TIMEOUT = 5.0  # seconds for each of the two requests
 SCALAR = {"type": ["string", "number", "boolean", "null"]}
@@ -70,7 +71,7 @@ ACTIVITY = {
     },
     "then": {"required": ["type", "from", "conversation", "serviceUrl"]},
 }
-_VALIDATOR = jsonschema.Draft202012Validator(ACTIVITY)
+_VALIDATOR = SchemaCheck(ACTIVITY)
 
 
 def problem(raw: bytes) -> str | None:
@@ -85,7 +86,7 @@ def problem(raw: bytes) -> str | None:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except (UnicodeEncodeError, ValueError):
         return "the activity holds text that is not valid Unicode"
-    error = next(iter(_VALIDATOR.iter_errors(body)), None)
+    error = _VALIDATOR.first_error(body)
     if error is None:
         return None
     where = ".".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -7,15 +7,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import aiohttp
 from botbuilder.core import ActivityHandler, CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse, ChannelAccount
+from botbuilder.schema import (
+    Activity,
+    ActivityTypes,
+    AdaptiveCardInvokeResponse,
+    ChannelAccount,
+    ConversationReference,
+)
 from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from adapters.agreed_actions import owned_rows
+from adapters.storage_thread import StorageThread
 from adapters.teams import cards, export, report
 from adapters.teams.sender import PLATFORM, remember_tenant, save_reference
 from bot.calendar import LONDON
@@ -41,12 +48,15 @@ from bot.messages import NOTE_FORMS, Message
 from bot.notices import timeline_preview
 from bot.people import Newcomer, Person, search
 from bot.policy.text import describe_policy
+from bot.storage import Storage
 from bot.timeline import plan_timeline
 from bot.wording import clip, when
 
 log = logging.getLogger("escalation_bot.teams")
 MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE)
 LIST_PAGE = 50
+P = ParamSpec("P")
+T = TypeVar("T")
 
 HELP = (
     "escalate: raise a professional difference (a form opens)\n"
@@ -76,11 +86,13 @@ class TeamsContext:
     bot: EscalationBot
     default_policy: str
     on_queued: Callable[[], None]
+    storage_thread: StorageThread
     trusted_tenants: frozenset[str] = frozenset()
 
 
 class TeamsBot(ActivityHandler):
-    """Translates Teams activities to core commands; every business rule stays in the core."""
+    """Translates Teams activities to core commands; every business rule stays in the core. The
+    database is reached only through the storage thread (`run`), never from the event loop."""
 
     def __init__(self, ctx: TeamsContext) -> None:
         self.ctx = ctx
@@ -89,6 +101,10 @@ class TeamsBot(ActivityHandler):
     def core(self) -> EscalationBot:
         return self.ctx.bot
 
+    async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` in the storage thread: how a turn reads or writes."""
+        return await self.ctx.storage_thread.run(fn, *args, **kwargs)
+
     # -- who is speaking ---------------------------------------------------------------------
 
     async def person(self, turn: TurnContext) -> Person | None:
@@ -96,57 +112,45 @@ class TeamsBot(ActivityHandler):
         it belongs to; else, from a tenant the partnership trusts, by the email Teams reports,
         linking that person only if they are not linked to another account already."""
         sender = turn.activity.from_property or ChannelAccount()
-        store = self.core.store
         tenant = _tenant(turn)
         trusted = tenant in self.ctx.trusted_tenants
-        for identifier in (sender.aad_object_id, sender.id):
-            found = store.person_by(teams_id=identifier) if identifier else None
-            if found is None:
-                continue
-            if found.teams_tenant and found.teams_tenant != tenant:
-                return None  # the same id claimed from another tenant: not them
-            if not found.teams_tenant:
-                if not trusted:
-                    return None
-                store.upsert_people([replace(found, teams_tenant=tenant)], with_roles=False)
-            return found
-        if not trusted:
-            return None  # an organisation outside the partnership is never matched to anyone
+        ids = [i for i in (sender.aad_object_id, sender.id) if i]
+        known, found = await self.run(_by_account, self.core.store, ids, tenant, trusted)
+        if known or not trusted:
+            return found  # an organisation outside the partnership is never matched to anyone
         try:
             member = await TeamsInfo.get_member(turn, sender.id)
         except Exception:  # the member look-up is a convenience; without it we ask the person
             return None
         email = getattr(member, "email", None) or getattr(member, "user_principal_name", None)
-        found = store.person_by(email=email) if email else None
-        if found is None:
+        if not email:
             return None
         account = sender.aad_object_id or sender.id
-        if found.teams_id and found.teams_id != account:
-            self.core.refuse_identity_claim(found.id, "Teams", "by the email address on their Teams profile")
+        linked, claimed = await self.run(_link_by_email, self.core.store, email, account, tenant)
+        if claimed is not None:
+            how = "by the email address on their Teams profile"
+            await self.run(self.core.refuse_identity_claim, claimed, "Teams", how)
             self.ctx.on_queued()
-            return None
-        linked = replace(found, teams_id=account, teams_tenant=tenant)
-        store.upsert_people([linked], with_roles=False)
         return linked
 
-    def _remember(self, turn: TurnContext, person: Person | None) -> None:
-        remember_tenant(self.core, TurnContext.get_conversation_reference(turn.activity))
+    async def _remember(self, turn: TurnContext, person: Person | None) -> None:
+        reference = TurnContext.get_conversation_reference(turn.activity)
         conversation = turn.activity.conversation
-        if person and conversation and conversation.conversation_type in (None, "personal"):
-            save_reference(self.core, person.id, TurnContext.get_conversation_reference(turn.activity))
+        personal = bool(person and conversation and conversation.conversation_type in (None, "personal"))
+        await self.run(_remember_reference, self.core, reference, person.id if person and personal else None)
 
     # -- activities --------------------------------------------------------------------------
 
     async def on_installation_update_add(self, turn: TurnContext) -> None:
         person = await self.person(turn)
-        self._remember(turn, person)
+        await self._remember(turn, person)
         await self._reply(turn, cards.greeting_card())
 
     async def on_members_added_activity(self, members_added, turn: TurnContext) -> None:
         bot_id = turn.activity.recipient.id if turn.activity.recipient else None
         if any(m.id == bot_id for m in members_added):
             person = await self.person(turn)
-            self._remember(turn, person)
+            await self._remember(turn, person)
             await self._reply(turn, cards.greeting_card())
 
     async def on_invoke_activity(self, turn: TurnContext) -> InvokeResponse:
@@ -156,8 +160,9 @@ class TeamsBot(ActivityHandler):
         if turn.activity.name == "application/search" and value is not None:
             # The connector adapter serialises an invoke's body as a botbuilder model, not a dict.
             # Only the partnership may search its directory: someone it knows, or from its tenants.
+            # The answer is the invoke's response, so the search (in the storage thread) precedes it.
             known = await self.person(turn) is not None or _tenant(turn) in self.ctx.trusted_tenants
-            answer = self._people_search(value) if known else cards.search_response([])
+            answer = await self.run(self._people_search, value) if known else cards.search_response([])
             body = AdaptiveCardInvokeResponse(type=answer["type"], value=answer["value"])
             return InvokeResponse(status=200, body=body)
         if turn.activity.name == "fileConsent/invoke" and value is not None:
@@ -165,7 +170,8 @@ class TeamsBot(ActivityHandler):
         return InvokeResponse(status=200)
 
     def _people_search(self, value: dict[str, Any]) -> dict[str, Any]:
-        """Typeahead over the partnership's directory, for the bot's own people pickers."""
+        """Typeahead over the partnership's directory, for the bot's own people pickers (reads the
+        database: in the storage thread)."""
         if value.get("dataset") != cards.PEOPLE_DATASET:
             return cards.search_response([])
         found = self.core.find_people(str(value.get("queryText") or ""), limit=cards.SEARCH_RESULTS)
@@ -173,7 +179,8 @@ class TeamsBot(ActivityHandler):
 
     def _picked(self, value: dict[str, Any], key: str, *, agency: str, role: str, actor: str) -> Person:
         """Who a picker names: a directory person from the search, an account from an older
-        card's Teams picker, or someone new by name and email. Refused says what to do instead."""
+        card's Teams picker, or someone new by name and email. Refused says what to do instead.
+        Reads and writes the database: in the storage thread."""
         raw = str(value.get(key) or "").strip()
         store = self.core.store
         if raw.startswith(search.CHOICE_PREFIX):
@@ -207,13 +214,13 @@ class TeamsBot(ActivityHandler):
         person = await self.person(turn)
         context = value.get("context") if isinstance(value.get("context"), dict) else {}
         if report.is_report_consent(context):
-            await report.answer_report_consent(self.core, turn, person, value, self._say)
+            await report.answer_report_consent(self.core, self.run, turn, person, value, self._say)
             return
         escalation_id, fmt = str(context.get("escalation") or ""), str(context.get("format") or "")
         if person is None or fmt not in export.FORMATS:
             return
         try:
-            markdown = self.core.export(person.id, escalation_id)
+            markdown = await self.run(self.core.export, person.id, escalation_id)
         except Refused as exc:
             await self._say(turn, str(exc))
             return
@@ -230,7 +237,7 @@ class TeamsBot(ActivityHandler):
 
     async def on_message_activity(self, turn: TurnContext) -> None:
         person = await self.person(turn)
-        self._remember(turn, person)
+        await self._remember(turn, person)
         value = turn.activity.value
         if isinstance(value, dict) and value.get("action"):
             if not isinstance(value["action"], str) or any(isinstance(v, dict) for v in value.values()):
@@ -271,6 +278,7 @@ class TeamsBot(ActivityHandler):
         if sub == "report":
             await report.offer_report(
                 self.core,
+                self.run,
                 turn,
                 person,
                 arg,
@@ -281,7 +289,7 @@ class TeamsBot(ActivityHandler):
             return
         if sub in {"digests", "monthly"} and person is not None:
             try:
-                await self._say(turn, self.core.choose(person.id, f"{sub} {arg}"))
+                await self._say(turn, await self.run(self.core.choose, person.id, f"{sub} {arg}"))
             except Refused as exc:
                 await self._say(turn, str(exc))
             return
@@ -292,14 +300,16 @@ class TeamsBot(ActivityHandler):
             await self._say(turn, NOT_IN_DIRECTORY)
             return
         if sub == "list":
-            text = self.core.list_text(person.id, arg, size=LIST_PAGE, command="escalate list", code="'")
+            text = await self.run(
+                self.core.list_text, person.id, arg, size=LIST_PAGE, command="escalate list", code="'"
+            )
             await self._private(turn, person, [text])
             return
         if not arg:
             await self._say(turn, f"Which escalation? For example 'escalate {sub} E-0001'.")
             return
         try:
-            text = self.core.show(person.id, arg) if sub == "show" else self.core.export(person.id, arg)
+            text = await self.run(self.core.show if sub == "show" else self.core.export, person.id, arg)
         except Refused as exc:
             await self._say(turn, str(exc))
             return
@@ -315,16 +325,15 @@ class TeamsBot(ActivityHandler):
                 Activity(type="message", attachments=export.consent_attachments(escalation_id, markdown))
             )
             return
-        if not self.core.store.address(person.id, PLATFORM, "dm"):
-            await self._say(turn, "Ask me that in our 1:1 chat: I don't show escalations in a channel.")
-            return
         message = Message(
             to=person.id,
             text=f"The case record of {escalation_id}",
             escalation_id=escalation_id,
             data={"export": escalation_id},
         )
-        self.core.store.enqueue([message], now=self.core.clock.now())
+        if not await self.run(self._queue_to_chat, person.id, [message]):
+            await self._say(turn, "Ask me that in our 1:1 chat: I don't show escalations in a channel.")
+            return
         self.ctx.on_queued()
         await self._say(turn, "I've sent it to you in our 1:1 chat, as files to save.")
 
@@ -334,18 +343,24 @@ class TeamsBot(ActivityHandler):
             for text in texts:
                 await self._say(turn, text)
             return
-        if not self.core.store.address(person.id, PLATFORM, "dm"):
+        if not await self.run(self._queue_to_chat, person.id, [Message(to=person.id, text=t) for t in texts]):
             await self._say(turn, "Ask me that in our 1:1 chat: I don't show escalations in a channel.")
             return
-        now = self.core.clock.now()
-        self.core.store.enqueue([Message(to=person.id, text=text) for text in texts], now=now)
         self.ctx.on_queued()
         await self._say(turn, "I've sent it to you in our 1:1 chat.")
+
+    def _queue_to_chat(self, person_id: str, messages: list[Message]) -> bool:
+        """Queue messages to the person's 1:1 chat with the bot; False if the bot has none (in the
+        storage thread)."""
+        if not self.core.store.address(person_id, PLATFORM, "dm"):
+            return False
+        self.core.store.enqueue(messages, now=self.core.clock.now())
+        return True
 
     # -- card submissions --------------------------------------------------------------------
 
     def _owners(self, esc) -> list[tuple[str, str]]:
-        """Who may own an agreed action: the people on the escalation now."""
+        """Who may own an agreed action: the people on the escalation now (in the storage thread)."""
         found = [(p, self.core.person(p)) for p in esc.current_people()]
         return [(p, person.name if person else p) for p, person in found]
 
@@ -368,13 +383,15 @@ class TeamsBot(ActivityHandler):
             await self._name_role_holder(turn, person, value)
             return
         try:
-            esc = self.core.visible(person.id, escalation_id)
+            esc = await self.run(self.core.visible, person.id, escalation_id)
         except Refused as exc:
             await self._say(turn, str(exc))
             return
+        if action == "resolve":
+            await self._reply(turn, cards.resolve_card(esc.id, owners=await self.run(self._owners, esc)))
+            return
         forms = {
             "add_note": lambda: cards.note_card(esc.id),
-            "resolve": lambda: cards.resolve_card(esc.id, owners=self._owners(esc)),
             "reopen": lambda: cards.reopen_card(esc.id),
             "withdraw": lambda: cards.withdraw_card(esc.id),
             "not_agreed": lambda: cards.not_agreed_card(esc.id),
@@ -383,7 +400,7 @@ class TeamsBot(ActivityHandler):
             "mark_urgent": lambda: cards.urgent_card(esc.id, esc.policy.urgent_when),
         }
         if action == "show":
-            await self._private(turn, person, [self.core.show(person.id, esc.id)])
+            await self._private(turn, person, [await self.run(self.core.show, person.id, esc.id)])
         elif action in forms:
             await self._reply(turn, forms[action]())
         elif action == "escalate":
@@ -399,10 +416,11 @@ class TeamsBot(ActivityHandler):
         elif action in SUBMISSIONS:
             build, rerender = SUBMISSIONS[action]
             try:
-                self._handle(build(person.id, esc.id, value))
+                await self._handle(build(person.id, esc.id, value))
             except InvalidInput as exc:
                 if action == "resolve_submit":  # its owner choices come from the directory
-                    shown = cards.resolve_card(esc.id, exc.errors, owners=self._owners(esc))
+                    owners = await self.run(self._owners, esc)
+                    shown = cards.resolve_card(esc.id, exc.errors, owners=owners)
                 else:
                     shown = rerender(esc, exc.errors)
                 await self._replace_card(turn, shown)
@@ -459,12 +477,15 @@ class TeamsBot(ActivityHandler):
             email=str(v.get("counterpart_email") or ""),
         )
         if other_id.startswith(search.CHOICE_PREFIX):
-            other = search.chosen(self.core.store, other_id)
+            other = await self.run(search.chosen, self.core.store, other_id)
             if other is None:
                 problems["counterpart"] = "That person is no longer in the directory: search again."
         else:
             # An older card's Teams people picker names an account; only someone already known.
-            other = self.core.store.person_by(teams_id=other_id, active_only=False) if other_id else None
+            store = self.core.store
+            other = (
+                await self.run(store.person_by, teams_id=other_id, active_only=False) if other_id else None
+            )
             if other_id and other is None:
                 problems["counterpart"] = "Search for them by name, or give their details below."
             elif not other_id and not newcomer.given:
@@ -480,7 +501,8 @@ class TeamsBot(ActivityHandler):
         tenant = _tenant(turn)
         if person is None:
             sender = turn.activity.from_property
-            if store.person_by(teams_id=sender.aad_object_id or sender.id, active_only=False):
+            account = sender.aad_object_id or sender.id
+            if await self.run(store.person_by, teams_id=account, active_only=False):
                 # A leaver's account is never made into a new person.
                 await self._say(
                     turn, "You no longer use the bot: your partnership's admin has marked you as left."
@@ -494,8 +516,8 @@ class TeamsBot(ActivityHandler):
                 teams_id=sender.aad_object_id or sender.id,
                 teams_tenant=tenant,
             )
-            store.upsert_people([person])
-            self._remember(turn, person)
+            await self.run(store.upsert_people, [person])
+            await self._remember(turn, person)
         command = RaiseEscalation(
             actor=person.id,
             policy_id=policy_id,
@@ -514,14 +536,16 @@ class TeamsBot(ActivityHandler):
             submission=f"teams-form:{token}" if token else None,
         )
         try:
-            messages = self._handle(command)
+            messages = await self._handle(command)
         except InvalidInput as exc:
             errors = {("target_date" if k == "target_due" else k): m for k, m in exc.errors.items()}
             await self._replace_card(turn, self._raise_card(card_policy, risk_now, False, shown, errors))
             return
         escalation_id = next((m.escalation_id for m in messages if m.escalation_id), None)
         conversation = turn.activity.conversation
-        taken = store.find_address(PLATFORM, conversation.id, "thread:") if conversation else None
+        taken = (
+            await self.run(store.find_address, PLATFORM, conversation.id, "thread:") if conversation else None
+        )
         if escalation_id and conversation and conversation.conversation_type == "channel" and taken:
             # One escalation per thread, so a note can never land on another child's case.
             await self._replace_card(
@@ -539,7 +563,9 @@ class TeamsBot(ActivityHandler):
             return
         if escalation_id and conversation and conversation.conversation_type == "channel":
             # Raised in a channel: replies in this thread become the case notes.
-            store.set_address(person.id, PLATFORM, conversation.id, kind=f"thread:{escalation_id}")
+            await self.run(
+                store.set_address, person.id, PLATFORM, conversation.id, kind=f"thread:{escalation_id}"
+            )
             await self._replace_card(
                 turn,
                 cards.card(
@@ -556,10 +582,10 @@ class TeamsBot(ActivityHandler):
     async def _name_manager(self, turn: TurnContext, person: Person, value: dict[str, Any]) -> None:
         try:
             # Line managers are usually in the same agency; the directory can correct it later.
-            manager = self._picked(
-                value, "manager", agency=person.agency, role="Line manager", actor=person.id
+            manager = await self.run(
+                self._picked, value, "manager", agency=person.agency, role="Line manager", actor=person.id
             )
-            self._handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
+            await self._handle(NameManager(actor=person.id, person=person.id, manager=manager.id))
         except (Refused, InvalidInput) as exc:
             await self._say(turn, str(exc))
 
@@ -567,10 +593,13 @@ class TeamsBot(ActivityHandler):
         """The answer to "who is the named lead for …?": from the search, or someone new by email."""
         question_id = int(value["question"]) if str(value.get("question") or "").isdigit() else 0
         try:
-            question = self.core.role_question(person.id, question_id)  # before anyone is added
+            # Before anyone is added to the directory.
+            question = await self.run(self.core.role_question, person.id, question_id)
             agency = question.data.get("agency") or person.agency
-            holder = self._picked(value, "person", agency=agency, role="Professional", actor=person.id)
-            self._handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
+            holder = await self.run(
+                self._picked, value, "person", agency=agency, role="Professional", actor=person.id
+            )
+            await self._handle(NameRoleHolder(actor=person.id, question_id=question_id, person=holder.id))
         except (Refused, InvalidInput) as exc:
             await self._say(turn, str(exc))
 
@@ -581,14 +610,14 @@ class TeamsBot(ActivityHandler):
         conversation = turn.activity.conversation
         if not conversation or ";messageid=" not in (conversation.id or ""):
             return False
-        found = self.core.store.find_address(PLATFORM, conversation.id, "thread:")
+        found = await self.run(self.core.store.find_address, PLATFORM, conversation.id, "thread:")
         if found is None or text.lower().startswith("escalate"):
             return False
         escalation_id = found[1].removeprefix("thread:")
         try:
             if person is None:
                 raise Refused(NOT_IN_DIRECTORY)
-            self._handle(
+            await self._handle(
                 AddNote(
                     actor=person.id,
                     escalation_id=escalation_id,
@@ -609,16 +638,17 @@ class TeamsBot(ActivityHandler):
             "Your reply in a channel thread was not recorded: only the people on that escalation can "
             "add to its record."
         )
-        if person is not None and self.core.store.address(person.id, PLATFORM, "dm"):
-            self.core.store.enqueue([Message(to=person.id, text=text)], now=self.core.clock.now())
+        if person is not None and await self.run(
+            self._queue_to_chat, person.id, [Message(to=person.id, text=text)]
+        ):
             self.ctx.on_queued()
             return
         await self._say(turn, "Only the people on this escalation can add to its record.")
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _handle(self, command) -> list:
-        messages = self.core.handle(command)
+    async def _handle(self, command) -> list:
+        messages = await self.run(self.core.handle, command)
         self.ctx.on_queued()
         return messages
 
@@ -642,6 +672,47 @@ class TeamsBot(ActivityHandler):
             attachments=[CardFactory.adaptive_card(content)],
         )
         await _answered(turn.update_activity(update))
+
+
+def _by_account(
+    store: Storage, accounts: list[str], tenant: str | None, trusted: bool
+) -> tuple[bool, Person | None]:
+    """(whether the sender's accounts settle who they are, the person they are): by an account
+    within the tenant it belongs to; one with no tenant yet takes this one, if trusted."""
+    for account in accounts:
+        found = store.person_by(teams_id=account)
+        if found is None:
+            continue
+        if found.teams_tenant and found.teams_tenant != tenant:
+            return True, None  # the same id claimed from another tenant: not them
+        if not found.teams_tenant:
+            if not trusted:
+                return True, None
+            store.upsert_people([replace(found, teams_tenant=tenant)], with_roles=False)
+        return True, found
+    return False, None
+
+
+def _link_by_email(
+    store: Storage, email: str, account: str, tenant: str | None
+) -> tuple[Person | None, str | None]:
+    """(the person with this email, now linked to the account; the id of one linked to another
+    account already, whose claim is refused)."""
+    found = store.person_by(email=email)
+    if found is None:
+        return None, None
+    if found.teams_id and found.teams_id != account:
+        return None, found.id
+    linked = replace(found, teams_id=account, teams_tenant=tenant)
+    store.upsert_people([linked], with_roles=False)
+    return linked, None
+
+
+def _remember_reference(core: EscalationBot, reference: ConversationReference, person_id: str | None) -> None:
+    """How the bot is reached in the sender's tenant, and (from a 1:1 chat) how to reach them."""
+    remember_tenant(core, reference)
+    if person_id:
+        save_reference(core, person_id, reference)
 
 
 # What the connector does when an answer cannot go: an outage, or a service that answers nonsense.

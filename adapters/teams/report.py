@@ -22,10 +22,13 @@ from bot.report import REFUSAL, ReportRequest, parse_date, period_of
 log = logging.getLogger("escalation_bot.teams")
 IN_1_TO_1 = "Ask me for the report in our 1:1 chat: I don't send files in a channel."
 Say = Callable[[TurnContext, str], Awaitable[None]]
+# Runs a database step in the storage thread: `await run(fn, *args)`.
+Run = Callable[..., Awaitable[Any]]
 
 
 async def offer_report(
     core: EscalationBot,
+    run: Run,
     turn: TurnContext,
     person: Person | None,
     arg: str,
@@ -38,8 +41,8 @@ async def offer_report(
     try:
         if person is None:
             raise Refused(REFUSAL)
-        request = request_for(core, person.id, arg.split(), default_policy)
-        file = report_file(core, person.id, request)
+        request = await run(request_for, core, person.id, arg.split(), default_policy)
+        file = await run(report_file, core, person.id, request)
     except (Refused, InvalidInput) as exc:
         await say(turn, str(exc))
         return
@@ -70,7 +73,7 @@ def is_report_consent(context: dict[str, Any]) -> bool:
 
 
 async def answer_report_consent(
-    core: EscalationBot, turn: TurnContext, person: Person | None, value: dict[str, Any], say: Say
+    core: EscalationBot, run: Run, turn: TurnContext, person: Person | None, value: dict[str, Any], say: Say
 ) -> None:
     """Accept: the report (made again, and the admin checked again) goes to their OneDrive."""
     context = value["context"]
@@ -81,7 +84,7 @@ async def answer_report_consent(
             parse_date(str(context.get("from")), "from"), parse_date(str(context.get("to")), "to")
         )
         request = ReportRequest(str(context.get("report"))[:60], period)
-        file = report_file(core, person.id, request)
+        file = await run(report_file, core, person.id, request)
     except (Refused, InvalidInput, KeyError) as exc:
         await say(turn, str(exc) if not isinstance(exc, KeyError) else REFUSAL)
         return

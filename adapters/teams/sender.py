@@ -26,6 +26,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.sent_parts import SentParts
+from adapters.storage_thread import StorageThread
 from adapters.teams.cards import message_card, message_cards, text_parts
 from adapters.teams.export import consent_attachments
 from adapters.teams.graph import GraphInstaller
@@ -113,6 +114,7 @@ class TeamsSender:
         self,
         adapter: CloudAdapter,
         bot: EscalationBot,
+        storage_thread: StorageThread,
         *,
         app_id: str | None,
         tenant_id: str | None = None,
@@ -122,6 +124,8 @@ class TeamsSender:
     ) -> None:
         self.adapter = adapter
         self.bot = bot
+        self.run = storage_thread.run  # every database step of a send: never on the event loop
+        self.storage_thread = storage_thread
         self.app_id = app_id or ""
         # The tenant of someone whose tenant the directory does not say (a one-tenant deployment).
         self.tenant_id = tenant_id.lower() if tenant_id else None
@@ -138,10 +142,10 @@ class TeamsSender:
             raise DeliveryFailed(f"Teams connector unreachable: {type(exc).__name__}") from None
 
     async def _send(self, message: Message) -> None:
-        person = self.bot.person(message.to)
+        person = await self.run(self.bot.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
-        reference = self._reference(person) or await self._new_conversation(person)
+        reference = await self.run(self._reference, person) or await self._new_conversation(person)
         tenant = reference_tenant(reference) or self._tenant_of(person)
         contents = message_cards(message.text, message.actions)
         if message.data.get("export"):
@@ -158,15 +162,15 @@ class TeamsSender:
             # "something went wrong"): keep it here and raise it after, so the outbox retries.
             # Teams offers a bot no way to read back what it sent, so the activity id it returns
             # is recorded the moment it arrives: the one window left is between the two.
-            parts = SentParts(self.bot.store, message)
             try:
+                parts = await SentParts.load(self.bot.store, self.storage_thread, message)
                 for k, content in enumerate(contents):
                     if parts.sent(k):
                         continue
                     posted = await turn.send_activity(
                         _in_tenant(MessageFactory.attachment(CardFactory.adaptive_card(content)), tenant)
                     )
-                    parts.mark(k, getattr(posted, "id", None) or "sent")
+                    await parts.mark(k, getattr(posted, "id", None) or "sent")
             except Exception as exc:
                 failure.append(exc)
                 return
@@ -175,9 +179,8 @@ class TeamsSender:
             first = parts.sent(0)
             if message.kind is MessageKind.CASE:
                 if first and first != "sent":
-                    self.bot.store.set_address(
-                        person.id, PLATFORM, first, kind=card_kind(message.escalation_id)
-                    )
+                    kind = card_kind(message.escalation_id)
+                    await self.run(self.bot.store.set_address, person.id, PLATFORM, first, kind=kind)
                 return
             try:
                 await self._refresh_case_card(turn, person.id, message.escalation_id)
@@ -192,7 +195,7 @@ class TeamsSender:
         self, reference: ConversationReference, tenant: str | None, person_id: str, escalation_id: str
     ) -> None:
         """The record offered as files in the person's 1:1 chat (asked for in a channel)."""
-        markdown = self.bot.export(person_id, escalation_id)
+        markdown = await self.run(self.bot.export, person_id, escalation_id)
         failure: list[BaseException] = []
 
         async def offer(turn: TurnContext) -> None:
@@ -222,7 +225,7 @@ class TeamsSender:
 
         request = requested(message.data["report"])
         try:
-            file = report_file(self.bot, person_id, request)
+            file = await self.run(report_file, self.bot, person_id, request)
         except Refused:
             raise DeliveryFailed("no longer an admin of the report's policy", permanent=True) from None
         failure: list[BaseException] = []
@@ -245,10 +248,24 @@ class TeamsSender:
 
     async def _refresh_case_card(self, turn: TurnContext, person_id: str, escalation_id: str) -> None:
         """Update the person's case card in place, so it always shows where things stand."""
+        fresh = await self.run(self._case_card, person_id, escalation_id)
+        if fresh is None:
+            return
+        card_id, content = fresh
+        update = Activity(
+            id=card_id,
+            type=ActivityTypes.message,
+            attachments=[CardFactory.adaptive_card(content)],
+        )
+        await turn.update_activity(update)
+
+    def _case_card(self, person_id: str, escalation_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The person's case card's id and what it shows now; None to leave it (in the storage
+        thread)."""
         card_id = self.bot.store.address(person_id, PLATFORM, card_kind(escalation_id))
         esc = self.bot.load(escalation_id)
         if not card_id or esc is None or person_id not in esc.participants():
-            return
+            return None
         actions = (
             case_actions(
                 esc.id,
@@ -262,17 +279,12 @@ class TeamsSender:
         status = "" if esc.is_open else f"\nStatus: {esc.status}."
         text = self.bot.show(person_id, esc.id) + status
         if len(text_parts(text)) > 1:
-            return  # too long for one card: a stale card beats a cut one (show sends it all)
-        fresh = message_card(text, actions)
-        update = Activity(
-            id=card_id,
-            type=ActivityTypes.message,
-            attachments=[CardFactory.adaptive_card(fresh)],
-        )
-        await turn.update_activity(update)
+            return None  # too long for one card: a stale card beats a cut one (show sends it all)
+        return card_id, message_card(text, actions)
 
     def _reference(self, person: Person) -> ConversationReference | None:
-        """The person's own 1:1 conversation, if the bot has one in their tenant."""
+        """The person's own 1:1 conversation, if the bot has one in their tenant (in the storage
+        thread)."""
         reference = load_reference(self.bot, person.id)
         if reference is None:
             return None
@@ -295,7 +307,7 @@ class TeamsSender:
         tenant = self._tenant_of(person)
         if tenant is None:
             raise DeliveryFailed("the person's Microsoft 365 tenant is not known", unreachable=True)
-        learned = self._learned(tenant)
+        learned = await self.run(self._learned, tenant)
         if self.installer and self.installer.grants(tenant) and not person.teams_id.startswith("29:"):
             return await self._install_for(person, tenant, learned)
         if learned is None:
@@ -333,7 +345,7 @@ class TeamsSender:
         reference = created.get("reference")
         if reference is None:
             raise DeliveryFailed("the connector created no conversation")
-        save_reference(self.bot, person.id, reference)
+        await self.run(save_reference, self.bot, person.id, reference)
         return reference
 
     async def _install_for(
@@ -343,7 +355,7 @@ class TeamsSender:
         assert self.installer is not None and person.teams_id
         chat_id = await self.installer.personal_chat(tenant, person.teams_id)
         # Teams also tells the bot of the install; if that has arrived, its reference is the best.
-        arrived = self._reference(person)
+        arrived = await self.run(self._reference, person)
         if arrived is not None:
             return arrived
         reference = ConversationReference(
@@ -353,7 +365,7 @@ class TeamsSender:
             user=ChannelAccount(aad_object_id=person.teams_id),
             conversation=ConversationAccount(id=chat_id, tenant_id=tenant, conversation_type="personal"),
         )
-        save_reference(self.bot, person.id, reference)
+        await self.run(save_reference, self.bot, person.id, reference)
         return reference
 
 

@@ -14,6 +14,7 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from adapters.teams.edge import bound_key_fetch
 from adapters.teams.graph import GraphInstaller
 from adapters.teams.handler import TeamsBot, TeamsContext
+from adapters.teams.incoming import TeamsIncoming
 from adapters.teams.sender import TeamsSender, backfill_tenants
 from bot.settings import Settings
 
@@ -72,10 +73,21 @@ def build_teams(services) -> None:
         bot=services.bot,
         default_policy=settings.default_policy,
         on_queued=services.loop.poke,
+        storage_thread=services.storage_thread,
         trusted_tenants=settings.trusted_tenants,
     )
     services.teams_adapter = adapter
     services.teams_bot = TeamsBot(ctx)
+    services.teams_incoming = TeamsIncoming(
+        adapter,
+        services.teams_bot,
+        app_id=settings.teams_app_id or "",
+        store=services.bot.store,
+        clock=services.bot.clock,
+        storage_thread=services.storage_thread,
+        acks=services.acks,
+    )
+    services.loop.inboxes.append(services.teams_incoming.inbox)
     installer = build_installer(settings, services.bot.clock.now)
     if installer is not None:
         services.extras.append(installer)
@@ -84,6 +96,7 @@ def build_teams(services) -> None:
     services.teams_sender = TeamsSender(
         adapter,
         services.bot,
+        services.storage_thread,
         app_id=settings.teams_app_id,
         # Someone whose tenant the directory does not say is in the bot's own (or the only) tenant.
         tenant_id=settings.teams_tenant_id or (trusted[0] if len(trusted) == 1 else None),

@@ -143,8 +143,12 @@ def add_page_routes(app: web.Application, services: Any) -> None:
 
 
 class SecurePage:
+    """The page's handlers. Each reads its request on the event loop and does everything else (the
+    link's checks, the command, the page it renders) in one step in the storage thread."""
+
     def __init__(self, services: Any) -> None:
         self.services = services
+        self.run = services.storage_thread.run
 
     @property
     def bot(self):
@@ -216,16 +220,21 @@ class SecurePage:
     # -- pages -----------------------------------------------------------------------------
 
     async def show(self, request: web.Request) -> web.StreamResponse:
-        token = request.match_info["token"]
+        return await self.run(
+            self._show, request.match_info["token"], DONE.get(request.query.get("done", ""))
+        )
+
+    def _show(self, token: str, notice: str | None) -> web.StreamResponse:
         try:
             visit = self._visit(token)
         except PageRefusal as refusal:
             return self._refusal(token, refusal)
-        notice = DONE.get(request.query.get("done", ""))
         return self._page(visit, notice=notice)
 
     async def export(self, request: web.Request) -> web.StreamResponse:
-        token = request.match_info["token"]
+        return await self.run(self._export, request.match_info["token"])
+
+    def _export(self, token: str) -> web.StreamResponse:
         try:
             visit = self._visit(token)
         except PageRefusal as refusal:
@@ -299,7 +308,7 @@ class SecurePage:
     ) -> web.StreamResponse:
         token = request.match_info["token"]
         try:
-            visit = self._visit(token)
+            visit = await self.run(self._visit, token)
             values = await self._form(request, token)
         except PageRefusal as refusal:
             return self._refusal(token, refusal)
@@ -310,16 +319,25 @@ class SecurePage:
             if len(v) > FIELD_LIMITS[k]
         ]
         if too_long:
-            return self._page(visit, problem=" ".join(too_long), status=400)
+            return await self.run(self._page, visit, problem=" ".join(too_long), status=400)
+        refused = await self.run(self._command, visit, command)
+        if refused is not None:
+            return refused
+        self.services.loop.poke()
+        # Post, redirect, get: a reload never records anything twice.
+        raise web.HTTPSeeOther(f"/p/{token}?done={done}", headers=SECURITY_HEADERS)
+
+    def _command(
+        self, visit: Visit, command: Callable[[Visit, dict[str, str]], Command]
+    ) -> web.StreamResponse | None:
+        """Do what the form asks; the page again with the problem if it is refused, else None."""
         try:
-            self.bot.handle(command(visit, values))
+            self.bot.handle(command(visit, visit.values))
         except Refused as exc:
             return self._page(visit, problem=str(exc), status=403)
         except InvalidInput as exc:
             return self._page(visit, problem=str(exc), status=400)
-        self.services.loop.poke()
-        # Post, redirect, get: a reload never records anything twice.
-        raise web.HTTPSeeOther(f"/p/{token}?done={done}", headers=SECURITY_HEADERS)
+        return None
 
     async def renew(self, request: web.Request) -> web.StreamResponse:
         """An expired (but genuinely signed) link asks for a fresh one: sent once, by email, to the
@@ -337,9 +355,18 @@ class SecurePage:
             link = expired.link
         try:
             await self._form(request, token)
-            visit = self._on_escalation(token, link.person_id, link.escalation_id)
+            visit = await self.run(self._on_escalation, token, link.person_id, link.escalation_id)
         except PageRefusal as refusal:
             return self._refusal(token, refusal)
+        await self.run(self._send_new_link, token, visit, now)
+        self.services.loop.poke()
+        body = (
+            "<h1>We've sent you a new link</h1><p>A new link is on its way to the email address your "
+            "partnership has for you. It may take a few minutes.</p>"
+        )
+        return secured(web.Response(text=_document("New link sent", body), content_type="text/html"))
+
+    def _send_new_link(self, token: str, visit: Visit, now: datetime) -> None:
         store = self.bot.store
         key = hashlib.sha256(token.encode()).hexdigest()
         with store.transaction():
@@ -362,12 +389,6 @@ class SecurePage:
                     ],
                     now=now,
                 )
-        self.services.loop.poke()
-        body = (
-            "<h1>We've sent you a new link</h1><p>A new link is on its way to the email address your "
-            "partnership has for you. It may take a few minutes.</p>"
-        )
-        return secured(web.Response(text=_document("New link sent", body), content_type="text/html"))
 
     # -- rendering -------------------------------------------------------------------------
 

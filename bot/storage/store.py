@@ -681,7 +681,7 @@ class Storage:
         ]
         return sorted(items, key=lambda i: i.id)
 
-    def outbox_hold(self, item_id: int, *, now: datetime, lease_seconds: int = 120) -> bool:
+    def outbox_hold(self, item_id: int, now: datetime, lease_seconds: int = 120) -> bool:
         """Just before sending a claimed message: True (and the lease renewed) if this server still
         holds it; False if its lease ran out and another server has taken it over."""
         lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)

@@ -10,6 +10,7 @@ from fakes.bot_connector import card_text
 from fakes.slack_requests import RAISE_ANSWERS as FORM
 from fakes.slack_requests import block_action, fill, slash, view_submission
 from fakes.teams_activities import RAISE, activity, install
+from support import eventually
 
 
 async def slack_raise(slack) -> None:
@@ -128,7 +129,7 @@ async def test_slack_a_step_the_policy_sets_goes_to_its_person_and_is_marked_don
     (button,) = [e for b in todo["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert (button["action_id"], button["text"]["text"]) == ("esc:milestone_done", "Done")
     await slack.send(block_action("USAM", "esc:milestone_done", value=button["value"]))
-    assert "confirm-outcome" in slack.services.bot.load("E-0001").milestones_met
+    await eventually(lambda: "confirm-outcome" in slack.services.bot.load("E-0001").milestones_met)
 
 
 async def test_slack_an_agreed_action_with_an_owner_and_a_reopen_when_it_is_not_done(slack):
@@ -203,8 +204,9 @@ async def test_slack_quiet_hours_hold_a_reminder_until_8am_and_the_digest_comes_
 
     await slack_raise(slack)
     bot = slack.services.bot
-    bot.handle(
-        SetEarlierDue(actor="alex", escalation_id="E-0001", due=london(2026, 12, 3, 19, 30), reason="CP")
+    await slack.run(
+        bot.handle,
+        SetEarlierDue(actor="alex", escalation_id="E-0001", due=london(2026, 12, 3, 19, 30), reason="CP"),
     )
     slack.clock.set(london(2026, 12, 3, 19, 30))
     await slack.tick()

@@ -24,7 +24,8 @@ async def mailbot(tmp_path):
 
 
 async def test_a_person_with_no_chat_account_gets_the_message_by_email(mailbot):
-    raise_difference(mailbot.services.bot)  # Alex (in Slack) raises it with Sam (email only)
+    # Alex (in Slack) raises it with Sam (email only).
+    await mailbot.run(raise_difference, mailbot.services.bot)
     await mailbot.tick()
     (mail,) = mailbot.mail.to(EMAILS["sam"])
     assert mail.subject == "Alex Morgan raised a professional difference with you: E-0001"
@@ -56,7 +57,7 @@ async def test_someone_named_in_a_raise_is_reached_by_email_until_linked(mailbot
     from bot.people import Newcomer
 
     gp = Newcomer(name="Dr Ann Lowe", agency="Brecknock Surgery", role="GP", email="ann.lowe@nhs.example")
-    raise_difference(mailbot.services.bot, counterpart="", newcomer=gp)
+    await mailbot.run(raise_difference, mailbot.services.bot, counterpart="", newcomer=gp)
     await mailbot.tick()
     # Slack was asked first (her address may be in a workspace), then email took over.
     assert mailbot.slack.called("users.lookupByEmail")
@@ -69,7 +70,7 @@ async def test_someone_named_in_a_raise_is_reached_by_email_until_linked(mailbot
 
 async def test_an_smtp_outage_delays_the_mail_and_then_delivers_it_once(mailbot):
     mailbot.mail.stop()
-    raise_difference(mailbot.services.bot)
+    await mailbot.run(raise_difference, mailbot.services.bot)
     await mailbot.tick()
     assert mailbot.mail.mails == []
     counts = mailbot.services.bot.store.outbox_counts()
@@ -86,7 +87,7 @@ async def test_an_smtp_outage_delays_the_mail_and_then_delivers_it_once(mailbot)
 
 async def test_a_temporary_refusal_is_retried_and_a_permanent_one_reported(mailbot):
     mailbot.mail.recorder.refuse[EMAILS["sam"]] = "451 4.3.0 Mailbox busy, try again later"
-    raise_difference(mailbot.services.bot)
+    await mailbot.run(raise_difference, mailbot.services.bot)
     await mailbot.tick()
     assert mailbot.mail.mails == []
     del mailbot.mail.recorder.refuse[EMAILS["sam"]]
@@ -95,7 +96,8 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_reported(mailb
     assert len(mailbot.mail.to(EMAILS["sam"])) == 1
 
     mailbot.mail.recorder.refuse[EMAILS["sam"]] = "550 5.1.1 No such user"
-    mailbot.services.bot.handle(AddNote(actor="alex", escalation_id="E-0001", discussed="Left a voicemail."))
+    note = AddNote(actor="alex", escalation_id="E-0001", discussed="Left a voicemail.")
+    await mailbot.run(mailbot.services.bot.handle, note)
     mailbot.clock.advance(timedelta(seconds=1))
     await mailbot.tick()
     assert len(mailbot.mail.to(EMAILS["sam"])) == 1
@@ -107,7 +109,7 @@ async def test_a_temporary_refusal_is_retried_and_a_permanent_one_reported(mailb
 
 async def test_email_only_without_any_chat_platform(tmp_path):
     async with running_email_bot(tmp_path, with_slack=False) as mailbot:
-        raise_difference(mailbot.services.bot)
+        await mailbot.run(raise_difference, mailbot.services.bot)
         await mailbot.tick()
         assert [m.subject for m in mailbot.mail.to(EMAILS["alex"])] == ["You raised E-0001 with Sam Patel"]
         assert len(mailbot.mail.to(EMAILS["sam"])) == 1

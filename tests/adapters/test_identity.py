@@ -10,7 +10,6 @@ from dataclasses import replace
 
 from fakes.bot_connector import card_text
 from fakes.slack_api import slack_user
-from fakes.slack_requests import slash
 from fakes.teams_activities import RAISE, activity
 from support import escalations
 
@@ -33,7 +32,7 @@ def admin_notices(store) -> list[str]:
 
 async def test_a_teams_user_from_an_untrusted_tenant_is_never_matched_by_email(teams):
     store = teams.services.bot.store
-    store.upsert_people([replace(store.person("alex"), email="alex.morgan@example.org")])
+    await teams.run(store.upsert_people, [replace(store.person("alex"), email="alex.morgan@example.org")])
     teams.connector.members["29:mallory"] = {"id": "29:mallory", "email": "alex.morgan@example.org"}
     url = teams.connector.service_url
     await teams.post(from_tenant(activity(url, "mallory", text="escalate list"), "another-tenant"))
@@ -55,7 +54,7 @@ async def test_the_same_account_id_from_another_tenant_is_not_the_person(teams):
 
 async def test_an_email_claim_on_someone_already_linked_is_refused_and_admins_told(teams):
     store = teams.services.bot.store
-    store.upsert_people([replace(store.person("alex"), email="alex.morgan@example.org")])
+    await teams.run(store.upsert_people, [replace(store.person("alex"), email="alex.morgan@example.org")])
     teams.connector.members["29:mallory"] = {"id": "29:mallory", "email": "alex.morgan@example.org"}
     url = teams.connector.service_url
     await teams.post(activity(url, "mallory", text="escalate list"))  # a trusted tenant, a new account
@@ -67,7 +66,9 @@ async def test_an_email_claim_on_someone_already_linked_is_refused_and_admins_to
 
 async def test_a_trusted_user_is_linked_by_email_once(teams):
     store = teams.services.bot.store
-    store.upsert_people([replace(store.person("ravi"), email="ravi.shah@example.org", teams_id=None)])
+    await teams.run(
+        store.upsert_people, [replace(store.person("ravi"), email="ravi.shah@example.org", teams_id=None)]
+    )
     teams.connector.members["29:ravi"] = {"id": "29:ravi", "email": "ravi.shah@example.org"}
     await teams.post(activity(teams.connector.service_url, "ravi", text="escalate list"))
     ravi = store.person("ravi")
@@ -75,20 +76,19 @@ async def test_a_trusted_user_is_linked_by_email_once(teams):
 
 
 async def test_a_slack_user_id_is_bound_to_its_workspace(slack):
-    status, body = await slack.send(slash("UALEX", "list"))
-    assert "not on any escalations" in body  # alex is known, in workspace T1
+    (answer,) = await slack.ask("UALEX", "list")
+    assert "not on any escalations" in answer["text"]  # alex is known, in workspace T1
     assert slack.services.bot.store.person("alex").slack_team == "T1"
-    text, content_type = slash("UALEX", "list")
-    status, body = await slack.send((text.replace("team_id=T1", "team_id=T2"), content_type))
-    assert status == 200 and "not in the bot's directory" in body
+    (answer,) = await slack.ask("UALEX", "list", team="T2")
+    assert "not in the bot's directory" in answer["text"]
 
 
 async def test_a_slack_email_claim_on_someone_already_linked_is_refused(slack):
     store = slack.services.bot.store
-    store.upsert_people([replace(store.person("alex"), email="alex.morgan@example.org")])
+    await slack.run(store.upsert_people, [replace(store.person("alex"), email="alex.morgan@example.org")])
     slack.fake.users["UMAL"] = slack_user("UMAL", "Mallory", "alex.morgan@example.org")
-    status, body = await slack.send(slash("UMAL", "list"))
-    assert status == 200 and "not in the bot's directory" in body
+    (answer,) = await slack.ask("UMAL", "list")
+    assert "not in the bot's directory" in answer["text"]
     assert store.person("alex").slack_id == "UALEX"
     await asyncio.sleep(0)
     assert any("Someone in Slack claimed to be Alex Morgan" in t for t in admin_notices(store))

@@ -46,7 +46,7 @@ async def test_slack_a_threaded_reply_is_completed_with_two_taps_and_exported_in
     answers = {"involved": "Alex Morgan and Sam Patel", "outcome": "Sam to ask the GP by Friday"}
     assert (await slack.send(view_submission("UALEX", fill(form.args["view"], **answers))))[0] == 200
 
-    record = slack.services.bot.export("alex", "E-0001")
+    record = await slack.run(slack.services.bot.export, "alex", "E-0001")
     entry = record.split("Case note")[1].split("###")[0]
     assert "- **Form of communication:** Phone call (details added" in entry
     assert "- **Who was involved:** Alex Morgan and Sam Patel" in entry

@@ -8,27 +8,25 @@ import json
 from datetime import timedelta
 
 from bot.people import Person, Role
-from fakes.slack_requests import event, slash
+from fakes.slack_requests import event
 from fakes.teams_activities import activity, install
 from support import raise_difference
 
 
 async def slack_list(slack, user: str, text: str = "list") -> str:
     """The private answer to /escalate, as its reader sees it."""
-    status, body = await slack.send(slash(user, text))
-    assert status == 200
-    answer = json.loads(body)
+    (answer,) = await slack.ask(user, text)
     text = "\n".join(b["text"]["text"] for b in answer["blocks"] if b["type"] == "section")
     return html.unescape(text).replace("*", "")  # the first line is shown in bold
 
 
 async def test_slack_list_puts_the_overdue_first_saying_by_how_long(slack):
     bot = slack.services.bot
-    raise_difference(bot)  # E-0001, due 5pm Tue 8 Dec
+    await slack.run(raise_difference, bot)  # E-0001, due 5pm Tue 8 Dec
     slack.clock.advance(timedelta(days=2))
-    raise_difference(bot, case_reference="CIN-2")  # E-0002, due 5pm Thu 10 Dec
+    await slack.run(raise_difference, bot, case_reference="CIN-2")  # E-0002, due 5pm Thu 10 Dec
     slack.clock.advance(timedelta(days=2))
-    raise_difference(bot, case_reference="CIN-3")  # E-0003, newest, due 5pm Mon 14 Dec
+    await slack.run(raise_difference, bot, case_reference="CIN-3")  # E-0003, newest, due 5pm Mon 14 Dec
     slack.clock.set(slack.clock.now().replace(day=11, hour=10))  # Fri 11 Dec, 10am
     shown = await slack_list(slack, "UALEX")
     first, second, third, *rest = shown.splitlines()
@@ -43,7 +41,8 @@ async def test_slack_list_puts_the_overdue_first_saying_by_how_long(slack):
 
 async def test_a_lead_sees_their_agencys_escalations_read_only_on_app_home(slack):
     bot = slack.services.bot
-    bot.store.upsert_people(
+    await slack.run(
+        bot.store.upsert_people,
         [
             Person(
                 "nora",
@@ -53,10 +52,10 @@ async def test_a_lead_sees_their_agencys_escalations_read_only_on_app_home(slack
                 slack_id="UNORA",
                 roles=(Role.NAMED_LEAD,),
             )
-        ]
+        ],
     )
     slack.fake.users["UNORA"] = {**slack.fake.users["UNEW"], "id": "UNORA", "real_name": "Nora Finch"}
-    raise_difference(bot)
+    await slack.run(raise_difference, bot)
     await slack.send(event({"type": "app_home_opened", "user": "UNORA", "tab": "home"}, "Ev-home"))
     (published,) = await slack.fake.wait_for("views.publish")
     home = json.dumps(published.args["view"])
@@ -68,7 +67,7 @@ async def test_a_lead_sees_their_agencys_escalations_read_only_on_app_home(slack
 async def test_teams_list_says_how_many_more_and_what_is_overdue(teams):
     bot = teams.services.bot
     for n in range(3):
-        raise_difference(bot, case_reference=f"CIN-{n}")
+        await teams.run(raise_difference, bot, case_reference=f"CIN-{n}")
     teams.clock.advance(timedelta(days=10))
     url = teams.connector.service_url
     await teams.post(install(url, "alex"))

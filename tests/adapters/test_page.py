@@ -85,7 +85,7 @@ async def test_the_link_opens_the_case_and_a_note_is_recorded_as_theirs(mailbot)
     assert status == 200
     assert "Your note is recorded." in page
     assert "Agreed a joint visit &lt;b&gt;this week&lt;/b&gt;." in page  # escaped, never markup
-    record = mailbot.services.bot.export("alex", "E-0001")
+    record = await mailbot.run(mailbot.services.bot.export, "alex", "E-0001")
     assert "- **Form of communication:** Phone call" in record
     assert "Alex Morgan, Jo Bennett" in record and "Visit booked for Thursday." in record
     note = mailbot.services.bot.load("E-0001").notes[-1]
@@ -223,14 +223,14 @@ async def test_a_leaver_and_overlong_fields_are_refused(mailbot):
     status, _, _ = await post(mailbot, f"{link}/note", {"csrf": csrf, "discussed": "x" * 20000})
     assert status == 413
     assert events(mailbot) == before
-    mailbot.services.bot.deactivate("sam")
+    await mailbot.run(mailbot.services.bot.deactivate, "sam")
     status, page, _ = await get(mailbot, link)
     assert status == 403 and "no longer" in page
 
 
 async def alex_raises_with_sam(mailbot) -> str:
     """Alex (Slack) raises a difference with Sam (email only); returns the link in Sam's email."""
-    raise_difference(mailbot.services.bot)
+    await mailbot.run(raise_difference, mailbot.services.bot)
     mailbot.clock.advance(timedelta(seconds=1))
     await mailbot.tick()
     return LINK.findall(mailbot.mail.to(EMAILS["sam"])[-1].text)[0]

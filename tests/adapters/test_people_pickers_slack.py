@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from fakes.slack_requests import RAISE_ANSWERS, fill, interaction, slash, view_submission
-from support import PEOPLE, escalations
+from support import PEOPLE, escalations, eventually
 
 
 def suggestion(user: str, action_id: str, typed: str, *, block_id: str | None = None):
@@ -52,8 +52,9 @@ async def test_the_other_professional_is_searched_in_the_partnerships_directory(
 async def test_a_search_finds_people_with_no_slack_account_in_any_agency(slack):
     from bot.people import Person
 
-    slack.services.bot.store.upsert_people(
-        [Person("gp1", "Dr Ann Lowe", "Brecknock Surgery", "GP", email="ann.lowe@nhs.net")]
+    await slack.run(
+        slack.services.bot.store.upsert_people,
+        [Person("gp1", "Dr Ann Lowe", "Brecknock Surgery", "GP", email="ann.lowe@nhs.net")],
     )
     _, body = await slack.send(suggestion("UALEX", "counterpart", "brecknock"))
     assert [o["value"] for o in json.loads(body)["options"]] == ["dir:gp1"]
@@ -122,7 +123,9 @@ async def test_a_line_manager_in_another_agency_is_chosen_by_search(slack):
 
     view = await open_form(slack)
     await slack.send(view_submission("UALEX", fill(view, **{**RAISE_ANSWERS, "counterpart": "dir:chris"})))
-    slack.services.bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await slack.run(
+        slack.services.bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001")
+    )
     question = None
     for _ in range(20):
         await slack.tick()
@@ -156,4 +159,4 @@ async def test_a_line_manager_in_another_agency_is_chosen_by_search(slack):
         ],
     }
     assert (await slack.send(interaction(payload)))[0] == 200
-    assert slack.services.bot.store.person("chris").manager_id == "kim"
+    await eventually(lambda: slack.services.bot.store.person("chris").manager_id == "kim")

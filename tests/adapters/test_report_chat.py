@@ -4,10 +4,8 @@ and nothing is sent."""
 
 from __future__ import annotations
 
-import json
-
 from fakes.bot_connector import card_text
-from fakes.slack_requests import fill, slash, view_submission
+from fakes.slack_requests import fill, view_submission
 from fakes.teams_activities import RAISE, activity, install
 from support import london
 
@@ -29,9 +27,8 @@ async def slack_raise(slack) -> None:
 async def test_slack_an_admin_gets_the_report_as_a_file_in_their_dm(slack):
     await slack_raise(slack)
     slack.clock.set(london(2027, 1, 4, 9))
-    status, body = await slack.send(slash("UDEE", "report camden 2026-12-01 2026-12-31"))
-    assert status == 200
-    answer = json.loads(body)["text"]
+    (answer,) = await slack.ask("UDEE", "report camden 2026-12-01 2026-12-31")
+    answer = answer["text"]
     assert "learning report, 1 December 2026 to 31 December 2026: 1 difference raised" in answer
     assert "on its way to you as a file" in answer
     (complete,) = await slack.fake.wait_for("files.completeUploadExternal")
@@ -45,17 +42,17 @@ async def test_slack_an_admin_gets_the_report_as_a_file_in_their_dm(slack):
 async def test_slack_anyone_else_is_refused_and_nothing_is_sent(slack):
     await slack_raise(slack)
     for words in ("report", "report camden 2026-12-01 2026-12-31", "report nowhere"):
-        _, body = await slack.send(slash("UALEX", words))
-        assert json.loads(body)["text"] == REFUSAL
+        (answer,) = await slack.ask("UALEX", words)
+        assert answer["text"] == REFUSAL
     assert slack.fake.called("files.completeUploadExternal") == []
     assert slack.fake.called("files.getUploadURLExternal") == []
 
 
 async def test_slack_an_admin_s_mistake_is_named(slack):
-    _, body = await slack.send(slash("UDEE", "report camden 2026-12-31 2026-12-01"))
-    assert "ends (2026-12-01) before it starts (2026-12-31)" in json.loads(body)["text"]
-    _, body = await slack.send(slash("UDEE", "report hackney"))
-    assert "There is no policy 'hackney'" in json.loads(body)["text"]
+    (answer,) = await slack.ask("UDEE", "report camden 2026-12-31 2026-12-01")
+    assert "ends (2026-12-01) before it starts (2026-12-31)" in answer["text"]
+    (answer,) = await slack.ask("UDEE", "report hackney")
+    assert "There is no policy 'hackney'" in answer["text"]
 
 
 # -- Teams ------------------------------------------------------------------------------------
@@ -132,8 +129,8 @@ async def test_slack_the_monthly_report_arrives_as_a_file_with_what_it_is(slack)
 
 
 async def test_slack_an_admin_who_said_monthly_off_gets_none(slack):
-    _, body = await slack.send(slash("UDEE", "monthly off"))
-    assert json.loads(body)["text"].startswith("You will no longer get the monthly learning report")
+    (answer,) = await slack.ask("UDEE", "monthly off")
+    assert answer["text"].startswith("You will no longer get the monthly learning report")
     await slack_raise(slack)
     await slack.tick()
     slack.clock.set(london(2027, 1, 4, 9))

@@ -97,7 +97,9 @@ async def test_each_part_of_a_long_message_arrives_once_when_an_answer_is_lost(s
         f"Line {i}: " + "word " * 500 for i in range(40)
     )
     store = slack.services.bot.store
-    store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now())
+    await slack.run(
+        store.enqueue, [Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now()
+    )
     # The first part goes and is answered; the second goes but its answer is lost.
     slack.fake.fail("chat.postMessage", Failure(200), Failure(500, accepted=True))
     await settle(slack)

@@ -11,7 +11,7 @@ import pytest
 
 from fakes.slack_api import Failure
 from fakes.slack_requests import block_action, event, fill, reply, slash, view_submission
-from support import escalations, london
+from support import escalations, eventually, london
 
 FORM = {
     "risk_now": "no",
@@ -33,14 +33,6 @@ async def open_form(slack, user="UALEX", trigger="trigger-1"):
 async def raise_(slack, user="UALEX", **answers):
     view = await open_form(slack, user)
     return await slack.send(view_submission(user, fill(view, **{**FORM, **answers})))
-
-
-async def eventually(check, timeout: float = 5.0) -> None:
-    """Wait for the background delivery to settle into the state `check` expects."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.02)
 
 
 def all_text(call) -> str:
@@ -160,7 +152,7 @@ async def test_edits_and_deletions_are_corrections_never_silent_changes(slack):
     }
     await slack.send(event(changed, "Ev2"))
     await slack.send(event(deleted, "Ev3"))
-    record = slack.services.bot.export("alex", "E-0001")
+    record = await slack.run(slack.services.bot.export, "alex", "E-0001")
     assert "Spoke Monday." in record and "Spoke Tuesday." in record
     assert "The original message was deleted." in record
 
@@ -249,8 +241,8 @@ async def test_marking_urgent_from_its_button_tells_both_sides_the_urgent_route(
 
 async def test_show_escapes_user_text_too(slack):
     await raise_(slack, issue="<!channel> look")
-    _, body = await slack.send(slash("UALEX", "show E-0001"))
-    text = said(json.loads(body))
+    (answer,) = await slack.ask("UALEX", "show E-0001")
+    text = said(answer)
     assert "&lt;!channel&gt; look" in text and "<!channel>" not in text
     await slack.send(block_action("UALEX", "esc:show", value="E-0001", trigger_id="t-show"))
     (modal,) = await slack.fake.wait_for("views.open", trigger_id="t-show")
@@ -363,8 +355,8 @@ async def test_an_unknown_named_lead_is_asked_for_and_the_answer_brings_them_in(
 
     await raise_(slack)
     bot = slack.services.bot
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await slack.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await slack.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     question = await picker_question(slack, "UPRIYA")
     assert question is not None
     assert "goes to the named safeguarding lead for Whittington Health" in all_text(question)
@@ -388,8 +380,8 @@ async def test_an_answer_from_someone_not_asked_adds_nobody_to_the_directory(sla
 
     await raise_(slack)
     bot = slack.services.bot
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await slack.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await slack.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     (question,) = bot.store.open_questions(person_id="priya", kind="role")
     await slack.send(
         block_action(
@@ -410,7 +402,9 @@ async def test_a_message_in_several_parts_is_never_sent_twice_when_a_part_fails(
         f"Line {i}: " + "word " * 500 for i in range(40)
     )
     bot = slack.services.bot
-    bot.store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now())
+    await slack.run(
+        bot.store.enqueue, [Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=slack.clock.now()
+    )
     slack.fake.fail("chat.postMessage", Failure(200), Failure(429, {"Retry-After": "1"}))
     await slack.tick()
     first_try = slack.fake.called("chat.postMessage")
@@ -437,17 +431,15 @@ async def test_a_message_in_several_parts_is_never_sent_twice_when_a_part_fails(
     ],
 )
 async def test_subcommands_answer_privately(slack, text, expected):
-    status, body = await slack.send(slash("UALEX", text))
-    assert status == 200
-    answer = json.loads(body)
+    answer = (await slack.ask("UALEX", text))[0]
     assert answer.get("response_type") == "ephemeral"
     assert expected in said(answer)
 
 
 async def test_export_is_only_for_people_on_the_escalation(slack):
     await raise_(slack)
-    _, body = await slack.send(slash("UEVE", "export E-0001"))
-    assert "no escalation E-0001 that you are on" in json.loads(body)["text"]
+    (answer,) = await slack.ask("UEVE", "export E-0001")
+    assert "no escalation E-0001 that you are on" in answer["text"]
     assert slack.fake.called("files.completeUploadExternal") == []
 
 
@@ -539,11 +531,10 @@ async def test_a_signed_but_malformed_payload_is_400_and_changes_nothing(slack, 
 
 
 async def test_replies_echo_at_most_a_short_excerpt_of_what_was_typed(slack):
-    status, body = await slack.send(slash("UALEX", "x" * 30_000))
-    answer = json.loads(body)
-    assert status == 200 and len(json.dumps(answer)) < 5000
-    status, body = await slack.send(slash("UALEX", "show E-" + "9" * 30_000))
-    assert status == 200 and len(json.dumps(json.loads(body))) < 2000
+    (answer,) = await slack.ask("UALEX", "x" * 30_000)
+    assert len(json.dumps(answer)) < 5000
+    (answer,) = await slack.ask("UALEX", "show E-" + "9" * 30_000)
+    assert len(json.dumps(answer)) < 2000
 
 
 async def test_the_same_form_submitted_again_raises_one_difference(slack):

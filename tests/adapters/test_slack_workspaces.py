@@ -93,7 +93,7 @@ async def test_an_install_into_a_second_workspace_reaches_its_people_with_its_to
 
         # Alex (Camden, T1) raises a difference with Sam, whose directory entry predates the
         # second workspace: the bot finds Sam there, remembers it, and posts with T2's token.
-        raise_difference(slack.services.bot)
+        await slack.run(raise_difference, slack.services.bot)
         await slack.tick()
         to_sam = [c for c in slack.fake.posts_to("USAM") if c.response.get("ok")]
         assert len(to_sam) == 1 and "Alex Morgan" in to_sam[0].args["text"]
@@ -128,7 +128,9 @@ async def test_an_install_into_a_second_workspace_reaches_its_people_with_its_to
         assert [i.team_id for i in store.slack_installations()] == ["T2"]
         from bot.commands import AddNote
 
-        slack.services.bot.handle(AddNote(actor="alex", escalation_id="E-0001", discussed="Called back."))
+        await slack.run(
+            slack.services.bot.handle, AddNote(actor="alex", escalation_id="E-0001", discussed="Called back.")
+        )
         await slack.tick()
         latest = [c for c in slack.fake.posts_to("USAM") if c.response.get("ok")][-1]
         assert "Called back." in json.dumps(latest.args) and latest.team == "T2"
@@ -186,8 +188,10 @@ async def test_without_a_bot_token_each_workspace_is_served_once_installed(tmp_p
 
         # Sam's workspace (T2) has not installed the app: Slack cannot reach Sam, and Alex is told.
         store = slack.services.bot.store
-        store.upsert_people([replace(store.person("sam"), slack_team="T2")], with_roles=False)
-        raise_difference(slack.services.bot)
+        await slack.run(
+            store.upsert_people, [replace(store.person("sam"), slack_team="T2")], with_roles=False
+        )
+        await slack.run(raise_difference, slack.services.bot)
         await slack.tick()
         assert slack.fake.posts_to("USAM") == []
         told = [c.args["text"] for c in slack.fake.posts_to("UALEX")]
@@ -200,10 +204,12 @@ async def test_someone_known_only_by_email_is_found_in_the_workspace_that_knows_
         store = slack.services.bot.store
         await install(slack, "T1", "Camden Council")
         await install(slack, "T2", "Whittington Health")
-        store.upsert_people(
-            [replace(store.person("sam"), slack_id=None, email="sam.patel@example.org")], with_roles=False
+        await slack.run(
+            store.upsert_people,
+            [replace(store.person("sam"), slack_id=None, email="sam.patel@example.org")],
+            with_roles=False,
         )
-        raise_difference(slack.services.bot)
+        await slack.run(raise_difference, slack.services.bot)
         await slack.tick()
         (to_sam,) = slack.fake.posts_to("USAM")
         assert to_sam.team == "T2" and to_sam.response.get("ok")
@@ -214,8 +220,10 @@ async def test_someone_known_only_by_email_is_found_in_the_workspace_that_knows_
         assert [(c.team, c.response.get("ok")) for c in lookups] == [("T1", False), ("T2", True)]
 
         # A Slack id no installed workspace knows: Slack cannot reach them, and Alex is told.
-        store.upsert_people([replace(store.person("chris"), slack_id="UGONE")], with_roles=False)
-        raise_difference(slack.services.bot, counterpart="chris", case_reference="CIN-3")
+        await slack.run(
+            store.upsert_people, [replace(store.person("chris"), slack_id="UGONE")], with_roles=False
+        )
+        await slack.run(raise_difference, slack.services.bot, counterpart="chris", case_reference="CIN-3")
         await slack.tick()
         assert [c.team for c in slack.fake.called("users.info", user="UGONE")] == ["T1", "T2"]
         assert store.person("chris").slack_team is None
@@ -231,7 +239,7 @@ async def test_tokens_and_the_client_secret_never_reach_the_log(tmp_path):
             _, state = await start_install(slack)
             await finish_install(slack, code="not-a-code", state=state)  # Slack refuses it
             await install(slack, "T2", "Whittington Health")
-            raise_difference(slack.services.bot)
+            await slack.run(raise_difference, slack.services.bot)
             await slack.tick()
             (installation,) = slack.services.bot.store.slack_installations()
             token = installation.bot_token

@@ -312,8 +312,9 @@ async def test_a_named_lead_is_chosen_from_the_question_card(teams):
     bot = teams.services.bot
     from dataclasses import replace
 
-    bot.store.upsert_people([replace(bot.store.person("kim"), agency="Whittington Health")])
-    bot.handle(
+    await teams.run(bot.store.upsert_people, [replace(bot.store.person("kim"), agency="Whittington Health")])
+    await teams.run(
+        bot.handle,
         RaiseEscalation(
             actor="alex",
             policy_id="camden",
@@ -323,10 +324,10 @@ async def test_a_named_lead_is_chosen_from_the_question_card(teams):
             issue="x",
             risk="y",
             outcome_wanted="z",
-        )
+        ),
     )
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
-    bot.handle(EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await teams.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
+    await teams.run(bot.handle, EscalateStage(reason="No agreement", actor="alex", escalation_id="E-0001"))
     await teams.tick()
     question = next(
         c for c in teams.connector.cards_to("a:priya") if "we don't know who that is yet" in card_text(c)
@@ -354,7 +355,9 @@ async def test_a_long_message_arrives_in_several_cards_each_once(teams):
         f"Line {i}: " + "word " * 400 for i in range(20)
     )
     bot = teams.services.bot
-    bot.store.enqueue([Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=teams.clock.now())
+    await teams.run(
+        bot.store.enqueue, [Message(to="alex", text=text, kind=MessageKind.NOTICE)], now=teams.clock.now()
+    )
     before = len(teams.connector.cards_to("a:alex"))
     await teams.tick()
     cards = teams.connector.cards_to("a:alex")[before:]

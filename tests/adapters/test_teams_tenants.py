@@ -44,8 +44,16 @@ class Tenants:
     session: aiohttp.ClientSession
 
     async def post(self, body: dict) -> int:
+        """POST an activity, and wait until its turn (run from the inbox after the answer) is over."""
         async with self.session.post(self.url, json=body) as response:
-            return response.status
+            status = response.status
+        for inbox in self.services.loop.inboxes:
+            await inbox.drain()
+        return status
+
+    async def run(self, fn, /, *args, **kwargs):
+        """`fn` in the server's storage thread: how the test changes the database while it runs."""
+        return await self.services.storage_thread.run(fn, *args, **kwargs)
 
     async def install(self, connector: FakeConnector, user: str) -> None:
         """The person adds the app in Teams: the bot hears of it from their tenant."""
@@ -157,8 +165,8 @@ async def test_references_stored_before_tenants_were_kept_teach_the_bot_their_te
     store = tenants.services.bot.store
     old = {"channelId": "msteams", "serviceUrl": tenants.c.service_url, "conversation": {"id": "a:dee"},
            "bot": {"id": "28:escalation-bot"}, "user": {"id": "29:dee"}}  # fmt: skip
-    store.set_address("dee", "teams", json.dumps(old))  # as stored before: no tenant in it
-    backfill_tenants(tenants.services.bot)
+    await tenants.run(store.set_address, "dee", "teams", json.dumps(old))  # as stored before: no tenant in it
+    await tenants.run(backfill_tenants, tenants.services.bot)  # as a start after the upgrade does
     await tenants.services.teams_sender.send(Message(to="eve", text="Hello from the partnership"))
     assert received(tenants.c, "a:new-aad-eve", "Hello from the partnership")
 
@@ -189,7 +197,11 @@ async def test_someone_in_a_granted_tenant_without_a_conversation_gets_the_app_t
     assert not [s for s in tenants.b.sent if s.verb == "create"]
     # The chat is remembered: the next message goes straight there, with no Graph call.
     calls = len(tenants.graph.calls)
-    tenants.services.bot.store.enqueue([Message(to="sam", text="A note was added.")], now=tenants.clock.now())
+    await tenants.run(
+        tenants.services.bot.store.enqueue,
+        [Message(to="sam", text="A note was added.")],
+        now=tenants.clock.now(),
+    )
     await tenants.services.loop.step()
     assert received(tenants.b, chat, "A note was added.")
     assert len(tenants.graph.calls) == calls

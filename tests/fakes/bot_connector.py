@@ -45,10 +45,18 @@ class FakeConnector:
         self.uploads: dict[str, tuple[bytes, dict[str, str]]] = {}
         # Members who do not have the app: Teams will not open a chat with them.
         self.without_app: set[str] = set()
+        self.gate: asyncio.Event | None = None
+        self.held = 0
 
     def fail(self, *failures: Failure) -> None:
         """The next sends (activities or conversations) fail in this order."""
         self.failures.extend(failures)
+
+    def hold(self) -> asyncio.Event:
+        """Activities sent wait for an answer (counted in `held`, not yet recorded as sent) until
+        the test sets the event returned."""
+        self.gate = asyncio.Event()
+        return self.gate
 
     async def start(self) -> str:
         app = web.Application()
@@ -126,6 +134,10 @@ class FakeConnector:
 
     async def _send(self, request: web.Request) -> web.Response:
         body = await request.json()
+        if self.gate is not None:
+            self.held += 1
+            self._changed.set()
+            await self.gate.wait()
         failed = await self._maybe_fail()
         if failed:
             return failed

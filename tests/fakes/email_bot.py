@@ -4,9 +4,10 @@ Slack against its local fake too; the secure page is served by the same server."
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import aiohttp
 
@@ -38,6 +39,11 @@ class EmailBot:
     clock: ManualClock
     session: aiohttp.ClientSession
     slack: FakeSlack | None
+
+    async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` in the server's storage thread, in turn with its own database
+        work: how a test changes the database while the server runs."""
+        return await self.services.storage_thread.run(fn, *args, **kwargs)
 
     async def tick(self) -> None:
         await self.services.loop.step()
@@ -99,7 +105,8 @@ async def sam_raises_alex_proposes(mailbot: EmailBot) -> None:
     from bot.commands import RaiseEscalation, Resolve
 
     bot = mailbot.services.bot
-    bot.handle(
+    await mailbot.run(
+        bot.handle,
         RaiseEscalation(
             actor="sam",
             policy_id="camden",
@@ -109,8 +116,11 @@ async def sam_raises_alex_proposes(mailbot: EmailBot) -> None:
             issue="Children's social care plans to close the case.",
             risk="Baby of 8 months; missed appointments.",
             outcome_wanted="Keep the case open until the review.",
-        )
+        ),
     )
-    bot.handle(Resolve(actor="alex", escalation_id="E-0001", outcome="The case stays open until the review"))
+    await mailbot.run(
+        bot.handle,
+        Resolve(actor="alex", escalation_id="E-0001", outcome="The case stays open until the review"),
+    )
     mailbot.clock.advance(timedelta(seconds=1))
     await mailbot.tick()

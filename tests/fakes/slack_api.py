@@ -49,6 +49,7 @@ class FakeSlack:
         self.users = users or {}
         self.uploads: dict[str, bytes] = {}
         self.failures: dict[str, list[Failure]] = {}
+        self.holds: dict[str, asyncio.Event] = {}
         self._ts = itertools.count(1)
         # Message timestamps come from this clock (seconds), so a test that moves the bot's clock
         # can move Slack's with it.
@@ -74,6 +75,12 @@ class FakeSlack:
     def fail(self, method: str, *failures: Failure) -> None:
         """The next calls of `method` fail in this order, then it works again."""
         self.failures.setdefault(method, []).extend(failures)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` are recorded, then wait for an answer until the test sets the event
+        returned (Slack being slow, for exactly as long as the test needs)."""
+        gate = self.holds[method] = asyncio.Event()
+        return gate
 
     def grant(self, team_id: str, team_name: str, installer: str = "UINSTALLER") -> str:
         """An installer in `team_id` approved the app: the code Slack sends back to the redirect."""
@@ -174,6 +181,8 @@ class FakeSlack:
         call = Call(method, args)
         self.calls.append(call)
         self._changed.set()
+        if method in self.holds:
+            await self.holds[method].wait()
         pending = self.failures.get(method)
         if pending:
             failure = pending.pop(0)

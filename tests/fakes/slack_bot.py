@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -13,7 +16,7 @@ from adapters.server import Services, build_services, serve_for_tests
 from bot.clock import ManualClock
 from bot.settings import Settings
 from fakes.slack_api import FakeSlack, slack_user
-from fakes.slack_requests import SECRET, post
+from fakes.slack_requests import SECRET, post, slash
 from support import PEOPLE, london
 
 SLACK_IDS = {
@@ -37,9 +40,35 @@ class SlackBot:
     session: aiohttp.ClientSession
     runner: web.AppRunner | None = None
 
-    async def send(self, request: tuple[str, str], **kwargs) -> tuple[int, str]:
+    async def send(self, request: tuple[str, str], *, settle: bool = True, **kwargs) -> tuple[int, str]:
+        """POST a signed request; with `settle`, wait until the work it set off after its answer
+        (the listener's, and what it left in the inbox: a note, a raise form) is done too."""
         body, content_type = request
-        return await post(self.session, self.url, body, content_type, **kwargs)
+        if not settle:
+            return await post(self.session, self.url, body, content_type, **kwargs)
+        with _listeners_started() as listeners:
+            answer = await post(self.session, self.url, body, content_type, **kwargs)
+        if listeners:
+            await asyncio.wait(listeners, timeout=30)
+        await self.settle()
+        return answer
+
+    async def ask(self, user_id: str, text: str, *, parts: int = 1, team: str = "T1") -> list[dict]:
+        """`/escalate <text>` as `user_id`: what they are shown, in order (the acknowledgement's own
+        answer, if it has one, then what follows through the response URL), once `parts` came."""
+        before = len(self.fake.responses())
+        body, content_type = slash(user_id, text, response_url=self.fake.response_url)
+        status, body = await self.send((body.replace("team_id=T1", f"team_id={team}"), content_type))
+        assert status == 200, body
+        shown = [json.loads(body)] if body else []
+        if len(shown) < parts:
+            await self.fake.wait_for("response_url", count=before + parts - len(shown))
+        return shown + self.fake.responses()[before:]
+
+    async def settle(self) -> None:
+        """Handle everything waiting in the inboxes."""
+        for inbox in self.services.loop.inboxes:
+            await inbox.drain()
 
     @property
     def root(self) -> str:
@@ -54,9 +83,35 @@ class SlackBot:
         self.runner, port = await serve_for_tests(self.services)
         self.url = f"http://127.0.0.1:{port}/slack/events"
 
+    async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` in the server's storage thread, in turn with its own database
+        work: how a test changes the database while the server runs."""
+        return await self.services.storage_thread.run(fn, *args, **kwargs)
+
     async def tick(self) -> None:
         """What the background loop does when it wakes: send due reminders, deliver the outbox."""
         await self.services.loop.step()
+
+
+@contextmanager
+def _listeners_started() -> Iterator[list[asyncio.Task]]:
+    """The bolt listeners started meanwhile: each runs on after its acknowledgement (bolt's
+    `process_before_response=False`), in a task of its own, which this collects."""
+    loop = asyncio.get_running_loop()
+    started: list[asyncio.Task] = []
+    previous = loop.get_task_factory()
+
+    def factory(loop, coro, **kwargs):
+        task = previous(loop, coro, **kwargs) if previous else asyncio.Task(coro, loop=loop, **kwargs)
+        if "run_ack_function" in getattr(coro, "__qualname__", ""):
+            started.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    try:
+        yield started
+    finally:
+        loop.set_task_factory(previous)
 
 
 @asynccontextmanager

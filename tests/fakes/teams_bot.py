@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,13 +28,30 @@ class TeamsBotHandle:
     clock: ManualClock
     session: aiohttp.ClientSession
 
-    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None) -> tuple[int, str]:
+    async def post(
+        self, activity: dict[str, Any], headers: dict[str, str] | None = None, *, settle: bool = True
+    ) -> tuple[int, str]:
+        """POST an activity; with `settle`, wait until its turn (run from the inbox after the
+        answer) is over too."""
         async with self.session.post(
             self.url,
             data=json.dumps(activity),
             headers={"Content-Type": "application/json", **(headers or {})},
         ) as response:
-            return response.status, await response.text()
+            answer = response.status, await response.text()
+        if settle:
+            await self.settle()
+        return answer
+
+    async def settle(self) -> None:
+        """Handle everything waiting in the inboxes."""
+        for inbox in self.services.loop.inboxes:
+            await inbox.drain()
+
+    async def run(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` in the server's storage thread, in turn with its own database
+        work: how a test changes the database while the server runs."""
+        return await self.services.storage_thread.run(fn, *args, **kwargs)
 
     async def tick(self) -> None:
         await self.services.loop.step()

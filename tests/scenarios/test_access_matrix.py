@@ -23,7 +23,7 @@ from bot.commands import (
 )
 from bot.errors import InvalidInput, Refused
 from fakes.bot_connector import card_text
-from fakes.slack_requests import block_action, event, interaction, reply, slash
+from fakes.slack_requests import block_action, event, interaction, reply
 from fakes.teams_activities import activity
 from support import london
 
@@ -108,10 +108,11 @@ SLACK_IDS = {"eve": "UEVE", "dee": "UDEE", "jo": "UJO"}
 
 @pytest.mark.parametrize("actor", OUTSIDERS)
 async def test_slack_refuses_an_outsider_everywhere(slack, actor):
-    slack.services.bot.store.upsert_people(
-        [replace(slack.services.bot.store.person("dee"), admin_policies=("enfield",))]
+    await slack.run(
+        slack.services.bot.store.upsert_people,
+        [replace(slack.services.bot.store.person("dee"), admin_policies=("enfield",))],
     )
-    raise_camden(slack.services.bot)
+    await slack.run(raise_camden, slack.services.bot)
     await slack.tick()
     store = slack.services.bot.store
     case = next(c for c in slack.fake.posts_to("UALEX") if "E-0001" in json.dumps(c.args))
@@ -148,8 +149,8 @@ async def test_slack_refuses_an_outsider_everywhere(slack, actor):
     )
     await slack.send(event({"type": "app_home_opened", "user": user, "tab": "home"}, f"Ev-h-{actor}"))
     for text in ("show E-0001", "export E-0001", "list"):
-        _, body = await slack.send(slash(user, text))
-        assert CASE not in body and CONCERN not in body
+        shown = json.dumps(await slack.ask(user, text))
+        assert CASE not in shown and CONCERN not in shown
     await slack.tick()
     assert history(store) == before
     opened = [c.args.get("trigger_id") for c in slack.fake.called("views.open")]
@@ -167,7 +168,7 @@ async def test_slack_refuses_an_outsider_everywhere(slack, actor):
 
 @pytest.mark.parametrize("who", ["eve", "mallory-from-elsewhere"])
 async def test_teams_refuses_an_outsider_everywhere(teams, who):
-    raise_camden(teams.services.bot)
+    await teams.run(raise_camden, teams.services.bot)
     await teams.tick()
     store = teams.services.bot.store
     url = teams.connector.service_url

@@ -124,7 +124,9 @@ async def test_metrics_show_the_outbox_reminders_sends_failures_and_requests(sla
     assert metric(first, "escalation_bot_outbox_oldest_waiting_seconds") == 0
 
     slack.fake.fail("chat.postMessage", Failure(status=503))
-    store.enqueue([Message(to="alex", text="Hello", kind=MessageKind.NOTICE)], now=bot.clock.now())
+    await slack.run(
+        store.enqueue, [Message(to="alex", text="Hello", kind=MessageKind.NOTICE)], now=bot.clock.now()
+    )
     await slack.tick()  # fails once
     slack.clock.advance(timedelta(seconds=90))
     during = await scrape()

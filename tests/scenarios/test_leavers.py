@@ -92,7 +92,7 @@ async def test_in_teams_a_leaver_cannot_act_or_come_back_as_someone_new(teams):
     for user in ("alex", "sam"):
         await teams.post(install(url, user))
     await teams.post(activity(url, "alex", value=RAISE, reply_to_id="form-1"))
-    teams.services.bot.deactivate("sam")
+    await teams.run(teams.services.bot.deactivate, "sam")
     before = len(teams.services.bot.store.people())
     # Sam's own raise form: refused, and no new person is made of Sam's account.
     mine = {**RAISE, "counterpart": "aad-alex", "my_agency": "Whittington Health", "my_role": "HV"}

@@ -34,7 +34,8 @@ async def test_admins_hear_once_when_slack_keeps_failing_and_once_when_it_recove
     async with partnership(tmp_path) as world:
         store = world.services.bot.store
         dee = store.person("dee")
-        store.upsert_people([replace(dee, teams_id="aad-dee", teams_tenant=TENANT_B)])
+        run = world.services.storage_thread.run
+        await run(store.upsert_people, [replace(dee, teams_id="aad-dee", teams_tenant=TENANT_B)])
         assert await world.teams_activity(install(world.teams.service_url, "dee", tenant=TENANT_B)) in {
             200,
             201,
@@ -43,7 +44,7 @@ async def test_admins_hear_once_when_slack_keeps_failing_and_once_when_it_recove
 
         world.slack.fail("chat.postMessage", *SLACK_DOWN)
         note = Message(to="alex", text="Your stage 1 is due tomorrow.", kind=MessageKind.NOTICE)
-        store.enqueue([note], now=world.clock.now())
+        await run(store.enqueue, [note], now=world.clock.now())
         await world.deliver()  # 10:00:01, the first failure
         assert delivered(world, "UALEX") == []
 
@@ -75,7 +76,7 @@ async def test_admins_hear_once_when_slack_keeps_failing_and_once_when_it_recove
         assert "Messages to Slack are getting through again (failing from 10am Tue 1 Dec 2026 to" in recovered
 
         # A restart remembers nothing is wrong: no alert repeats.
-        world.services.delivery.health.check()
+        await run(world.services.delivery.health.check)
         assert build_services(world.services.settings, clock=world.clock).delivery.health.troubles == {}
         world.clock.advance(timedelta(hours=1))
         await world.deliver()
@@ -86,7 +87,8 @@ async def test_a_refusal_about_one_person_is_not_a_platform_failing(tmp_path):
     async with partnership(tmp_path) as world:
         store = world.services.bot.store
         world.slack.fail("chat.postMessage", *[Failure(error="user_not_found")] * 5)
-        store.enqueue([Message(to="alex", text="Hello", kind=MessageKind.NOTICE)], now=world.clock.now())
+        hello = Message(to="alex", text="Hello", kind=MessageKind.NOTICE)
+        await world.services.storage_thread.run(store.enqueue, [hello], now=world.clock.now())
         await world.deliver()
         world.clock.advance(timedelta(hours=1))
         await world.deliver()

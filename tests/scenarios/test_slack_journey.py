@@ -119,8 +119,8 @@ async def test_the_whole_journey_in_slack(slack):
     assert slack.services.bot.list_for("alex").rows[0].status == "resolved"
 
     # Export: the record arrives as a file, only for people on the escalation.
-    status, body = await slack.send(slash("UALEX", "export E-0001", trigger_id="trigger-4"))
-    assert status == 200 and "on its way to you as a file" in body
+    (answer,) = await slack.ask("UALEX", "export E-0001")
+    assert "on its way to you as a file" in answer["text"]
     (complete,) = await fake.wait_for("files.completeUploadExternal")
     assert complete.args["channel_id"] == "DUALEX"
     (content,) = fake.uploads.values()

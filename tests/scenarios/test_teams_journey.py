@@ -59,7 +59,7 @@ async def test_the_whole_journey_in_teams(teams):
     await teams.post(submit(teams, "alex", note, reply_to="note-card"))
     sam_note = {**note, "discussed": "Sam: the family is engaging.", "involved": "Sam, Alex"}
     await teams.post(activity(url, "sam", value=sam_note, conversation="a:new-aad-sam", reply_to_id="n2"))
-    record = teams.services.bot.export("alex", "E-0001")
+    record = await teams.run(teams.services.bot.export, "alex", "E-0001")
     assert "Phoned Sam; we disagree." in record and "Sam: the family is engaging." in record
     assert "Phone call" in record
 
