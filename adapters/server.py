@@ -99,6 +99,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     policies = PolicyLibrary.load(settings.policies_dir)
     check_settings(settings, policies)
     store = Storage.open(settings.database_url)
+    store.lease_seconds = settings.outbox_lease_seconds
     bot = EscalationBot(
         store=store,
         policies=policies,

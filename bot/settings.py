@@ -51,6 +51,7 @@ ENVIRONMENT = {
     "teams_website_url": "TEAMS_WEBSITE_URL",
     "retention": "RETENTION",
     "work_check_seconds": "WORK_CHECK_SECONDS",
+    "outbox_lease_seconds": "OUTBOX_LEASE_SECONDS",
 }
 LOG_FORMATS = ("text", "json")
 _TEAMS_URLS = {"teams_login_url", "teams_graph_url", "teams_service_url"}
@@ -110,6 +111,9 @@ class Settings:
     # How often an idle server looks for work it was not told of: reminders and messages another
     # replica queued, or left when it stopped (seconds).
     work_check_seconds: float = 60.0
+    # How long a message one server has claimed is its alone to send, before another may take it
+    # over (seconds): longer than any one send can take.
+    outbox_lease_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -220,6 +224,10 @@ def _convert(name: str, variable: str, raw: str) -> object:
         if not raw.startswith("https://"):
             raise SettingsError(f"{variable} must be an https URL, e.g. https://partnership.org.uk/privacy")
         return raw
+    if name == "outbox_lease_seconds":
+        if not raw.isdigit() or not 30 <= int(raw) <= 86400:
+            raise SettingsError(f"{variable} must be a whole number of seconds from 30 to 86400")
+        return int(raw)
     if name == "work_check_seconds":
         try:
             seconds = float(raw)

@@ -51,6 +51,8 @@ class Storage:
         self._depth = 0
         # Names this process's claims of messages to send (a lease another replica may take over).
         self.owner = uuid.uuid4().hex[:12]
+        # How long a claimed message is this server's alone to send (OUTBOX_LEASE_SECONDS).
+        self.lease_seconds = 120
         # Policy snapshots by hash: a few distinct ones serve every escalation (treat as read-only).
         self._snapshots: dict[str, dict[str, Any]] = {}
 
@@ -662,11 +664,14 @@ class Storage:
                     rows,
                 )
 
-    def claim_outbox(self, now: datetime, limit: int = 50, lease_seconds: int = 120) -> list[OutboxItem]:
+    def claim_outbox(
+        self, now: datetime, limit: int = 50, lease_seconds: int | None = None
+    ) -> list[OutboxItem]:
         """Take messages ready to send, each for `lease_seconds`: another replica skips them (rows
         being claimed are skipped, not waited for) until the lease runs out, so a sender that died
         mid-send leaves its messages to be taken over and nothing is lost."""
-        lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        lease = self.lease_seconds if lease_seconds is None else lease_seconds
+        lease_until = datetime.fromtimestamp(now.timestamp() + lease, UTC)
         cursor = self.sql.execute(
             "UPDATE outbox SET status = 'sending', next_attempt_at = ?, attempts = attempts + 1,"
             " claimed_by = ?"
@@ -681,10 +686,10 @@ class Storage:
         ]
         return sorted(items, key=lambda i: i.id)
 
-    def outbox_hold(self, item_id: int, now: datetime, lease_seconds: int = 120) -> bool:
+    def outbox_hold(self, item_id: int, now: datetime) -> bool:
         """Just before sending a claimed message: True (and the lease renewed) if this server still
         holds it; False if its lease ran out and another server has taken it over."""
-        lease_until = datetime.fromtimestamp(now.timestamp() + lease_seconds, UTC)
+        lease_until = datetime.fromtimestamp(now.timestamp() + self.lease_seconds, UTC)
         cursor = self.sql.execute(
             "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
             [_iso(lease_until), item_id, self.owner],

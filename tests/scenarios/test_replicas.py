@@ -66,6 +66,9 @@ class Replica:
             "SLACK_SIGNING_SECRET": SECRET,
             "SLACK_API_URL": fake.base_url,
             "WORK_CHECK_SECONDS": "0.2",
+            # Longer than a step of the simulated clock: a jump never lapses a live sender's lease;
+            # a dead one's lapses two steps later and the other replica takes its messages over.
+            "OUTBOX_LEASE_SECONDS": str(5 * 3600),
             **faketime_env(),
             "FAKETIME_TIMESTAMP_FILE": str(offset_file),
             "FAKETIME_NO_CACHE": "1",  # the file is read at each call: a step takes effect at once
