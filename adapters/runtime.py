@@ -13,6 +13,7 @@ from datetime import timedelta
 from adapters.acknowledgements import AcknowledgementsFirst
 from adapters.inbox import Inbox
 from adapters.platform_health import PlatformHealth, another_route
+from adapters.recipient import RECIPIENT
 from adapters.storage_thread import StorageThread
 from bot.core import EscalationBot
 from bot.errors import Refused
@@ -76,6 +77,7 @@ class Delivery:
     async def send(self, message: Message) -> None:
         await self.acks.turn()
         person = await self.storage_thread.run(self.bot.person, message.to)
+        RECIPIENT.set(person)
         platform = self.route(message, person)
         if platform is None:
             raise DeliveryFailed("no chat platform is configured for this person", permanent=True)
@@ -100,7 +102,10 @@ class Delivery:
         except Exception as exc:
             await self.storage_thread.run(self._tell_watchers, platform, exc)
             raise
-        await self.storage_thread.run(self._tell_watchers, platform, None)
+        if platform in self.health.troubles:
+            await self.storage_thread.run(self._tell_watchers, platform, None)  # clears the trouble
+        else:
+            self._tell_watchers(platform, None)  # counters only: no database work, no hop to it
 
     def _tell_watchers(self, platform: str, error: Exception | None) -> None:
         for watch in self.watchers:
@@ -113,7 +118,7 @@ class Delivery:
             await run(self.health.check)  # an alert queued now goes out in this flush
             delivered = 0
             for _ in range(10):  # reports of failures are themselves messages: a bounded loop
-                report = await deliver_async(self.bot.store, self.bot.clock.now(), self.send, run=run)
+                report = await deliver_async(self.bot.store, self.bot.clock.now, self.send, run=run)
                 delivered += report.delivered
                 for message in report.failed:
                     log.warning("message to %s finally failed after retries", message.to)

@@ -110,21 +110,43 @@ async def _inline(fn: Callable[..., Any], *args: Any) -> Any:
 
 async def deliver_async(
     store: Storage,
-    now: datetime,
+    clock: Callable[[], datetime],
     send: Callable[[Message], Awaitable[None]],
     *,
     run: Callable[..., Awaitable[Any]] = _inline,
 ) -> DeliveryReport:
     """The same for adapters whose platform clients are async (Slack, Teams). `run(fn, *args)`
-    does each database step: where the adapter keeps its database work off the event loop."""
+    does each database step: where the adapter keeps its database work off the event loop.
+
+    The time is read afresh at each message: a batch can take minutes against a platform's rate
+    limits, and a lease renewed from the batch's start would run out under a live sender."""
     report = DeliveryReport()
-    for item in await run(store.claim_outbox, now):
-        if not await run(store.outbox_hold, item.id, now):
+    done: tuple[OutboxItem, DeliveryFailed | None] | None = None
+    for item in await run(store.claim_outbox, clock()):
+        # One database step between two sends: the last one settled, this one held.
+        held = await run(_settle_then_hold, store, done, item, clock(), report)
+        done = None
+        if not held:
             continue  # its lease ran out while earlier ones went, and another server took it
         try:
             await send(_with_id(item))
             error = None
         except Exception as exc:  # each message settles on its own: one failure blocks no other
             error = _as_failure(exc)
-        await run(_settle, store, item, now, error, report)
+        done = (item, error)
+    if done is not None:
+        await run(_settle_then_hold, store, done, None, clock(), report)
     return report
+
+
+def _settle_then_hold(
+    store: Storage,
+    done: tuple[OutboxItem, DeliveryFailed | None] | None,
+    item: OutboxItem | None,
+    now: datetime,
+    report: DeliveryReport,
+) -> bool:
+    """Settle the message just sent, if any; then True if this server still holds `item`."""
+    if done is not None:
+        _settle(store, done[0], now, done[1], report)
+    return item is None or store.outbox_hold(item.id, now)
