@@ -22,7 +22,9 @@ class SentParts:
     async def load(cls, store: Storage, storage_thread: StorageThread, message: Message) -> SentParts:
         """What the outbox row says has gone already."""
         parts = cls(store, storage_thread, message)
-        if parts.outbox_id is not None:
+        # Parts are recorded only during an attempt, and every claim counts one: on the first
+        # attempt there is nothing to read, and no round trip is spent reading it.
+        if parts.outbox_id is not None and message.data.get("attempt", 1) > 1:
             parts._sent = await storage_thread.run(store.outbox_parts, parts.outbox_id)
         return parts
 

@@ -17,6 +17,7 @@ from aiosmtplib.errors import (
 )
 
 from adapters.email.compose import compose
+from adapters.recipient import known_recipient
 from adapters.storage_thread import StorageThread
 from adapters.web.links import LinkSigner
 from bot.clock import Clock
@@ -118,7 +119,7 @@ class EmailSender:
     async def send(self, message: Message) -> None:
         if message.kind is MessageKind.REPLY and message.data.get("caused_by") == message.to:
             return  # the answer to what they just did on the page, which the page already showed
-        person = await self.storage_thread.run(self.store.person, message.to)
+        person = known_recipient(message.to) or await self.storage_thread.run(self.store.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         if not person.email:

@@ -9,6 +9,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.recipient import known_recipient
 from adapters.sent_parts import SentParts
 from adapters.slack.blocks import message_payloads
 from adapters.slack.workspaces import Workspaces
@@ -62,7 +63,7 @@ class SlackSender:
         self.storage_thread = storage_thread
 
     async def send(self, message: Message) -> None:
-        person = await self.storage_thread.run(self.store.person, message.to)
+        person = known_recipient(message.to) or await self.storage_thread.run(self.store.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         try:

@@ -25,6 +25,7 @@ from botbuilder.schema import (
 )
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from adapters.recipient import known_recipient
 from adapters.sent_parts import SentParts
 from adapters.storage_thread import StorageThread
 from adapters.teams.cards import message_card, message_cards, text_parts
@@ -142,7 +143,7 @@ class TeamsSender:
             raise DeliveryFailed(f"Teams connector unreachable: {type(exc).__name__}") from None
 
     async def _send(self, message: Message) -> None:
-        person = await self.run(self.bot.person, message.to)
+        person = known_recipient(message.to) or await self.run(self.bot.person, message.to)
         if person is None:
             raise DeliveryFailed(f"{message.to} is not in the directory", permanent=True)
         reference = await self.run(self._reference, person) or await self._new_conversation(person)

@@ -53,6 +53,7 @@ class Engine(Protocol):
     def migrate(self, in_transaction: Callable[[], Any]) -> None: ...
     def json_text(self, column: str, key: str) -> str: ...
     def group_concat(self, expression: str) -> str: ...
+    def json_with(self, column: str) -> str: ...
     def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]: ...
     def settle_erasure(self, in_transaction: bool) -> None: ...
 
@@ -150,6 +151,10 @@ class SqliteEngine:
 
     def group_concat(self, expression: str) -> str:
         return f"group_concat({expression})"
+
+    def json_with(self, column: str) -> str:
+        # Two placeholders follow: the key, then its text value.
+        return f"json_set(COALESCE({column}, '{{}}'), '$.\"' || ? || '\"', ?)"
 
     def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]:
         query = " ".join(f'"{w}"*' for w in words)
@@ -326,6 +331,9 @@ class PostgresEngine:
 
     def group_concat(self, expression: str) -> str:
         return f"string_agg({expression}, ',')"
+
+    def json_with(self, column: str) -> str:
+        return f"(COALESCE({column}, '{{}}')::jsonb || jsonb_build_object(?::text, ?::text))::text"
 
     def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]:
         query = " & ".join(f"{w.lower()}:*" for w in words)

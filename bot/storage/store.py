@@ -696,24 +696,24 @@ class Storage:
         )
         return cursor.rowcount == 1
 
+    # The outbox's writes on the send path are single statements, each atomic on its own: no
+    # transaction (and, on PostgreSQL, no turn at the write lock) per message sent.
+
     def outbox_delivered(self, item_id: int, *, now: datetime) -> None:
-        with self.transaction():
-            self.sql.execute(
-                "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", [_iso(now), item_id]
-            )
+        self.sql.execute(
+            "UPDATE outbox SET status = 'delivered', delivered_at = ? WHERE id = ?", [_iso(now), item_id]
+        )
 
     def outbox_retry(self, item_id: int, *, at: datetime, error: str) -> None:
-        with self.transaction():
-            self.sql.execute(
-                "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
-                [_iso(at), error[:200], item_id],
-            )
+        self.sql.execute(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?",
+            [_iso(at), error[:200], item_id],
+        )
 
     def outbox_failed(self, item_id: int, *, error: str) -> None:
-        with self.transaction():
-            self.sql.execute(
-                "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", [error[:200], item_id]
-            )
+        self.sql.execute(
+            "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?", [error[:200], item_id]
+        )
 
     def outbox_message(self, item_id: int) -> Message | None:
         """The message queued under this outbox id, whatever its state."""
@@ -727,14 +727,9 @@ class Storage:
 
     def outbox_part_sent(self, item_id: int, part: int, ref: str) -> None:
         """Record at once that part `part` reached the platform, at `ref`."""
-        with self.transaction():
-            row = self.sql.execute("SELECT parts FROM outbox WHERE id = ?", [item_id]).fetchone()
-            if row is None:
-                return
-            parts = {**json.loads(row[0] or "{}"), str(part): ref}
-            self.sql.execute(
-                "UPDATE outbox SET parts = ? WHERE id = ?", [json.dumps(parts, sort_keys=True), item_id]
-            )
+        self.sql.execute(
+            f"UPDATE outbox SET parts = {self.sql.json_with('parts')} WHERE id = ?", [str(part), ref, item_id]
+        )
 
     def next_outbox_attempt(self) -> datetime | None:
         """When the next queued message is ready to (re)try, for a loop that sleeps until then."""
@@ -751,12 +746,11 @@ class Storage:
 
     def set_address(self, person_id: str, platform: str, address: str, kind: str = "dm") -> None:
         """Remember how to reach a person on a platform (opaque to the core)."""
-        with self.transaction():
-            self.sql.execute(
-                "INSERT INTO addresses (person_id, platform, kind, address) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (person_id, platform, kind) DO UPDATE SET address = excluded.address",
-                [person_id, platform, kind, address],
-            )
+        self.sql.execute(
+            "INSERT INTO addresses (person_id, platform, kind, address) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (person_id, platform, kind) DO UPDATE SET address = excluded.address",
+            [person_id, platform, kind, address],
+        )
 
     def find_address(self, platform: str, address: str, kind_prefix: str = "") -> tuple[str, str] | None:
         """Whose address this is, as (person_id, kind): e.g. which case thread a reply is in."""
