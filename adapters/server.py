@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import requests
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -281,6 +282,12 @@ def web_app(services: Services) -> web.Application:
     add_page_routes(app, services)
 
     async def start(app: web.Application) -> None:
+        if services.slack_client is not None:
+            # One pool of kept-alive connections for every Slack call: without a session of its
+            # own the SDK opens (and on slack.com handshakes TLS for) a new connection per call.
+            services.slack_client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=SLACK_API_TIMEOUT)
+            )
         services.loop.start()
         if services.slack_app is not None and services.settings.slack_app_token:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -297,6 +304,8 @@ def web_app(services: Services) -> web.Application:
         for extra in services.extras:
             with contextlib.suppress(Exception):
                 await extra.close_async()
+        if services.slack_client is not None and services.slack_client.session is not None:
+            await services.slack_client.session.close()
         # After whatever is still queued for it: nothing is cut off mid-write.
         await services.storage_thread.run(services.bot.store.close)
         services.storage_thread.close()

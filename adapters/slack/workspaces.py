@@ -51,7 +51,9 @@ class Workspaces:
     def _client(self, token: str) -> AsyncWebClient:
         client = self._clients.get(token)
         if client is None:
-            client = AsyncWebClient(token=token, base_url=self.base.base_url, timeout=self.base.timeout)
+            client = AsyncWebClient(
+                token=token, base_url=self.base.base_url, timeout=self.base.timeout, session=self.base.session
+            )
             self._clients[token] = client
         return client
 

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import timedelta
 
+import aiohttp
 import pytest
 
 from fakes.slack_api import Failure
@@ -269,7 +270,9 @@ async def test_rate_limits_and_outages_delay_a_message_but_never_lose_it(slack):
 
 
 async def test_a_timeout_is_retried_and_a_reply_under_either_copy_is_recorded(slack):
-    slack.services.slack_client.timeout = 0.3
+    client = slack.services.slack_client
+    await client.session.close()  # the server's pool of connections, swapped for one that waits 0.3 s
+    client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3))
     slack.fake.fail("chat.postMessage", Failure(delay=1.0))
     await raise_(slack)
     await slack.fake.wait_for("chat.postMessage", count=2)
