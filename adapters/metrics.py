@@ -100,6 +100,13 @@ class _StoreCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         store, now = self.bot.store, self.bot.clock.now()
+        replica = GaugeMetricFamily(
+            "escalation_bot_replica",
+            "This server's id, as the outbox records it (claimed_by) on the messages it is sending",
+            labels=["replica"],
+        )
+        replica.add_metric([store.owner], 1)
+        yield replica
         counts = store.outbox_counts()
         yield GaugeMetricFamily(
             "escalation_bot_outbox_waiting",
