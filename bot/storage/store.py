@@ -687,14 +687,16 @@ class Storage:
         return sorted(items, key=lambda i: i.id)
 
     def outbox_hold(self, item_id: int, now: datetime) -> bool:
-        """Just before sending a claimed message: True (and the lease renewed) if this server still
-        holds it; False if its lease ran out and another server has taken it over."""
+        """Just before sending a claimed message: True if this server still holds it; False if its
+        lease ran out and another server has taken it over. Every message this server holds has
+        its lease renewed: a batch that takes longer than one lease against a platform's rate
+        limits stays its own while it makes progress, and lapses only if the server stops."""
         lease_until = datetime.fromtimestamp(now.timestamp() + self.lease_seconds, UTC)
-        cursor = self.sql.execute(
-            "UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'sending' AND claimed_by = ?",
-            [_iso(lease_until), item_id, self.owner],
-        )
-        return cursor.rowcount == 1
+        held = self.sql.execute(
+            "UPDATE outbox SET next_attempt_at = ? WHERE status = 'sending' AND claimed_by = ? RETURNING id",
+            [_iso(lease_until), self.owner],
+        ).fetchall()
+        return any(row[0] == item_id for row in held)
 
     # The outbox's writes on the send path are single statements, each atomic on its own: no
     # transaction (and, on PostgreSQL, no turn at the write lock) per message sent.

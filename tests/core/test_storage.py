@@ -281,3 +281,30 @@ def test_two_servers_claiming_at_once_share_the_messages_and_never_take_the_same
         assert other.outbox_hold(taken, now=later)
     finally:
         other.close()
+
+
+async def test_a_batch_slower_than_one_lease_stays_its_senders_and_goes_once(store, database_url):
+    from bot.clock import ManualClock
+    from bot.outbox import deliver_async
+
+    now = london(2026, 12, 1, 10)
+    clock = ManualClock(now)
+    store.enqueue([Message(to="sam", text=f"m{i}") for i in range(3)], now=now)
+    other = Storage.open(database_url)
+    sent: list[str] = []
+    taken_by_other: list[int] = []
+
+    async def slow_send(message: Message) -> None:
+        # Each message takes most of a lease (a platform rate-limiting us); meanwhile the other
+        # server looks for work, as it would every few seconds.
+        clock.advance(timedelta(seconds=store.lease_seconds - 20))
+        taken_by_other.extend(item.id for item in other.claim_outbox(clock.now()))
+        sent.append(message.text)
+
+    try:
+        report = await deliver_async(store, clock.now, slow_send)
+        assert sent == ["m0", "m1", "m2"] and report.delivered == 3
+        assert taken_by_other == []  # three sends, nearly three leases long: never lapsed
+        assert store.outbox_counts() == {"delivered": 3}
+    finally:
+        other.close()
