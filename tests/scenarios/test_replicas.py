@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -38,6 +39,7 @@ ESCALATIONS = 500
 STEPS = 7 * 6  # a week, four hours a step
 HOURS_PER_STEP = 4
 KILLED_AT, RESTARTED_AT = 15, 23  # A is down for a day and a half, midweek
+DRAIN_HOURS = 48
 
 PEOPLE = [
     Person("alex", "Alex Morgan", "Camden Children's Services", "Social Worker", manager_id="jo",
@@ -71,11 +73,14 @@ class Replica:
             "OUTBOX_LEASE_SECONDS": str(5 * 3600),
             **faketime_env(),
             "FAKETIME_TIMESTAMP_FILE": str(offset_file),
-            "FAKETIME_NO_CACHE": "1",  # the file is read at each call: a step takes effect at once
+            # The file is read again once a second at most (reading it at every call costs more
+            # than the replicas' own work): `move_clocks` waits for the next second.
+            "FAKETIME_CACHE_DURATION": "0",
         }
         self.process: asyncio.subprocess.Process | None = None
         self.log = tmp / f"replica-{name}.log"
         self.sent_before_kill = 0.0
+        self.owner = ""  # the id its claims carry, while it runs
 
     async def start(self, session: aiohttp.ClientSession) -> None:
         with self.log.open("ab") as log:
@@ -84,6 +89,9 @@ class Replica:
                 stdout=asyncio.subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
         await until_up(session, self.port)
+        async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
+            text = await response.text()
+        self.owner = text.split('escalation_bot_replica{replica="', 1)[1].split('"', 1)[0]
 
     async def sent(self, session: aiohttp.ClientSession) -> float:
         """Messages this process has delivered since it started, from its /metrics."""
@@ -100,6 +108,7 @@ class Replica:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
+        self.owner = ""
 
     async def stop(self) -> None:
         if self.process and self.process.returncode is None:
@@ -116,19 +125,46 @@ def fresh_database(server_url: str, name: str) -> str:
     return f"{base}/{name}"
 
 
-async def quiet(url: str) -> None:
-    """Wait until nothing has been delivered for a moment: time moves on between bursts of work, as
-    it does for real, never within one send (a clock that jumps hours mid-send would make every
-    lease run out under a live sender)."""
+async def quiet(url: str, live: set[str], settle: int = 3) -> None:
+    """Wait until no live replica holds a message it is sending and nothing has been delivered for
+    `settle` tenths of a second: time moves on between bursts of work, as it does for real, never
+    within a send (a clock that jumps hours mid-send would lapse a live sender's lease; a dead
+    one's claims are left to lapse)."""
     last, still = None, 0
-    for _ in range(100):
-        await asyncio.sleep(0.1)
-        with psycopg.connect(url) as conn:
-            delivered = conn.execute("SELECT COUNT(*) FROM outbox WHERE status = 'delivered'").fetchone()[0]
-        still = still + 1 if delivered == last else 0
-        if still >= 3:
-            return
-        last = delivered
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(600):
+            await asyncio.sleep(0.1)
+            delivered, sending = conn.execute(
+                "SELECT COUNT(*) FILTER (WHERE status = 'delivered'),"
+                " COUNT(*) FILTER (WHERE status = 'sending' AND claimed_by = ANY(%s)) FROM outbox",
+                [list(live)],
+            ).fetchone()
+            still = still + 1 if delivered == last and sending == 0 else 0
+            if still >= settle:
+                return
+            last = delivered
+
+
+async def move_clocks(offset_file: Path, offset: float) -> None:
+    """Move both replicas' clocks to `offset` seconds ahead, and wait until both have read it:
+    libfaketime reads the file again at the first call in a later second than its last read."""
+    offset_file.write_text(f"+{int(offset)}\n")
+    written = time.time()
+    await asyncio.sleep(math.ceil(written) - written + 0.05)
+
+
+def stuck(url: str) -> list[tuple]:
+    """What is left in the outbox, for a failure to show."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT status, claimed_by, attempts, MIN(next_attempt_at), MAX(next_attempt_at), COUNT(*),"
+            " MAX(last_error) FROM outbox WHERE status <> 'delivered'"
+            " GROUP BY status, claimed_by, attempts"
+        ).fetchall()
+
+
+def logs(*replicas: Replica) -> str:
+    return "\n".join(r.log.read_text()[-3000:] for r in replicas)
 
 
 def work_left(url: str, now: datetime) -> tuple[dict[str, int], int]:
@@ -163,7 +199,7 @@ async def test_two_replicas_share_a_week_and_send_nothing_twice(tmp_path, postgr
             await b.start(session)
             for step in range(STEPS):
                 offset += HOURS_PER_STEP * 3600
-                offset_file.write_text(f"+{int(offset)}\n")
+                await move_clocks(offset_file, offset)
                 clock.set(datetime.fromtimestamp(time.time() + offset, UTC))
                 for _ in range(ESCALATIONS * (step + 1) // STEPS - raised):
                     raised += 1
@@ -173,12 +209,16 @@ async def test_two_replicas_share_a_week_and_send_nothing_twice(tmp_path, postgr
                     await a.kill(session)
                 if step == RESTARTED_AT:
                     await a.start(session)
-                await quiet(url)
-            for _ in range(600):
+                await quiet(url, {a.owner, b.owner} - {""})
+            # The week goes on, an hour at a time, until the replicas have caught up: a send that
+            # failed waits its backoff in the replicas' time, which only moves when the file does.
+            for _ in range(DRAIN_HOURS):
                 outbox, due = work_left(url, datetime.fromtimestamp(time.time() + offset - 5, UTC))
                 if set(outbox) <= {"delivered"} and due == 0:
                     break
-                await asyncio.sleep(0.2)
+                offset += 3600
+                await move_clocks(offset_file, offset)
+                await quiet(url, {a.owner, b.owner} - {""}, settle=10)
             sent_by = {r.name: r.sent_before_kill + await r.sent(session) for r in (a, b)}
     finally:
         await a.stop()
@@ -196,8 +236,9 @@ async def test_two_replicas_share_a_week_and_send_nothing_twice(tmp_path, postgr
     print("\nreplicas:", {"raised": raised, "queued": len(queued), "parts reached Slack": len(reached),
                           "sent by": sent_by, "outbox": outbox, "due": due})  # fmt: skip
     assert raised == ESCALATIONS
-    assert set(outbox) == {"delivered"} and due == 0, (outbox, due)
-    assert doubled == {}
+    assert set(outbox) == {"delivered"} and due == 0, (outbox, due, stuck(url), logs(a, b))
+    assert doubled == {}, [(m["ts"], m["channel"]) for m in fake.messages if doubled.get(
+        (m["metadata"]["event_payload"]["outbox_id"], m["metadata"]["event_payload"]["part"]))]  # fmt: skip
     assert {outbox_id for outbox_id, _ in reached} == queued  # every message queued reached Slack
     assert len(queued) > ESCALATIONS  # each raise tells Sam and Alex, and reminders follow
     assert sent_by["A"] > 0 and sent_by["B"] > 0, sent_by
