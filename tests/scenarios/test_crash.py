@@ -101,16 +101,17 @@ class World:
 
     async def serve(self) -> asyncio.subprocess.Process:
         env = {**self.env(), **faketime_env(), "FAKETIME": f"+{int(self.offset)}"}
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "adapters.cli",
-            "serve",
-            env=env,
-            cwd=REPO,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
+        with (self.tmp / "serve.log").open("ab") as log:  # read when the test fails
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "adapters.cli",
+                "serve",
+                env=env,
+                cwd=REPO,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=log,
+            )
 
     async def send(self, session: aiohttp.ClientSession, body: str, content_type: str, **kw) -> int:
         url = f"http://127.0.0.1:{self.port}/slack/events"
@@ -256,6 +257,19 @@ def read_record(db: Path, now: float) -> tuple[Counter, Counter, dict[str, int],
     return notes, raises, outbox, overdue
 
 
+def why_lost(folder: Path, fake: FakeSlack) -> dict[str, object]:
+    """What a failure shows: events not handled, what the bot told Alex, and the servers' logs."""
+    with contextlib.closing(sqlite3.connect(folder / "bot.db")) as conn:
+        inbox = conn.execute(
+            "SELECT event_id, status, attempts FROM inbox WHERE status <> 'handled'"
+        ).fetchall()
+    said = [m.get("text") or "" for m in fake.messages] + [
+        str(c.args.get("text")) for c in fake.called("chat.postEphemeral")
+    ]
+    told = [text for text in said if "not recorded" in text]
+    return {"inbox": inbox, "told": told, "log": (folder / "serve.log").read_text()[-4000:]}
+
+
 def time_iso(seconds: float) -> str:
     from datetime import UTC, datetime
 
@@ -310,7 +324,7 @@ async def test_nothing_acknowledged_is_lost_and_nothing_is_sent_twice_across_kil
     }
     print("\ncrash test:", json.dumps(figures))
     assert world.acknowledged["raise"] and world.acknowledged["note"], figures
-    assert lost_notes == set() and lost_raises == set()
+    assert lost_notes == set() and lost_raises == set(), why_lost(tmp_path, fake)
     assert max(notes.values()) == 1 and max(raises.values()) == 1
     assert doubled == {}
     assert set(outbox) == {"delivered"}
