@@ -106,8 +106,23 @@ def postgres_database(postgres_server: str) -> str:
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     from servers import postgres
 
-    if postgres.SKIPPED:
-        terminalreporter.write_line(postgres.SKIPPED[0])
+    # Under `make test` the tests run in worker processes: their skips come back as reports.
+    reasons = list(postgres.SKIPPED) + [
+        str(report.longrepr[2]).removeprefix("Skipped: ")
+        for report in terminalreporter.stats.get("skipped", [])
+        if isinstance(report.longrepr, tuple) and "PostgreSQL tests skipped" in str(report.longrepr[2])
+    ]
+    if reasons:
+        terminalreporter.write_line(reasons[0])
+
+
+# The longest tests start first, so the other worker runs the rest beside them rather than one of
+# them starting last and running alone.
+LONGEST = ("tests/scenarios/test_replicas.py", "tests/scenarios/test_crash.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST))
 
 
 @pytest.fixture
