@@ -106,12 +106,15 @@ class EscalationBot(ReminderSending):
 
     def handle(self, command: Command) -> list[Message]:
         """Apply a command; returns (and queues in the outbox) the messages it causes."""
-        handler: Callable[[Any], list[Message]] = getattr(self, f"_on_{type(command).__name__}")
-        with self.store.transaction():
+        # Each person read once for the command (bot/sweep_store.py): a raise otherwise asks for
+        # the same four people ten times, each a round trip on PostgreSQL.
+        bot = replace(self, store=SweepStore(self.store))
+        handler: Callable[[Any], list[Message]] = getattr(bot, f"_on_{type(command).__name__}")
+        with bot.store.transaction():
             # Who caused each message, so a message that finally cannot be delivered is reported.
             messages = [replace(m, data={**m.data, "caused_by": command.actor}) for m in handler(command)]
-            messages = self._reachable(messages)
-            self.store.enqueue(messages, now=self.clock.now())
+            messages = bot._reachable(messages)
+            bot.store.enqueue(messages, now=self.clock.now())
         return messages
 
     def check_raise(self, command: RaiseEscalation) -> None:

@@ -280,11 +280,22 @@ class Storage:
                     f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                     [*(data[c] for c in columns), row.id],
                 )
-            self._index_escalation(row)
+            self._index_escalation(row, new=number is not None)
 
-    def _index_escalation(self, row: EscalationRow) -> None:
+    def _index_escalation(self, row: EscalationRow, *, new: bool) -> None:
         """Who is on it and which agencies it involves, as the lists look them up."""
         conn = self.sql
+        if new:  # nothing to read: a new escalation has no rows in either table yet
+            conn.executemany(
+                "INSERT INTO escalation_people VALUES (?, ?)",
+                [(row.id, p) for p in sorted(set(row.participants))],
+            )
+            agencies = (("raising", row.raiser_agency), ("other", row.counterpart_agency))
+            conn.executemany(
+                "INSERT INTO escalation_agencies (escalation_id, agency_key, side) VALUES (?, ?, ?)",
+                [(row.id, agency_key(agency), side) for side, agency in agencies if agency],
+            )
+            return
         # Both in one read: on PostgreSQL each statement is a round trip, and every save makes this.
         found = conn.execute(
             "SELECT '', person_id FROM escalation_people WHERE escalation_id = ?"
