@@ -196,11 +196,10 @@ def copy_template(
         counterpart_agency=other.agency,
     )
     store.save_escalation(row, number=number)
-    for event in template.events:
-        store.append_event(
-            esc_id, at=event.at, kind=event.kind, actor=names.get(event.actor, event.actor),
-            data=_swap(event.data, names),
-        )  # fmt: skip
+    store.append_events(
+        esc_id,
+        [(e.at, e.kind, names.get(e.actor, e.actor), _swap(e.data, names)) for e in template.events],
+    )
     # The reminder due by NOW (the template's one due) is moved to `due_at`, for a later sweep.
     planned = [
         (x.stage, x.kind, due_at if x.due_at <= NOW < due_at else x.due_at, x.data)
@@ -227,7 +226,7 @@ def build(url: str, size: int) -> dict[str, float]:
     new, due = size - have, DUE * len(SWEEPS)
     every = max(new // due, 1)
     for start in range(have + 1, size + 1, BATCH):
-        with store.transaction():
+        with store.transaction(), store.sql.bulk():
             for number in range(start, min(start + BATCH, size + 1)):
                 nth, k = number - have - 1, (number - have - 1) // every
                 if nth % every == every // 2 and k < due:  # spread evenly through the new ones

@@ -7,6 +7,7 @@ that differ (JSON fields, string aggregation, full-text search, row locks for cl
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -49,6 +50,7 @@ class Engine(Protocol):
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
     def close(self) -> None: ...
+    def bulk(self) -> contextlib.AbstractContextManager[None]: ...
     def schema_version(self) -> int: ...
     def migrate(self, in_transaction: Callable[[], Any]) -> None: ...
     def json_text(self, column: str, key: str) -> str: ...
@@ -128,6 +130,10 @@ class SqliteEngine:
 
     def rollback(self) -> None:
         self.conn.execute("ROLLBACK")
+
+    def bulk(self) -> contextlib.AbstractContextManager[None]:
+        """Around a bulk load inside a transaction: nothing to change in-process."""
+        return contextlib.nullcontext()
 
     def close(self) -> None:
         self.conn.close()
@@ -299,6 +305,13 @@ class PostgresEngine:
         conn, self._conn = self._conn, None
         if conn is not None:
             self.pool.putconn(conn)
+
+    @contextlib.contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Around a bulk load inside a transaction that reads nothing back (bench/scale_build.py):
+        statements go pipelined, none waiting for its answer; an error surfaces at the end."""
+        with self._conn.pipeline():
+            yield
 
     def close(self) -> None:
         self.pool.close()

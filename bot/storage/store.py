@@ -547,6 +547,19 @@ class Storage:
             )
             return int(cursor.fetchone()[0])
 
+    def append_events(
+        self, escalation_id: str, events: Iterable[tuple[datetime, str, str, dict[str, Any]]]
+    ) -> None:
+        """Append several events, (at, kind, actor, data) each, in one write: a bulk load, which
+        reads none of their ids back (bench/scale_build.py)."""
+        rows = [
+            (escalation_id, _iso(at), kind, actor, self._pack(kind, data)) for at, kind, actor, data in events
+        ]
+        with self.transaction():
+            self.sql.executemany(
+                "INSERT INTO events (escalation_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)", rows
+            )
+
     def _pack(self, kind: str, data: dict[str, Any]) -> str:
         if kind == "raised" and isinstance(data.get("policy"), dict):
             body = json.dumps(data["policy"], sort_keys=True)
