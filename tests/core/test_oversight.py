@@ -12,7 +12,7 @@ import pytest
 
 from bot.commands import AddNote, EscalateStage, RaiseEscalation, Resolve, Withdraw
 from bot.errors import Refused
-from bot.listing import ListFilter, overdue_by
+from bot.listing import EVERY, ListFilter, Scope, overdue_by
 from bot.people import Person, Role
 from support import london, raise_difference
 
@@ -132,6 +132,20 @@ def test_filters_and_a_capped_list_that_says_how_many_more(bot, store, clock):
     assert (len(page.rows), page.total, page.more) == (25, camden, camden - 25)
     second = bot.list_all(ListFilter(policy="camden"), limit=25, offset=25)
     assert second.more == camden - 50 and not {r.id for r in page.rows} & {r.id for r in second.rows}
+
+
+def test_a_persons_list_says_how_many_on_every_page_even_past_the_end(bot, store, clock):
+    known = generated(bot, store, clock, count=120)
+    mine = sum(1 for k in known.values() if "w5" in (k["raiser"], k.get("counterpart")))
+    whole = bot.list_for("w5", limit=1000)
+    assert whole.total == len(whole.rows) >= mine > 2
+    first = bot.list_for("w5", limit=2)
+    assert (len(first.rows), first.total, first.more) == (2, whole.total, whole.total - 2)
+    assert [r.id for r in first.rows] == [r.id for r in whole.rows[:2]]
+    past = store.list_escalations(
+        Scope(person_id="w5"), EVERY, now=clock.now(), limit=2, offset=whole.total + 5
+    )
+    assert past == ([], whole.total)
 
 
 def test_a_person_lists_only_what_they_are_on(bot, store, clock):
