@@ -70,3 +70,16 @@ async def eventually(check, timeout: float = 5.0) -> None:
     while not check():
         assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
         await asyncio.sleep(0.02)
+
+
+async def cli_process(env: dict[str, str], *args: str, stdout=None, stderr=None):
+    """`python -m adapters.cli ARGS` from the checkout with `env` (a test's own `serve`, say);
+    its output goes to `stdout`/`stderr` (asyncio.subprocess.PIPE, a file), else nowhere."""
+    import asyncio
+    import sys
+
+    quiet = asyncio.subprocess.DEVNULL
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "adapters.cli", *args, env=env, cwd=REPO,
+        stdout=quiet if stdout is None else stdout, stderr=quiet if stderr is None else stderr,
+    )  # fmt: skip

@@ -17,7 +17,7 @@ from bot.storage import Storage
 from fakes.healthy import until_healthy
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, fill, post, slash, view_submission
-from support import REPO
+from support import REPO, cli_process
 
 DIRECTORY = """id,name,agency,role,manager_id,email,slack_id
 alex,Alex Morgan,Camden Children's Services,Social Worker,,alex@example.org,UALEX
@@ -91,10 +91,7 @@ async def test_a_backup_taken_while_serve_writes_restores_every_escalation_as_it
         "SLACK_API_URL": base,
     }
     assert (await run_cli(env, "directory", "import", str(tmp_path / "people.csv")))[0] == 0
-    server = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "adapters.cli", "serve", env=env, cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    server = await cli_process(env, "serve", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     backup_file = tmp_path / "backups" / "bot-backup.db"
     backup_file.parent.mkdir()

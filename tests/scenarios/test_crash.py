@@ -27,7 +27,7 @@ import pytest
 
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, event, fill, post, reply, slash, view_submission
-from support import REPO
+from support import REPO, cli_process
 
 RESTARTS = int(os.environ.get("CRASH_RESTARTS", "6"))
 SEED = int(os.environ.get("CRASH_SEED", "8"))
@@ -102,16 +102,7 @@ class World:
     async def serve(self) -> asyncio.subprocess.Process:
         env = {**self.env(), **faketime_env(), "FAKETIME": f"+{int(self.offset)}"}
         with (self.tmp / "serve.log").open("ab") as log:  # read when the test fails
-            return await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "adapters.cli",
-                "serve",
-                env=env,
-                cwd=REPO,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
+            return await cli_process(env, "serve", stderr=log)
 
     async def send(self, session: aiohttp.ClientSession, body: str, content_type: str, **kw) -> int:
         url = f"http://127.0.0.1:{self.port}/slack/events"

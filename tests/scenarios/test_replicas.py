@@ -15,7 +15,6 @@ import contextlib
 import math
 import os
 import signal
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from bot.policy import PolicyLibrary
 from bot.storage import Storage
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET
-from support import REPO, raise_difference
+from support import cli_process, raise_difference
 
 ESCALATIONS = 500
 STEPS = 7 * 6  # a week, four hours a step
@@ -84,10 +83,7 @@ class Replica:
 
     async def start(self, session: aiohttp.ClientSession) -> None:
         with self.log.open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "adapters.cli", "serve", env=self.env, cwd=REPO,
-                stdout=asyncio.subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
+            self.process = await cli_process(self.env, "serve", stderr=log)
         await until_up(session, self.port)
         async with session.get(f"http://127.0.0.1:{self.port}/metrics") as response:
             text = await response.text()

@@ -6,14 +6,13 @@ import asyncio
 import json
 import os
 import socket
-import sys
 
 import aiohttp
 
 from fakes.healthy import until_healthy
 from fakes.slack_api import FakeSlack, slack_user
 from fakes.slack_requests import SECRET, fill, post, slash, view_submission
-from support import REPO
+from support import cli_process
 
 DIRECTORY = """id,name,agency,role,manager_id,email,slack_id
 alex,Alex Morgan,Camden Children's Services,Social Worker,,alex@example.org,UALEX
@@ -28,16 +27,7 @@ def free_port() -> int:
 
 
 async def run_cli(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "adapters.cli",
-        *args,
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await cli_process(env, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
     return proc.returncode, out.decode(), err.decode()
 
@@ -58,16 +48,7 @@ async def test_serve_answers_slack_and_records_the_escalation(tmp_path):
         "LOG_FORMAT": "json",
     }
     assert (await run_cli(env, "directory", "import", str(tmp_path / "people.csv")))[0] == 0
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "adapters.cli",
-        "serve",
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    server = await cli_process(env, "serve", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as session:
