@@ -27,6 +27,7 @@ from adapters.runtime import BackgroundLoop, Delivery
 from adapters.settings_checks import check_slack, check_teams
 from adapters.slack import payloads
 from adapters.slack.app import SlackContext, build_app
+from adapters.slack.client import web_client
 from adapters.slack.oauth import INSTALL_PATH, REDIRECT_PATH, oauth_flow
 from adapters.slack.sender import SlackSender
 from adapters.slack.workspaces import Workspaces
@@ -119,8 +120,8 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
     if settings.slack_enabled:
         # Where the bot is installed into many workspaces, each request and message uses its own
         # workspace's token, so the shared client carries none.
-        client = AsyncWebClient(
-            token=None if settings.slack_oauth else settings.slack_bot_token,
+        client = web_client(
+            None if settings.slack_oauth else settings.slack_bot_token,
             base_url=settings.slack_api_url,
             timeout=SLACK_API_TIMEOUT,
         )

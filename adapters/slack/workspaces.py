@@ -13,6 +13,7 @@ from slack_bolt.authorization.async_authorize import AsyncAuthorize
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.client import web_client
 from adapters.storage_thread import StorageThread
 from bot.outbox import DeliveryFailed
 from bot.people import Person
@@ -51,8 +52,8 @@ class Workspaces:
     def _client(self, token: str) -> AsyncWebClient:
         client = self._clients.get(token)
         if client is None:
-            client = AsyncWebClient(
-                token=token, base_url=self.base.base_url, timeout=self.base.timeout, session=self.base.session
+            client = web_client(
+                token, base_url=self.base.base_url, timeout=self.base.timeout, session=self.base.session
             )
             self._clients[token] = client
         return client
