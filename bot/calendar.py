@@ -27,10 +27,16 @@ class WorkingCalendar:
     """Working days, the 17:00 end of day, and due times for timescales."""
 
     bank_holidays: holidays.HolidayBase = field(default_factory=_england_bank_holidays)
+    # Each day asked about, answered: `holidays` works out a year's dates on every lookup's way
+    # in, and one form's timeline preview asks about some thirty days.
+    _answers: dict[date, bool] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def is_bank_holiday(self, day: date) -> bool:
         """True when `day` is an England bank holiday (including substitute days)."""
-        return day in self.bank_holidays
+        answer = self._answers.get(day)
+        if answer is None:
+            answer = self._answers[day] = day in self.bank_holidays
+        return answer
 
     def is_working_day(self, day: date) -> bool:
         """True for Monday to Friday that is not an England bank holiday."""
