@@ -180,24 +180,18 @@ def build_app(
         process_before_response=False,
     )
 
+    # One middleware, not three: bolt works out each one's arguments on every request, before
+    # its acknowledgement.
     @app.middleware
-    async def in_its_workspace(context, next) -> BoltResponse | None:
+    async def before_listeners(req, body: dict, context, next) -> BoltResponse | None:
         # A Slack user id is bound to the workspace it belongs to.
         current_team.set(context.team_id)
-        return await next()
-
-    @app.middleware
-    async def well_formed(req, body: dict, next) -> BoltResponse | None:
         # Over HTTP the server checked the payload before bolt saw it; a Socket Mode envelope comes
         # straight here, so it is checked here, by the same schemas.
         problem = payloads.problem(body) if req.mode == "socket_mode" else None
         if problem:
             log.info("refused a malformed Slack payload (%s)", problem.split(":", 1)[0])
             return BoltResponse(status=400, body=problem)
-        return await next()
-
-    @app.middleware
-    async def keep_messages_in_the_inbox(body: dict, next) -> BoltResponse | None:
         # A message may be a note: stored before Slack is answered (the one write an answer waits
         # for), handled from the inbox. A retry of one already kept or handled (X-Slack-Retry-Num)
         # is answered and ignored.
