@@ -1,11 +1,12 @@
 """`/escalate` acknowledged while a sweep of 1,000 due reminders runs, beside a bare bolt app.
 
-Two processes on 127.0.0.1. This one serves (a) a bare slack-bolt AsyncApp whose `/escalate`
+Three processes on 127.0.0.1. This one serves (a) a bare slack-bolt AsyncApp whose `/escalate`
 listener only acknowledges, and (b) our `serve` app, on a temporary SQLite database holding the
-test directory and ESCALATIONS differences raised through the core. The other plays Slack: the
-local fake Web API (tests/fakes/slack_api.py) that both apps call, and the client that sends
-CONCURRENT signed `/escalate` slash commands at once and times each acknowledgement, as Slack
-would, with none of our work on its event loop.
+test directory and ESCALATIONS differences raised through the core. The other two play Slack:
+one the local fake Web API (tests/fakes/slack_api.py) that both apps call, the other the client
+that sends CONCURRENT signed `/escalate` slash commands at once and times each acknowledgement,
+as Slack would. They are apart, as Slack's are: the forms ours opens after acknowledging must not
+delay, on the client's own event loop, its reading of the acknowledgements still to come.
 
 Each round fires at the bare app, then at ours. For ours, a round starts from a fresh copy of the
 database, fires once with nothing else to do (for comparison), then moves the clock past the first
@@ -70,20 +71,37 @@ class Timings:
 # -- the other process: Slack ------------------------------------------------------------------
 
 
-async def _play_slack() -> None:
-    """The fake Web API and the client, driven by one JSON command a line on stdin."""
-    import aiohttp
+async def _stdin_lines() -> asyncio.StreamReader:
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
 
+
+async def _play_slack_api() -> None:
+    """The fake Web API, answering one JSON command a line on stdin: how many forms were opened."""
     from fakes.slack_api import FakeSlack, slack_user
     from fakes.slack_bot import SLACK_IDS
-    from fakes.slack_requests import post, slash
     from support import PEOPLE
 
     fake = FakeSlack({uid: slack_user(uid, p.name) for p in PEOPLE if (uid := SLACK_IDS.get(p.id))})
     print(json.dumps({"api": await fake.start()}), flush=True)
-    reader = asyncio.StreamReader()
-    loop = asyncio.get_running_loop()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    reader = await _stdin_lines()
+    while line := await reader.readline():
+        command = json.loads(line)
+        await fake.wait_for("views.open", count=command["opened"], timeout=120)
+        print(json.dumps({"opened": command["opened"]}), flush=True)
+    await fake.stop()
+
+
+async def _play_slack_client() -> None:
+    """The client that fires signed slash commands, one JSON command a line on stdin."""
+    import aiohttp
+
+    from fakes.slack_requests import post, slash
+
+    print(json.dumps({"ready": True}), flush=True)
+    reader = await _stdin_lines()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENT * 2)) as session:
 
         async def one(url: str, trigger: str) -> float:
@@ -95,59 +113,69 @@ async def _play_slack() -> None:
 
         while line := await reader.readline():
             command = json.loads(line)
-            if "fire" in command:
-                name = command["name"]
-                jobs = (one(command["fire"], f"{name}-{n}") for n in range(command["count"]))
-                answer: dict[str, Any] = {"acks": list(await asyncio.gather(*jobs))}
-            else:
-                await fake.wait_for("views.open", count=command["opened"], timeout=120)
-                answer = {"opened": command["opened"]}
-            print(json.dumps(answer), flush=True)
-    await fake.stop()
+            jobs = (one(command["fire"], f"{command['name']}-{n}") for n in range(command["count"]))
+            print(json.dumps({"acks": list(await asyncio.gather(*jobs))}), flush=True)
 
 
 # -- this process: the two apps ----------------------------------------------------------------
 
 
-class Slack:
-    """The other process, as this one talks to it."""
+class Player:
+    """One of the processes playing Slack, as this one talks to it: a JSON line each way."""
 
-    def __init__(self, process: asyncio.subprocess.Process, api: str) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, hello: dict[str, Any]) -> None:
         self.process = process
-        self.api = api
+        self.hello = hello
 
     @classmethod
-    async def start(cls) -> Slack:
+    async def start(cls, role: str) -> Player:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bench.ack_latency",
-            "--play-slack",
+            role,
             cwd=REPO,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
         assert process.stdout is not None
-        return cls(process, json.loads(await process.stdout.readline())["api"])
+        return cls(process, json.loads(await process.stdout.readline()))
 
-    async def _ask(self, command: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, command: dict[str, Any]) -> dict[str, Any]:
         assert self.process.stdin is not None and self.process.stdout is not None
         self.process.stdin.write(json.dumps(command).encode() + b"\n")
         await self.process.stdin.drain()
         return json.loads(await self.process.stdout.readline())
 
-    async def fire(self, url: str, name: str, count: int = CONCURRENT) -> list[float]:
-        """`count` signed `/escalate` commands at once; each one's time to its answer, in ms."""
-        return (await self._ask({"fire": url, "name": name, "count": count}))["acks"]
-
-    async def opened(self, count: int) -> None:
-        """Wait until views.open has been called `count` times in all."""
-        await self._ask({"opened": count})
-
     async def stop(self) -> None:
         assert self.process.stdin is not None
         self.process.stdin.close()
         await self.process.wait()
+
+
+class Slack:
+    """Slack, played by two processes: its Web API and the client sending slash commands."""
+
+    def __init__(self, api: Player, client: Player) -> None:
+        self.api_player = api
+        self.client = client
+        self.api = api.hello["api"]
+
+    @classmethod
+    async def start(cls) -> Slack:
+        return cls(await Player.start("--play-slack-api"), await Player.start("--play-slack-client"))
+
+    async def fire(self, url: str, name: str, count: int = CONCURRENT) -> list[float]:
+        """`count` signed `/escalate` commands at once; each one's time to its answer, in ms."""
+        return (await self.client.ask({"fire": url, "name": name, "count": count}))["acks"]
+
+    async def opened(self, count: int) -> None:
+        """Wait until views.open has been called `count` times in all."""
+        await self.api_player.ask({"opened": count})
+
+    async def stop(self) -> None:
+        await self.client.stop()
+        await self.api_player.stop()
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
@@ -306,9 +334,10 @@ def run(folder: Path) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--play-slack"]:
+    players = {"--play-slack-api": _play_slack_api, "--play-slack-client": _play_slack_client}
+    if sys.argv[1:2] and sys.argv[1] in players:
         sys.path.insert(0, str(REPO / "tests"))
-        asyncio.run(_play_slack())
+        asyncio.run(players[sys.argv[1]]())
         sys.exit(0)
     results = run(Path(tempfile.mkdtemp(prefix="escalation-bench-")))
     sys.exit(0 if all(value <= TARGET for value in results.values()) else 1)
