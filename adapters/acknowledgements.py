@@ -44,6 +44,11 @@ class AcknowledgementsFirst:
             if not self._waiting:
                 self._none_waiting.set()
 
+    def answering_now(self) -> bool:
+        """True while a request waits for its acknowledgement. Safe to ask from another thread
+        (the storage thread's sweep asks between reminders, and stops its batch)."""
+        return self._waiting > 0
+
     async def turn(self) -> None:
         """Before work that follows an acknowledgement: let the others' go first (briefly)."""
         loop = asyncio.get_running_loop()

@@ -156,14 +156,15 @@ class BackgroundLoop:
         """Send the reminders due now (the core's `run_due`), a small batch at a time in the
         storage thread: a request's database work waits for one batch, not the whole sweep, and
         while requests are still to be acknowledged the sweep waits for them (it would take the
-        CPU they need). Returns how many messages it queued."""
+        CPU they need); a batch under way when one arrives stops at the next reminder. Returns
+        how many messages it queued."""
         run, now = self.storage_thread.run, self.bot.clock.now()
         sweep = self.bot.sweeper()  # each person read once in this sweep
         await run(sweep.plan_due, now)
         queued = 0
         while True:
             await self.delivery.acks.turn()  # a burst of requests is answered between batches
-            batch = await run(sweep.send_due_batch, now, SWEEP_BATCH)
+            batch = await run(sweep.send_due_batch, now, SWEEP_BATCH, self.delivery.acks.answering_now)
             if batch is None:
                 return queued
             queued += len(batch)

@@ -191,10 +191,13 @@ class EscalationBot(ReminderSending):
         reads the directory afresh."""
         return replace(self, store=SweepStore(self.store))
 
-    def send_due_batch(self, now: datetime, limit: int = 100) -> list[Message] | None:
+    def send_due_batch(
+        self, now: datetime, limit: int = 100, pause: Callable[[], bool] | None = None
+    ) -> list[Message] | None:
         """`run_due`'s next step: a batch of at most `limit` reminders due by `now`, claimed, built,
         queued and marked in one transaction; None when none is left. Batches keep each write
-        transaction short, and let an adapter do other work between them."""
+        transaction short, and let an adapter do other work between them. `pause`, asked between
+        reminders, ends a batch early (the rest wait for the next): people's requests want the CPU."""
         with self.store.transaction():
             batch = self.store.claim_due_reminders(now, limit)
             if isinstance(self.store, SweepStore):  # the batch's histories in one read
@@ -202,9 +205,12 @@ class EscalationBot(ReminderSending):
             queued: list[Message] = []
             finished: list[tuple[int, str]] = []
             for reminder in batch:
+                if finished and pause is not None and pause():
+                    break
                 messages, status = self._reminder_messages(reminder, now)
                 queued.extend(messages)
                 finished.append((reminder.id, status))
+            finished += [(reminder.id, "pending") for reminder in batch[len(finished) :]]
             self.store.finish_reminders(finished)
             # Queued once a batch, in the order they were made, in the batch's transaction.
             queued = self._reachable(queued)

@@ -663,10 +663,13 @@ class Storage:
         return sorted(rows, key=lambda r: (r.due_at, r.id))
 
     def finish_reminders(self, finished: Iterable[tuple[int, str]]) -> None:
-        """Mark claimed reminders with what became of them, (id, status) each, in one write."""
+        """Mark claimed reminders with what became of them, (id, status) each, in one write;
+        'pending' gives one back, to be claimed again."""
         with self.transaction():
             self.sql.executemany(
-                "UPDATE reminders SET status = ? WHERE id = ?", [(status, rid) for rid, status in finished]
+                "UPDATE reminders SET status = ?,"
+                " done_at = CASE WHEN ? = 'pending' THEN NULL ELSE done_at END WHERE id = ?",
+                [(status, status, rid) for rid, status in finished],
             )
 
     def finish_reminder(self, reminder_id: int, status: str) -> None:

@@ -195,6 +195,21 @@ def test_a_backlog_larger_than_one_batch_goes_out_in_one_run(bot, clock):
     assert bot.next_wakeup() == london(2026, 12, 9, 9)  # the admins' digest, then the chases at 10
 
 
+def test_a_batch_paused_for_requests_leaves_the_rest_for_the_next_and_sends_each_once(bot, clock):
+    for _ in range(5):
+        raise_camden(bot)
+    clock.set(london(2026, 12, 8, 17, 30))  # 5 stale heads-ups and 5 due reminders are waiting
+    now = clock.now()
+    first = bot.send_due_batch(now, limit=10, pause=lambda: True)  # a request arrived at once
+    assert first is not None  # one reminder dealt with, the other nine given back
+    assert sum(r.due_at <= now for r in bot.store.pending_reminders()) == 9
+    rest = []
+    while (batch := bot.send_due_batch(now, limit=10)) is not None:
+        rest += batch
+    sent = [(m.to, m.text) for m in first + rest if "due now" in m.text]
+    assert len(sent) == 10 and len(set(sent)) == 10  # each due reminder, to both sides, once
+
+
 def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot, clock):
     raise_camden(bot)
     clock.set(london(2026, 12, 15, 11))  # down from Tue 1 Dec to the following Tuesday
