@@ -53,8 +53,11 @@ class Storage:
         self.owner = uuid.uuid4().hex[:12]
         # How long a claimed message is this server's alone to send (OUTBOX_LEASE_SECONDS).
         self.lease_seconds = 120
-        # Policy snapshots by hash: a few distinct ones serve every escalation (treat as read-only).
+        # Policy snapshots by hash, each known to be in the database: a few distinct ones serve
+        # every escalation (treat as read-only). One written in a transaction is known only once
+        # that commits: a raise rolled back must not leave the next raise pointing at nothing.
         self._snapshots: dict[str, dict[str, Any]] = {}
+        self._snapshots_written: dict[str, dict[str, Any]] = {}
 
     @classmethod
     def open(cls, url: str = DEFAULT_DATABASE_URL, *, create: bool = True) -> Storage:
@@ -105,8 +108,10 @@ class Storage:
             raise
         else:
             self.sql.commit()
+            self._snapshots.update(self._snapshots_written)
         finally:
             self._depth = 0
+            self._snapshots_written.clear()
 
     # -- people ------------------------------------------------------------------------------
 
@@ -580,11 +585,12 @@ class Storage:
         if kind == "raised" and isinstance(data.get("policy"), dict):
             body = json.dumps(data["policy"], sort_keys=True)
             digest = hashlib.sha256(body.encode()).hexdigest()
-            if digest not in self._snapshots:
+            if digest not in self._snapshots and digest not in self._snapshots_written:
                 self.sql.execute(
                     "INSERT INTO policy_snapshots (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [digest, body],
                 )
+                self._snapshots_written[digest] = json.loads(body)  # not the caller's dict
             rest = {k: v for k, v in data.items() if k != "policy"}
             return json.dumps({**rest, "policy_hash": digest}, sort_keys=True)
         return json.dumps(data, sort_keys=True)

@@ -198,6 +198,22 @@ def test_a_policy_is_stored_once_per_version_not_in_every_raised_event(bot, stor
     assert bot.load("E-0001").policy == bot.policies.get("camden")
 
 
+def test_a_raise_rolled_back_leaves_the_next_one_its_policy(bot, store, database_url):
+    # The first write of a policy version is remembered only once it is committed: a raise that
+    # fails after writing it must not leave the next raise pointing at a snapshot never kept.
+    from support import raise_difference
+
+    with pytest.raises(RuntimeError), store.transaction():
+        raise_difference(bot, case_reference="CIN-1")
+        raise RuntimeError("the raise failed after its events were written")
+    assert store.sql.execute("SELECT COUNT(*) FROM policy_snapshots").fetchone()[0] == 0
+    raise_difference(bot, case_reference="CIN-2")
+    other = Storage.open(database_url)  # another server: it has only the database to go by
+    (raised, *_) = other.events("E-0001")
+    assert raised.data["policy"] == dict(bot.policies.get("camden").raw)
+    other.close()
+
+
 def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, policies):
     import json
     import sqlite3
