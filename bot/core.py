@@ -245,10 +245,10 @@ class EscalationBot(ReminderSending):
         """What `actor` may see (on it; their policies' for an admin; their agency's for a lead),
         overdue first, as one page of at most `limit`, with the total it was cut from."""
         now = self.clock.now()
-        person = self.store.person(actor)
+        person, leads = self.store.person_and_lead_agencies(actor, LEAD_ROLES)
         if person is None or not person.active:
             return Listing([], 0, now)
-        scope = scope_of(person, self.store.lead_agencies(actor, LEAD_ROLES))
+        scope = scope_of(person, leads)
         rows, total = self.store.list_escalations(scope, filters, now=now, limit=limit, offset=offset)
         return Listing(rows, total, now, offset)
 

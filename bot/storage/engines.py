@@ -55,6 +55,7 @@ class Engine(Protocol):
     def migrate(self, in_transaction: Callable[[], Any]) -> None: ...
     def json_text(self, column: str, key: str) -> str: ...
     def group_concat(self, expression: str) -> str: ...
+    def json_array_agg(self, expression: str) -> str: ...
     def json_with(self, column: str) -> str: ...
     def people_matching(self, words: list[str], limit: int) -> tuple[str, list[Any]]: ...
     def settle_erasure(self, in_transaction: bool) -> None: ...
@@ -157,6 +158,9 @@ class SqliteEngine:
 
     def group_concat(self, expression: str) -> str:
         return f"group_concat({expression})"
+
+    def json_array_agg(self, expression: str) -> str:
+        return f"json_group_array({expression})"
 
     def json_with(self, column: str) -> str:
         # Two placeholders follow: the key, then its text value.
@@ -344,6 +348,9 @@ class PostgresEngine:
 
     def group_concat(self, expression: str) -> str:
         return f"string_agg({expression}, ',')"
+
+    def json_array_agg(self, expression: str) -> str:
+        return f"json_agg({expression})::text"
 
     def json_with(self, column: str) -> str:
         return f"(COALESCE({column}, '{{}}')::jsonb || jsonb_build_object(?::text, ?::text))::text"

@@ -226,13 +226,40 @@ class Storage:
 
     def _people(self, where: str = "TRUE", args: list[Any] | None = None) -> list[Person]:
         """People matching `where` (on `people p`), each with their roles, by name."""
+        return [person for person, _ in self._people_with(where, args or [])]
+
+    def _people_with(
+        self, where: str, args: list[Any], extra: str = "", extra_args: Iterable[Any] = ()
+    ) -> list[tuple[Person, Any]]:
+        """`_people`, each with the value of the `extra` column (an expression on `people p`)."""
         cursor = self.sql.execute(
             f"SELECT p.*, (SELECT {self.sql.group_concat('DISTINCT r.role')} FROM role_holders r"
-            f" WHERE r.person_id = p.id) AS roles FROM people p WHERE {where} ORDER BY p.name, p.id",
-            args or [],
+            f" WHERE r.person_id = p.id) AS roles, {extra or 'NULL'} AS extra"
+            f" FROM people p WHERE {where} ORDER BY p.name, p.id",
+            [*extra_args, *args],
         )
         columns = [d[0] for d in cursor.description]
-        return [_person(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
+        found = []
+        for row in cursor.fetchall():
+            fields = dict(zip(columns, row, strict=True))
+            value = fields.pop("extra")
+            found.append((_person(fields), value))
+        return found
+
+    def person_and_lead_agencies(
+        self, person_id: str, roles: Iterable[Role]
+    ) -> tuple[Person | None, tuple[str, ...]]:
+        """`person` and `lead_agencies` in one read: what a person's list is scoped by."""
+        values = [r.value for r in roles]
+        agencies = (
+            f"(SELECT {self.sql.json_array_agg('DISTINCT l.agency_key')} FROM role_holders l"
+            f" WHERE l.person_id = p.id AND l.role IN ({', '.join('?' * len(values))}))"
+        )
+        found = self._people_with("p.id = ?", [person_id], agencies, values)
+        if not found:
+            return None, ()
+        person, keys = found[0]
+        return person, tuple(sorted(json.loads(keys or "[]")))
 
     def set_manager(self, person_id: str, manager_id: str) -> None:
         with self.transaction():

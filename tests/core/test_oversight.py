@@ -12,8 +12,8 @@ import pytest
 
 from bot.commands import AddNote, EscalateStage, RaiseEscalation, Resolve, Withdraw
 from bot.errors import Refused
-from bot.listing import EVERY, ListFilter, Scope, overdue_by
-from bot.people import Person, Role
+from bot.listing import EVERY, LEAD_ROLES, ListFilter, Scope, overdue_by
+from bot.people import Person, Role, agency_key
 from support import london, raise_difference
 
 AGENCIES = ["Camden Children's Services", "Whittington Health", "Hillside Primary School",
@@ -204,6 +204,18 @@ def test_every_read_by_someone_not_on_it_is_in_the_history_and_the_export(bot, s
     )
     assert table.count("\n| ") == 1 + 3  # a header and three reads: the export making this one too
     assert "Alex Morgan" not in table
+
+
+def test_a_lead_of_two_agencies_is_read_with_both_in_one_go(store, nora):
+    # One read gives a person's list its scope: who they are, and the agencies they lead for.
+    store.name_role_holder(Role.NAMED_LEAD, "Barnet, Enfield and Haringey Mental Health", "nora")
+    person, agencies = store.person_and_lead_agencies("nora", LEAD_ROLES)
+    assert person == store.person("nora")
+    assert agencies == tuple(
+        sorted(agency_key(a) for a in ("Whittington Health", "Barnet, Enfield and Haringey Mental Health"))
+    )
+    assert store.person_and_lead_agencies("alex", LEAD_ROLES) == (store.person("alex"), ())
+    assert store.person_and_lead_agencies("nobody", LEAD_ROLES) == (None, ())
 
 
 def test_a_lead_for_no_agency_involved_and_a_leaver_see_nothing(bot, store, nora):
