@@ -130,31 +130,3 @@ async def test_work_after_an_acknowledgement_lets_waiting_acknowledgements_go_fi
         await asyncio.sleep(0)
         assert not work.done()
     await work  # its acknowledgement sent: the work goes on
-
-
-async def test_work_waits_for_a_quiet_spell_after_the_last_acknowledgement():
-    # A burst reaches the server a few requests at a time: the work waits until none has been
-    # answered for a moment, not just until none is waiting.
-    acks = AcknowledgementsFirst(quiet=0.05, patience=5)
-    with acks.answering():
-        pass
-    work = asyncio.create_task(acks.turn())
-    await asyncio.sleep(0.03)
-    assert not work.done()
-    with acks.answering():  # another request of the burst, answered: the spell starts again
-        pass
-    await asyncio.sleep(0.03)
-    assert not work.done()
-    await asyncio.wait_for(work, 1)
-
-
-async def test_a_steady_stream_of_requests_holds_the_work_up_for_its_patience_only():
-    acks = AcknowledgementsFirst(quiet=0.05, patience=0.2)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    work = asyncio.create_task(acks.turn())
-    while not work.done() and loop.time() - started < 2:
-        with acks.answering():
-            await asyncio.sleep(0.01)
-    assert work.done()
-    assert 0.2 <= loop.time() - started < 1
