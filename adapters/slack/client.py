@@ -10,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 # slack_sdk writes out a debug line holding the request's whole body (a modal, a concern's text)
 # before every call whenever its client's own logger has no level, even when nothing would print
 # it: on a form that is most of the work an acknowledged command costs. A level of its own skips
-# that, and keeps those bodies out of any log, whatever level the root logger is at.
+# that; WARNING, as adapters/logs.py sets the SDKs' loggers (a child's own level would override it).
 SDK_LOGGER = logging.getLogger("slack_sdk.web.async_client")
-SDK_LOGGER.setLevel(logging.INFO)
+SDK_LOGGER.setLevel(logging.WARNING)
 
 
 def web_client(
