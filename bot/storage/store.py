@@ -488,13 +488,7 @@ class Storage:
 
     def lead_agencies(self, person_id: str, roles: Iterable[Role]) -> tuple[str, ...]:
         """The agencies (their keys) for which `person_id` holds any of `roles`."""
-        values = [r.value for r in roles]
-        rows = self.sql.execute(
-            f"SELECT DISTINCT agency_key FROM role_holders WHERE person_id = ? AND role IN "
-            f"({', '.join('?' * len(values))})",
-            [person_id, *values],
-        ).fetchall()
-        return tuple(r[0] for r in rows)
+        return self.person_and_lead_agencies(person_id, roles)[1]
 
     def overdue_rows(
         self,
