@@ -33,10 +33,13 @@ class SweepStore:
         self._histories: dict[str, list[StoredEvent]] = {}
 
     def read_histories(self, escalation_ids: Iterable[str]) -> None:
-        """Read a batch's histories at once; each is served once from here, then read afresh."""
+        """Read a batch's histories at once; each is served once from here, then read afresh.
+        The people on them (and their managers) not yet read come in one read too."""
         wanted = [e for e in escalation_ids if e not in self._histories]
         found = self._store.events_of(wanted)
         self._histories.update({e: found.get(e, []) for e in wanted})
+        for person in self._store.people_of_escalations(wanted):
+            self._people.setdefault(person.id, person)
 
     def events(self, escalation_id: str) -> list[StoredEvent]:
         if escalation_id in self._histories:

@@ -246,6 +246,19 @@ class Storage:
             found.append((_person(fields), value))
         return found
 
+    def people_of_escalations(self, escalation_ids: Iterable[str]) -> list[Person]:
+        """Everyone on these escalations and their line managers, in one read: whom a sweep's
+        batch of reminders names and writes to."""
+        ids = list(dict.fromkeys(escalation_ids))
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        on = f"SELECT person_id FROM escalation_people WHERE escalation_id IN ({marks})"
+        # One IN over a UNION, not two INs joined by OR: PostgreSQL scans every person for an OR.
+        return self._people(
+            f"p.id IN ({on} UNION SELECT q.manager_id FROM people q WHERE q.id IN ({on}))", ids + ids
+        )
+
     def person_and_lead_agencies(
         self, person_id: str, roles: Iterable[Role]
     ) -> tuple[Person | None, tuple[str, ...]]:

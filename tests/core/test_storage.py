@@ -214,6 +214,17 @@ def test_a_raise_rolled_back_leaves_the_next_one_its_policy(bot, store, database
     other.close()
 
 
+def test_a_sweeps_batch_reads_the_people_on_it_and_their_managers_at_once(bot, store):
+    from support import raise_difference
+
+    raise_difference(bot)  # Alex (managed by Jo) with Sam (managed by Priya)
+    raise_difference(bot, counterpart="chris", case_reference="CIN-2")
+    found = store.people_of_escalations(["E-0001", "E-0001"])
+    assert sorted(p.id for p in found) == ["alex", "jo", "priya", "sam"]
+    assert next(p for p in found if p.id == "sam") == store.person("sam")  # roles and all
+    assert store.people_of_escalations([]) == []
+
+
 def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, policies):
     import json
     import sqlite3
