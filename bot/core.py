@@ -347,10 +347,8 @@ class EscalationBot(ReminderSending):
             "platform": c.platform,
             "disagreement_on": c.disagreement_on.isoformat() if c.disagreement_on else None,
         }
-        placeholder = EscalationRow(
-            esc_id, policy.id, fields["case_reference"], "open", 1, None, now, now, ()
-        )
-        self.store.save_escalation(placeholder, number=number)
+        # Its row is written once, whole, at the end (PostgreSQL checks the history's key to it
+        # at commit): each write is a round trip there.
         seq = self.store.append_event(esc_id, at=now, kind="raised", actor=raiser.id, data=data)
         esc = Escalation.from_events([StoredEvent(seq, esc_id, now, "raised", raiser.id, data)])
         messages: list[Message] = []
@@ -406,7 +404,7 @@ class EscalationBot(ReminderSending):
         if stage.people is not People.PRACTITIONERS:
             messages += outgoing.welcome(esc, started.new_people, self.store.person)
         messages += started.questions
-        self._save(esc, now)
+        self.store.save_escalation(esc.row(now, self.store.person), number=number)
         return messages
 
     def _newcomer_counterpart(self, newcomer: Newcomer, errors: dict[str, str]) -> Person | None:

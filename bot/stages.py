@@ -72,12 +72,15 @@ def enter_stage(
     reason: str = "",
 ) -> StageStart:
     """Start stage `number` of `esc` now and record who it reaches."""
+    # A new escalation has no questions or reminders to close yet: two writes fewer on a raise.
+    new = not esc.stages
     start_clock(
         esc, number, actor=actor, target_due=target_due, ledger=ledger, calendar=calendar, reason=reason
     )
     stage = esc.policy.stage(number)
     started = StageStart()
-    ledger.store.close_questions(esc.id)  # what an earlier stage asked no longer holds this one up
+    if not new:
+        ledger.store.close_questions(esc.id)  # what an earlier stage asked no longer holds this one up
     reached, unknown = stage_people(esc, stage, ledger.directory)
     already = esc.participants()
     for item in reached:
@@ -101,5 +104,9 @@ def enter_stage(
         ledger.record(esc, "role_requested", actor, {**data, "asked": gap.ask})
         question_id = ledger.store.add_question(esc.id, gap.ask, ROLE, data)
         started.questions.append(outgoing.role_question(esc, gap, question_id))
-    ledger.store.replace_reminders(esc.id, reminders.plan_stage(esc, calendar))
+    planned = reminders.plan_stage(esc, calendar)
+    if new:
+        ledger.store.add_reminders(esc.id, planned)
+    else:
+        ledger.store.replace_reminders(esc.id, planned)
     return started

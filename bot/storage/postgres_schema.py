@@ -151,9 +151,16 @@ def _v22_indexes_at_scale(execute: Callable[[str], Any]) -> None:
         execute(statement)
 
 
+def _v23_events_key_checked_at_commit(execute: Callable[[str], Any]) -> None:
+    # A raise writes its history first and its escalation's row once, whole, at the end of the
+    # same transaction: the key is checked when it commits (SQLite's v23 has nothing to do).
+    execute("ALTER TABLE events ALTER CONSTRAINT events_escalation_id_fkey DEFERRABLE INITIALLY DEFERRED")
+
+
 # (version, migration): the first reaches SQLite's version 20 in one step.
 MIGRATIONS: tuple[tuple[int, Callable[[Callable[[str], Any]], None]], ...] = (
     (20, _v20_whole_schema),
     (21, _v21_outbox_claims),
     (22, _v22_indexes_at_scale),
+    (23, _v23_events_key_checked_at_commit),
 )

@@ -388,6 +388,11 @@ def _v22_indexes_at_scale(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_escalations_status_due")
 
 
+def _v23_events_key_checked_at_commit(db: sqlite_utils.Database) -> None:
+    """PostgreSQL's v23 checks the events' escalation key at commit. SQLite does so for every
+    transaction it begins (engines.SqliteEngine.begin), which needs no change to the schema."""
+
+
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v1,
     _v2,
@@ -411,4 +416,5 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (
     _v20_messages_by_recipient,
     _v21_outbox_claims,
     _v22_indexes_at_scale,
+    _v23_events_key_checked_at_commit,
 )
