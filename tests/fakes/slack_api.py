@@ -265,8 +265,12 @@ class FakeSlack:
         where = self._user_team(args.get(about[0]))
         return about[1] if where is not None and where != team else None
 
+    def new_ts(self) -> str:
+        """A message timestamp no other message has, as Slack gives each (a person's reply too)."""
+        return f"{int(self.clock())}.{next(self._ts) % 1_000_000:06d}"
+
     def _answer(self, method: str, args: dict[str, Any], team: str) -> dict[str, Any]:
-        ts = f"{int(self.clock())}.{next(self._ts) % 1_000_000:06d}"
+        ts = self.new_ts()
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://").replace("/api/", "/socket")}
         if method == "auth.test":

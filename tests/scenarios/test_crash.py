@@ -171,7 +171,9 @@ async def new_note(world: World, session: aiohttp.ClientSession, rng: random.Ran
     world.made += 1
     channel, thread = rng.choice(threads)
     text = f"Note {world.made}: phoned the health visitor."
-    ts = f"{int(world.now())}.{world.made:06d}"
+    # From Slack's own sequence: a reply made up here once took its thread's ts (same second, same
+    # counter), and was rightly ignored as the case message itself.
+    ts = world.fake.new_ts()
     request = Pending("note", text, *event(reply("UALEX", channel, thread, text, ts), f"Ev-{world.made}"))
     world.pending.append(request)
     await attempt(world, session, request)
