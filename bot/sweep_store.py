@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.people import Person, Role
-from bot.storage import Storage, StoredEvent
+from bot.storage import EscalationRow, ListIndex, Storage, StoredEvent
 
 # The Storage methods that change a history: what was read of histories is read again.
 HISTORY_CHANGES = frozenset({"erase_escalation", "rekey_person"})
@@ -31,13 +31,17 @@ class SweepStore:
         self._admins: dict[str | None, list[Person]] = {}
         self._holders: dict[tuple[Role, str], list[Person]] = {}
         self._histories: dict[str, list[StoredEvent]] = {}
+        self._indexes: dict[str, ListIndex] = {}
 
     def read_histories(self, escalation_ids: Iterable[str]) -> None:
         """Read a batch's histories at once; each is served once from here, then read afresh.
-        The people on them (and their managers) not yet read come in one read too."""
+        The people on them (and their managers) not yet read come in one read too, and what the
+        lists' index holds for each, for its first save. Called in the batch's transaction: no one
+        else writes them before it ends."""
         wanted = [e for e in escalation_ids if e not in self._histories]
         found = self._store.events_of(wanted)
         self._histories.update({e: found.get(e, []) for e in wanted})
+        self._indexes.update(self._store.list_indexes(wanted))
         for person in self._store.people_of_escalations(wanted):
             self._people.setdefault(person.id, person)
 
@@ -66,9 +70,14 @@ class SweepStore:
         self._histories.pop(escalation_id, None)
         return self._store.append_event(escalation_id, **event)
 
+    def save_escalation(self, row: EscalationRow, number: int | None = None) -> None:
+        # Once: the save changes what the index holds.
+        self._store.save_escalation(row, number, indexed=self._indexes.pop(row.id, None))
+
     def __getattr__(self, name: str) -> Any:
         if name in HISTORY_CHANGES:
             self._histories.clear()
+            self._indexes.clear()
         if name in DIRECTORY_CHANGES:
             self._people.clear()
             self._admins.clear()

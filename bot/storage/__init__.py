@@ -10,6 +10,7 @@ from bot.storage.errors import StorageError
 from bot.storage.rows import (
     EscalationRow,
     InboxItem,
+    ListIndex,
     OutboxItem,
     PlatformTrouble,
     Question,
@@ -26,6 +27,7 @@ __all__ = [
     "MIGRATIONS",
     "EscalationRow",
     "InboxItem",
+    "ListIndex",
     "OutboxItem",
     "PlatformTrouble",
     "Question",

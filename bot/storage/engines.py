@@ -45,6 +45,7 @@ class Engine(Protocol):
     skip_locked: str
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows: ...
+    def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def begin(self) -> None: ...
     def commit(self) -> None: ...
@@ -119,6 +120,9 @@ class SqliteEngine:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
         return self.conn.execute(sql, args)
+
+    def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        self.conn.execute(sql, args)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
@@ -224,6 +228,8 @@ class PostgresEngine:
     def __init__(self, pool: Any) -> None:
         self.pool = pool
         self._conn: Any = None
+        self._pipeline = contextlib.ExitStack()
+        self._sync: Callable[[], None] = lambda: None
 
     @classmethod
     def connect(cls, url: str) -> PostgresEngine:
@@ -258,7 +264,10 @@ class PostgresEngine:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows:
         if self._conn is not None:
-            return self._run(self._conn, sql, args)
+            cursor = self._conn.execute(_postgres_sql(sql), list(args))
+            self._sync()  # sends what was queued before it too, in one round trip
+            rows = cursor.fetchall() if cursor.description else []
+            return _Fetched(rows, cursor.rowcount, cursor.description)
         import psycopg
 
         try:
@@ -276,10 +285,19 @@ class PostgresEngine:
         rows = cursor.fetchall() if cursor.description else []
         return _Fetched(rows, cursor.rowcount, cursor.description)
 
+    def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None:
+        """A write whose answer nobody reads: in a transaction it is queued, and goes with the next
+        statement that needs an answer (or the commit). An error in it surfaces there, and the
+        transaction rolls back as a whole."""
+        if self._conn is not None:
+            self._conn.execute(_postgres_sql(sql), list(args))
+            return
+        self.execute(sql, args)
+
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        if self._conn is not None:
+        if self._conn is not None:  # queued, as execute_later
             self._conn.cursor().executemany(_postgres_sql(sql), rows)
             return
         with self.pool.connection() as conn:
@@ -288,6 +306,10 @@ class PostgresEngine:
     def begin(self) -> None:
         self._conn = self.pool.getconn()
         try:
+            # A transaction runs in pipeline mode: a statement waits for the server only when its
+            # answer is read, so BEGIN, the lock and the writes nobody reads back travel with the
+            # next read or the commit. Each round trip costs more than the statement itself.
+            self._sync = self._pipeline.enter_context(self._conn.pipeline()).sync
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
         except BaseException:
@@ -297,11 +319,16 @@ class PostgresEngine:
     def commit(self) -> None:
         try:
             self._conn.execute("COMMIT")
-        finally:
-            self._release()
+            self._pipeline.close()  # sends it, with whatever is queued; raises what failed
+        except BaseException:
+            self.rollback()
+            raise
+        self._release()
 
     def rollback(self) -> None:
         try:
+            with contextlib.suppress(Exception):  # the error that led here was raised already
+                self._pipeline.close()
             self._conn.execute("ROLLBACK")
         except Exception:  # a broken connection: the pool discards it; nothing was committed
             pass
@@ -309,6 +336,9 @@ class PostgresEngine:
             self._release()
 
     def _release(self) -> None:
+        with contextlib.suppress(Exception):
+            self._pipeline.close()
+        self._sync = lambda: None
         conn, self._conn = self._conn, None
         if conn is not None:
             self.pool.putconn(conn)

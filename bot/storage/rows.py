@@ -47,6 +47,14 @@ class EscalationRow:
 
 
 @dataclass(frozen=True)
+class ListIndex:
+    """What the lists' index holds for one escalation: who is on it, and its agency keys by side."""
+
+    people: frozenset[str]
+    agencies: dict[str, str]
+
+
+@dataclass(frozen=True)
 class StoredEvent:
     seq: int
     escalation_id: str

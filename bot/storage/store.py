@@ -23,6 +23,7 @@ from bot.storage.rows import (
 from bot.storage.rows import (
     EscalationRow,
     InboxItem,
+    ListIndex,
     OutboxItem,
     PlatformTrouble,
     Question,
@@ -289,8 +290,11 @@ class Storage:
         row = self.sql.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM escalations").fetchone()
         return int(row[0])
 
-    def save_escalation(self, row: EscalationRow, number: int | None = None) -> None:
-        """Insert or update the list view of an escalation."""
+    def save_escalation(
+        self, row: EscalationRow, number: int | None = None, indexed: ListIndex | None = None
+    ) -> None:
+        """Insert (given its `number`) or update the list view of an escalation. `indexed` is what
+        the lists' index holds for it now, when the caller read it already (`list_indexes`)."""
         data = {
             "id": row.id,
             "policy_id": row.policy_id,
@@ -314,20 +318,42 @@ class Storage:
             if number is not None:
                 # Plain SQL on every raise: sqlite-utils re-reads the schema on each table call.
                 columns, marks = ", ".join([*data, "number"]), ", ".join("?" * (len(data) + 1))
-                self.sql.execute(
+                self.sql.execute_later(
                     f"INSERT INTO escalations ({columns}) VALUES ({marks})", [*data.values(), number]
                 )
             else:
                 # Not the policy or when it was raised, which never change: SQLite rewrites the
                 # index entries of every column an UPDATE sets, changed or not.
                 columns = [k for k in data if k not in ("id", "policy_id", "opened_at")]
-                self.sql.execute(
+                self.sql.execute_later(
                     f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                     [*(data[c] for c in columns), row.id],
                 )
-            self._index_escalation(row, new=number is not None)
+            self._index_escalation(row, new=number is not None, indexed=indexed)
 
-    def _index_escalation(self, row: EscalationRow, *, new: bool) -> None:
+    def list_indexes(self, escalation_ids: Iterable[str]) -> dict[str, ListIndex]:
+        """What the lists' index holds for each of these escalations, in one read: a sweep's batch
+        saves each without reading its own."""
+        ids = list(dict.fromkeys(escalation_ids))
+        if not ids:
+            return {}
+        marks = ", ".join("?" * len(ids))
+        rows = self.sql.execute(
+            f"SELECT escalation_id, '', person_id FROM escalation_people WHERE escalation_id IN ({marks})"
+            " UNION ALL SELECT escalation_id, side, agency_key FROM escalation_agencies"
+            f" WHERE escalation_id IN ({marks})",
+            ids + ids,
+        ).fetchall()
+        people: dict[str, set[str]] = {e: set() for e in ids}
+        agencies: dict[str, dict[str, str]] = {e: {} for e in ids}
+        for escalation, side, value in rows:
+            if side:
+                agencies[escalation][side] = value
+            else:
+                people[escalation].add(value)
+        return {e: ListIndex(frozenset(people[e]), agencies[e]) for e in ids}
+
+    def _index_escalation(self, row: EscalationRow, *, new: bool, indexed: ListIndex | None) -> None:
         """Who is on it and which agencies it involves, as the lists look them up."""
         conn = self.sql
         if new:  # nothing to read: a new escalation has no rows in either table yet
@@ -341,14 +367,9 @@ class Storage:
                 [(row.id, agency_key(agency), side) for side, agency in agencies if agency],
             )
             return
-        # Both in one read: on PostgreSQL each statement is a round trip, and every save makes this.
-        found = conn.execute(
-            "SELECT '', person_id FROM escalation_people WHERE escalation_id = ?"
-            " UNION ALL SELECT side, agency_key FROM escalation_agencies WHERE escalation_id = ?",
-            [row.id, row.id],
-        ).fetchall()
-        known = {value for side, value in found if not side}
-        held = {side: value for side, value in found if side}
+        if indexed is None:
+            indexed = self.list_indexes([row.id])[row.id]
+        known, held = set(indexed.people), indexed.agencies
         conn.executemany(
             "INSERT INTO escalation_people VALUES (?, ?)",
             [(row.id, p) for p in set(row.participants) - known],
@@ -361,7 +382,7 @@ class Storage:
             )
         for side, agency in (("raising", row.raiser_agency), ("other", row.counterpart_agency)):
             if agency and held.get(side) != agency_key(agency):  # written only when it changes
-                conn.execute(
+                conn.execute_later(
                     "INSERT INTO escalation_agencies (escalation_id, agency_key, side) VALUES (?, ?, ?)"
                     " ON CONFLICT (escalation_id, side) DO UPDATE SET agency_key = excluded.agency_key",
                     [row.id, agency_key(agency), side],
@@ -620,7 +641,7 @@ class Storage:
             body = json.dumps(data["policy"], sort_keys=True)
             digest = hashlib.sha256(body.encode()).hexdigest()
             if digest not in self._snapshots and digest not in self._snapshots_written:
-                self.sql.execute(
+                self.sql.execute_later(
                     "INSERT INTO policy_snapshots (hash, body) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [digest, body],
                 )
@@ -668,7 +689,7 @@ class Storage:
     ) -> None:
         """Cancel an escalation's pending reminders and plan these (stage, kind, due, data)."""
         with self.transaction():
-            self.sql.execute(
+            self.sql.execute_later(
                 "UPDATE reminders SET status = 'cancelled' WHERE escalation_id = ? AND status = 'pending'",
                 [escalation_id],
             )
@@ -715,7 +736,7 @@ class Storage:
     def finish_reminder(self, reminder_id: int, status: str) -> None:
         # Plain SQL on the sweep's hot path: sqlite-utils re-reads the schema on each table call.
         with self.transaction():
-            self.sql.execute("UPDATE reminders SET status = ? WHERE id = ?", [status, reminder_id])
+            self.sql.execute_later("UPDATE reminders SET status = ? WHERE id = ?", [status, reminder_id])
 
     def pending_reminders(self, escalation_id: str | None = None) -> list[ReminderRow]:
         where, args = "status = 'pending'", []
@@ -901,8 +922,8 @@ class Storage:
     def inbox_handled(self, item: InboxItem, *, now: datetime) -> None:
         """The event was handled: forget what it said, remember only that it was seen."""
         with self.transaction():
-            self.sql.execute("DELETE FROM inbox WHERE id = ?", [item.id])
-            self.sql.execute(
+            self.sql.execute_later("DELETE FROM inbox WHERE id = ?", [item.id])
+            self.sql.execute_later(
                 "INSERT INTO seen_events (platform, event_id, seen_at) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 [item.platform, item.event_id, _iso(now)],
@@ -914,7 +935,7 @@ class Storage:
         attempts = item.attempts + 1
         status = "failed" if attempts >= give_up_after else "pending"
         with self.transaction():
-            self.sql.execute(
+            self.sql.execute_later(
                 "UPDATE inbox SET attempts = ?, status = ? WHERE id = ?", [attempts, status, item.id]
             )
         return status == "failed"
@@ -1027,12 +1048,12 @@ class Storage:
 
     def close_question(self, question_id: int) -> None:
         with self.transaction():
-            self.sql.execute("UPDATE questions SET status = 'answered' WHERE id = ?", [question_id])
+            self.sql.execute_later("UPDATE questions SET status = 'answered' WHERE id = ?", [question_id])
 
     def close_questions(self, escalation_id: str) -> None:
         """Close an escalation's open questions: its stage has moved on, or it has ended."""
         with self.transaction():
-            self.sql.execute(
+            self.sql.execute_later(
                 "UPDATE questions SET status = 'closed' WHERE escalation_id = ? AND status = 'open'",
                 [escalation_id],
             )

@@ -225,6 +225,41 @@ def test_a_sweeps_batch_reads_the_people_on_it_and_their_managers_at_once(bot, s
     assert store.people_of_escalations([]) == []
 
 
+def test_a_sweeps_batch_reads_what_the_lists_index_holds_and_saves_by_it(bot, store):
+    from dataclasses import replace
+
+    from support import raise_difference
+
+    raise_difference(bot)  # Alex (Camden) with Sam (Whittington Health)
+    held = store.list_indexes(["E-0001", "E-0404"])
+    assert held["E-0001"].people == {"alex", "sam"}
+    assert set(held["E-0001"].agencies) == {"raising", "other"}
+    assert held["E-0404"].people == frozenset() and held["E-0404"].agencies == {}
+    # Saved by what was read, Jo joins and Sam leaves it, as a read of the index would have done.
+    row = store.escalation_row("E-0001")
+    with store.transaction():
+        store.save_escalation(replace(row, participants=("alex", "jo")), indexed=held["E-0001"])
+    assert store.list_indexes(["E-0001"])["E-0001"].people == {"alex", "jo"}
+    assert [r.id for r in bot.list_for("jo").rows] == ["E-0001"]
+    assert bot.list_for("sam").rows == []
+
+
+def test_writes_queued_in_a_transaction_are_read_back_in_it_and_roll_back_with_it(store):
+    # On PostgreSQL a write nobody reads goes with the transaction's next read or its commit.
+    insert = "INSERT INTO policy_snapshots (hash, body) VALUES (?, ?)"
+    count = "SELECT COUNT(*) FROM policy_snapshots"
+    with store.transaction():
+        store.sql.execute_later(insert, ["a", "{}"])
+        assert store.sql.execute(count).fetchone()[0] == 1
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"), store.transaction():
+        store.sql.execute_later(insert, ["b", "{}"])
+        store.sql.execute_later(insert, ["a", "{}"])  # fails: on PostgreSQL, found at the commit
+    assert store.sql.execute(count).fetchone()[0] == 1  # "b" went with the failed transaction
+    with store.transaction():  # and the store goes on working
+        store.sql.execute_later(insert, ["c", "{}"])
+    assert store.sql.execute(count).fetchone()[0] == 2
+
+
 def test_an_older_database_moves_its_policy_copies_into_snapshots(tmp_path, policies):
     import json
     import sqlite3
