@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import aiohttp
@@ -98,6 +98,9 @@ class SlackContext:
     # The client for each workspace; without it, `client` serves every request (one workspace).
     workspaces: Workspaces | None = None
     inbox: Inbox = field(init=False)
+    # The raise forms built this minute, by what they depend on: a burst of `/escalate` opens
+    # fifty of the same form, and each took a millisecond of the event loop to build.
+    _raise_views: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.inbox = Inbox(
@@ -150,9 +153,22 @@ class SlackContext:
             await client.chat_postMessage(channel=user_id, text=blocks.escape(text))
 
     def raise_view(self, *, policy_id: str, risk_now: bool | None, ask_about_me: bool) -> dict[str, Any]:
+        """The raise form, its timeline previewed from the start of this minute (the raise itself
+        is timed when it is sent). Shared by everyone opening it this minute: not to be changed."""
+        now = self.bot.clock.now().replace(second=0, microsecond=0)
+        key = (policy_id, risk_now, ask_about_me, now)
+        view = self._raise_views.get(key)
+        if view is None:
+            if any(k[-1] != now for k in self._raise_views):
+                self._raise_views.clear()  # an earlier minute's
+            view = self._raise_views[key] = self._build_raise_view(policy_id, risk_now, ask_about_me, now)
+        return view
+
+    def _build_raise_view(
+        self, policy_id: str, risk_now: bool | None, ask_about_me: bool, now: datetime
+    ) -> dict[str, Any]:
         library = self.bot.policies
         policy = library.policies.get(policy_id) or library.get(self.default_policy)
-        now = self.bot.clock.now()
         stages = plan_timeline(policy, now, urgent=bool(risk_now), calendar=self.bot.calendar)
         return blocks.raise_modal(
             policies=[library.policies[i] for i in library.ids()],
