@@ -8,7 +8,7 @@ in place from one size to the next, so any engine can be measured by URL:
 (default: a temporary SQLite file; `DATABASE_URL` is read too). Each size is measured in a fresh
 process, so its peak memory is its own: the sweep of 1,000 due reminders (the median of three
 sweeps, each of its own 1,000), one person's list (the median over nine people, each asking once on
-a connection that has answered five other people's lists first; the first of those is reported too),
+a connection that has answered eight other people's lists first; the first of those is reported too),
 one raise through the core (the median of five) and the first page of `escalation-bot list --json`
 (the median of five); and, on SQLite, the database's size per escalation. The SQLite file is read
 through once before each size is measured, so every size finds it in the operating system's cache.
@@ -86,14 +86,14 @@ def measure(url: str) -> dict[str, float]:
     # with none of their rows in SQLite's cache from the sweeps or the lists before (at 10,000 the
     # whole table fits in it, and would flatter the smallest size). The connection has first served
     # other people's lists, as a server's pooled connections have: on a new PostgreSQL connection the
-    # first statements load its catalogue caches and are planned afresh (psycopg prepares a statement
-    # on its fifth use), which a server pays once per connection, not per request. The first list
-    # on each new connection is reported too.
+    # first statements load its catalogue caches and are planned afresh, and psycopg prepares a
+    # statement at its sixth use, which a server pays once per connection, not per request. The
+    # first list on each new connection is reported too.
     listed, first_listed = [], []
     for i in range(9):
         own = Storage.open(url, create=False)
         asker = EscalationBot(store=own, policies=library, clock=clock)
-        others = [f"p{practitioners * i // 9 + practitioners * k // 90 + 2}" for k in range(1, 6)]
+        others = [f"p{practitioners * i // 9 + practitioners * k // 90 + 2}" for k in range(1, 9)]
         first_listed.append(_median_ms([lambda a=asker, p=others[0]: a.list_for(p)]))
         for other in others[1:]:
             asker.list_for(other)
