@@ -36,12 +36,13 @@ class SweepStore:
     def read_histories(self, escalation_ids: Iterable[str]) -> None:
         """Read a batch's histories at once; each is served once from here, then read afresh.
         The people on them (and their managers) not yet read come in one read too, and what the
-        lists' index holds for each, for its first save. Called in the batch's transaction: no one
-        else writes them before it ends."""
-        wanted = [e for e in escalation_ids if e not in self._histories]
+        lists' index holds for each, for its first save. Called in the batch's transaction, and
+        good only within it: what an earlier batch read and left unused (a batch paused for
+        requests) is dropped, since those requests may have changed it."""
+        wanted = list(dict.fromkeys(escalation_ids))
         found = self._store.events_of(wanted)
-        self._histories.update({e: found.get(e, []) for e in wanted})
-        self._indexes.update(self._store.list_indexes(wanted))
+        self._histories = {e: found.get(e, []) for e in wanted}
+        self._indexes = self._store.list_indexes(wanted)
         for person in self._store.people_of_escalations(wanted):
             self._people.setdefault(person.id, person)
 

@@ -210,6 +210,21 @@ def test_a_batch_paused_for_requests_leaves_the_rest_for_the_next_and_sends_each
     assert len(sent) == 10 and len(set(sent)) == 10  # each due reminder, to both sides, once
 
 
+def test_a_batch_reads_afresh_what_the_batch_before_it_left_unused(bot, clock, store):
+    # A batch paused for requests leaves histories it read but did not use; those requests may
+    # have changed them, so the next batch must not be served the old copies.
+    from bot.commands import AddNote
+
+    raise_camden(bot)
+    raise_camden(bot)
+    sweep = bot.sweeper()
+    sweep.store.read_histories(["E-0001", "E-0002"])  # the first batch's read
+    sweep.store.events("E-0001")  # ...and all it used before it paused
+    bot.handle(AddNote(actor="alex", escalation_id="E-0002", discussed="Spoke to Sam at noon."))
+    sweep.store.read_histories(["E-0002"])  # the next batch
+    assert sweep.load("E-0002").notes[-1].discussed == "Spoke to Sam at noon."
+
+
 def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot, clock):
     raise_camden(bot)
     clock.set(london(2026, 12, 15, 11))  # down from Tue 1 Dec to the following Tuesday
