@@ -224,13 +224,15 @@ def web_app(services: Services) -> web.Application:
             log.info("Slack: refused a request without a valid signature")
             return web.json_response({"error": "invalid request"}, status=401)
         try:
-            problem = payloads.problem(payloads.decode(raw, request.content_type))
+            body = payloads.decode(raw, request.content_type)
+            problem = payloads.problem(body)
         except payloads.BadPayload as exc:
             problem = str(exc)
         if problem:
             log.info("Slack: refused a malformed payload")
             return web.json_response({"error": problem}, status=400)
-        bolt_response = await services.slack_app.async_dispatch(await to_bolt_request(request))
+        bolt_request = payloads.as_bolt_request(body, raw, request.query_string, request.headers)
+        bolt_response = await services.slack_app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def slack_install(request: web.Request) -> web.Response:

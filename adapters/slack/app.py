@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, ParamSpec, TypeVar
@@ -12,6 +12,8 @@ from typing import Any, ParamSpec, TypeVar
 import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization.async_authorize import AsyncAuthorize
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,6 +23,7 @@ from adapters.agreed_actions import owned_rows
 from adapters.inbox import Inbox
 from adapters.slack import blocks, forms, payloads
 from adapters.slack.identity import add_person, current_team, find_person
+from adapters.slack.prompt_ack import answer_promptly
 from adapters.slack.report import report_subcommand
 from adapters.slack.sender import PLATFORM, sent_as, thread_kind
 from adapters.slack.workspaces import Workspaces
@@ -181,27 +184,20 @@ class SlackContext:
         )
 
 
-def build_app(
-    ctx: SlackContext, *, signing_secret: str | None, authorize: AsyncAuthorize | None = None
-) -> AsyncApp:
-    """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode.
-    `authorize` finds each workspace's token (many workspaces); without it, ctx.client's serves."""
-    app = AsyncApp(
-        client=ctx.client,
-        authorize=authorize,
-        user_facing_authorize_error_message=NOT_INSTALLED,
-        signing_secret=signing_secret or "",
-        # Without a signing secret only Socket Mode runs, where Slack's own connection authenticates.
-        request_verification_enabled=bool(signing_secret),
-        process_before_response=False,
-    )
+class BeforeListeners(AsyncMiddleware):
+    """What every request passes before any listener: its workspace noted, a Socket Mode payload
+    checked, a message that may be a note kept. One middleware, and a class: bolt works out a
+    function middleware's arguments on every request, before its acknowledgement."""
 
-    # One middleware, not three: bolt works out each one's arguments on every request, before
-    # its acknowledgement.
-    @app.middleware
-    async def before_listeners(req, body: dict, context, next) -> BoltResponse | None:
+    def __init__(self, ctx: SlackContext) -> None:
+        self.ctx = ctx
+
+    async def async_process(
+        self, *, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse | None:
+        ctx, body = self.ctx, req.body
         # A Slack user id is bound to the workspace it belongs to.
-        current_team.set(context.team_id)
+        current_team.set(req.context.team_id)
         # Over HTTP the server checked the payload before bolt saw it; a Socket Mode envelope comes
         # straight here, so it is checked here, by the same schemas.
         problem = payloads.problem(body) if req.mode == "socket_mode" else None
@@ -216,6 +212,27 @@ def build_app(
             await ctx.inbox.keep(_event_key(body), {"team_id": body.get("team_id"), "event": event})
             return BoltResponse(status=200, body="")
         return await next()
+
+
+def build_app(
+    ctx: SlackContext, *, signing_secret: str | None, authorize: AsyncAuthorize | None = None
+) -> AsyncApp:
+    """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode.
+    `authorize` finds each workspace's token (many workspaces); without it, ctx.client's serves."""
+    app = AsyncApp(
+        client=ctx.client,
+        authorize=authorize,
+        user_facing_authorize_error_message=NOT_INSTALLED,
+        signing_secret=signing_secret or "",
+        # Over HTTP the server checks each request's signature before bolt sees it (and hands bolt
+        # the body it decoded, not the raw bytes bolt would check again); in Socket Mode Slack's own
+        # connection authenticates.
+        request_verification_enabled=False,
+        process_before_response=False,
+    )
+
+    app.use(BeforeListeners(ctx))
+    answer_promptly(app)
 
     @app.command(re.compile(r"^/escalate"))
     async def escalate_command(ack, body, client, respond) -> None:
