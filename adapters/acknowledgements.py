@@ -11,6 +11,9 @@ import contextlib
 from collections.abc import Iterator
 
 PATIENCE = 0.5  # seconds: the longest the work waits for other requests' acknowledgements
+# Seconds without a request that end a burst, for background work (the sweep): between two of a
+# burst's requests nobody may be waiting, and a batch started then meets the next one.
+LULL = 0.05
 
 
 class AcknowledgementsFirst:
@@ -20,10 +23,12 @@ class AcknowledgementsFirst:
         self._waiting = 0
         self._none_waiting = asyncio.Event()
         self._none_waiting.set()
+        self._last_arrival = float("-inf")  # the event loop's time
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Around a request, until its acknowledgement is sent."""
+        self._last_arrival = asyncio.get_running_loop().time()
         self._waiting += 1
         self._none_waiting.clear()
         try:
@@ -38,8 +43,30 @@ class AcknowledgementsFirst:
         (the storage thread's sweep asks between reminders, and stops its batch)."""
         return self._waiting > 0
 
-    async def turn(self) -> None:
-        """Before work that follows an acknowledgement: let the others' go first (briefly)."""
-        if self._waiting:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._none_waiting.wait(), PATIENCE)
+    async def turn(self) -> bool:
+        """Before work that follows an acknowledgement: let the others' go first (briefly). True
+        when it stopped waiting at PATIENCE with requests still unanswered."""
+        if not self._waiting:
+            return False
+        # A deadline, not wait_for: no task made per waiter, while the burst is still answered.
+        try:
+            async with asyncio.timeout(PATIENCE):
+                await self._none_waiting.wait()
+        except TimeoutError:
+            return True
+        return False
+
+    async def lull(self) -> bool:
+        """Before background work: wait for a burst to end, until no request has come for LULL
+        seconds, and for at most PATIENCE. True when it stopped waiting at PATIENCE."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + PATIENCE
+        while True:
+            if await self.turn():
+                return True
+            now = loop.time()
+            if now - self._last_arrival >= LULL:
+                return False
+            if now >= give_up:
+                return True
+            await asyncio.sleep(min(self._last_arrival + LULL, give_up) - now)

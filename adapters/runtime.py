@@ -155,16 +155,22 @@ class BackgroundLoop:
     async def sweep(self) -> int:
         """Send the reminders due now (the core's `run_due`), a small batch at a time in the
         storage thread: a request's database work waits for one batch, not the whole sweep, and
-        while requests are still to be acknowledged the sweep waits for them (it would take the
-        CPU they need); a batch under way when one arrives stops at the next reminder. Returns
-        how many messages it queued."""
+        a burst of requests has the CPU before the sweep: each batch waits for a lull in it, and a
+        batch under way when one arrives stops at the next reminder. Returns how many messages
+        it queued."""
         run, now = self.storage_thread.run, self.bot.clock.now()
         sweep = self.bot.sweeper()  # each person read once in this sweep
         await run(sweep.plan_due, now)
         queued = 0
+        acks = self.delivery.acks
         while True:
-            await self.delivery.acks.turn()  # a burst of requests is answered between batches
-            batch = await run(sweep.send_due_batch, now, SWEEP_BATCH, self.delivery.acks.answering_now)
+            # A burst of requests is answered between batches, and a batch yields to one that
+            # starts before its first reminder; past the acknowledgements' patience the sweep goes
+            # on by at least one reminder a batch, so a steady stream cannot stop it.
+            waited_out = await acks.lull()
+            batch = await run(
+                sweep.send_due_batch, now, SWEEP_BATCH, acks.answering_now, at_least_one=waited_out
+            )
             if batch is None:
                 return queued
             queued += len(batch)

@@ -192,12 +192,20 @@ class EscalationBot(ReminderSending):
         return replace(self, store=SweepStore(self.store))
 
     def send_due_batch(
-        self, now: datetime, limit: int = 100, pause: Callable[[], bool] | None = None
+        self,
+        now: datetime,
+        limit: int = 100,
+        pause: Callable[[], bool] | None = None,
+        *,
+        at_least_one: bool = True,
     ) -> list[Message] | None:
         """`run_due`'s next step: a batch of at most `limit` reminders due by `now`, claimed, built,
         queued and marked in one transaction; None when none is left. Batches keep each write
         transaction short, and let an adapter do other work between them. `pause`, asked between
-        reminders, ends a batch early (the rest wait for the next): people's requests want the CPU."""
+        reminders (and before the first unless `at_least_one`), ends a batch early, the rest left
+        for the next: people's requests want the CPU."""
+        if not at_least_one and pause is not None and pause():
+            return []
         with self.store.transaction():
             batch = self.store.claim_due_reminders(now, limit)
             if isinstance(self.store, SweepStore):  # the batch's histories in one read
@@ -205,7 +213,7 @@ class EscalationBot(ReminderSending):
             queued: list[Message] = []
             finished: list[tuple[int, str]] = []
             for reminder in batch:
-                if finished and pause is not None and pause():
+                if (finished or not at_least_one) and pause is not None and pause():
                     break
                 messages, status = self._reminder_messages(reminder, now)
                 queued.extend(messages)

@@ -124,9 +124,46 @@ async def test_teams_answers_an_activity_before_its_turn_runs(teams):
 
 async def test_work_after_an_acknowledgement_lets_waiting_acknowledgements_go_first():
     acks = AcknowledgementsFirst()
-    assert await asyncio.wait_for(acks.turn(), 1) is None  # nobody waiting: no wait
+    assert await asyncio.wait_for(acks.turn(), 1) is False  # nobody waiting: no wait
     with acks.answering():  # a request not yet acknowledged
         work = asyncio.create_task(acks.turn())
         await asyncio.sleep(0)
         assert not work.done()
     await work  # its acknowledgement sent: the work goes on
+
+
+async def test_work_waits_for_a_burst_only_so_long_and_says_it_stopped_waiting(monkeypatch):
+    monkeypatch.setattr("adapters.acknowledgements.PATIENCE", 0.05)
+    acks = AcknowledgementsFirst()
+    with acks.answering():  # a request that is never acknowledged in time
+        assert await asyncio.wait_for(acks.turn(), 1) is True
+    with acks.answering():
+        work = asyncio.create_task(acks.turn())
+        await asyncio.sleep(0)
+    assert await work is False  # answered within the patience
+
+
+async def test_background_work_waits_for_a_burst_to_end_but_not_for_a_steady_stream(monkeypatch):
+    monkeypatch.setattr("adapters.acknowledgements.LULL", 0.2)
+    monkeypatch.setattr("adapters.acknowledgements.PATIENCE", 0.3)
+    acks = AcknowledgementsFirst()
+    assert await asyncio.wait_for(acks.lull(), 1) is False  # no request yet: no wait
+    with acks.answering():
+        pass  # one answered just now: others of its burst may be on their way
+    work = asyncio.create_task(acks.lull())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not work.done()
+    assert await asyncio.wait_for(work, 1) is False  # a lull came
+
+    async def stream() -> None:
+        while True:
+            with acks.answering():
+                await asyncio.sleep(0)
+            await asyncio.sleep(0.02)
+
+    requests = asyncio.create_task(stream())
+    try:
+        assert await asyncio.wait_for(acks.lull(), 2) is True  # no lull: it stopped waiting
+    finally:
+        requests.cancel()

@@ -210,6 +210,19 @@ def test_a_batch_paused_for_requests_leaves_the_rest_for_the_next_and_sends_each
     assert len(sent) == 10 and len(set(sent)) == 10  # each due reminder, to both sides, once
 
 
+def test_a_batch_a_request_arrives_before_sends_nothing_and_gives_nothing_back(bot, clock):
+    # The sweep asks for it when it has not had to wait out a burst: no reminder is claimed.
+    for _ in range(3):
+        raise_camden(bot)
+    clock.set(london(2026, 12, 8, 17, 30))
+    now = clock.now()
+    due = sorted(r.id for r in bot.store.pending_reminders() if r.due_at <= now)
+    assert bot.send_due_batch(now, limit=10, pause=lambda: True, at_least_one=False) == []
+    assert sorted(r.id for r in bot.store.pending_reminders() if r.due_at <= now) == due
+    sent = bot.send_due_batch(now, limit=10, pause=lambda: False, at_least_one=False)
+    assert sent is not None and sum("due now" in m.text for m in sent) == 6  # three, to both sides
+
+
 def test_a_batch_reads_afresh_what_the_batch_before_it_left_unused(bot, clock, store):
     # A batch paused for requests leaves histories it read but did not use; those requests may
     # have changed them, so the next batch must not be served the old copies.
