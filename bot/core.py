@@ -253,11 +253,16 @@ class EscalationBot(ReminderSending):
         """What `actor` may see (on it; their policies' for an admin; their agency's for a lead),
         overdue first, as one page of at most `limit`, with the total it was cut from."""
         now = self.clock.now()
-        person, leads = self.store.person_and_lead_agencies(actor, LEAD_ROLES)
+        own = Scope(person_id=actor)
+        # Their own escalations read with who they are: most people's whole list, in one round trip.
+        person, leads, (rows, total) = self.store.person_and_list(
+            actor, LEAD_ROLES, own, filters, now=now, limit=limit, offset=offset
+        )
         if person is None or not person.active:
             return Listing([], 0, now)
         scope = scope_of(person, leads)
-        rows, total = self.store.list_escalations(scope, filters, now=now, limit=limit, offset=offset)
+        if scope != own:  # an admin or a lead: they see more than what they are on
+            rows, total = self.store.list_escalations(scope, filters, now=now, limit=limit, offset=offset)
         return Listing(rows, total, now, offset)
 
     def list_text(self, actor: str, typed: str, *, size: int, command: str, code: str = "") -> str:

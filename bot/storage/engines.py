@@ -46,6 +46,7 @@ class Engine(Protocol):
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows: ...
     def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None: ...
+    def read_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Rows]: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def begin(self) -> None: ...
     def commit(self) -> None: ...
@@ -123,6 +124,13 @@ class SqliteEngine:
 
     def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None:
         self.conn.execute(sql, args)
+
+    def read_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Rows]:
+        """Several reads, each whole, in turn: in-process there is no round trip to save."""
+        return [
+            _Fetched(c.fetchall(), c.rowcount, c.description)
+            for c in (self.conn.execute(*s) for s in statements)
+        ]
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
@@ -284,6 +292,29 @@ class PostgresEngine:
         cursor = conn.execute(_postgres_sql(sql), list(args))
         rows = cursor.fetchall() if cursor.description else []
         return _Fetched(rows, cursor.rowcount, cursor.description)
+
+    def read_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Rows]:
+        """Several reads sent at once, their answers back in one round trip (psycopg's pipeline).
+        Outside a transaction each reads on its own, as `execute` would."""
+        if self._conn is not None:
+            cursors = [self._conn.execute(_postgres_sql(sql), list(args)) for sql, args in statements]
+            self._sync()
+            return [_Fetched(c.fetchall(), c.rowcount, c.description) for c in cursors]
+        import psycopg
+
+        try:
+            with self.pool.connection() as conn:
+                return self._run_together(conn, statements)
+        except psycopg.OperationalError:  # a dropped connection, as in `execute`: reads, safe to run again
+            with self.pool.connection() as conn:
+                return self._run_together(conn, statements)
+
+    @staticmethod
+    def _run_together(conn: Any, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Rows]:
+        with conn.pipeline() as pipeline:
+            cursors = [conn.execute(_postgres_sql(sql), list(args)) for sql, args in statements]
+            pipeline.sync()
+            return [_Fetched(c.fetchall(), c.rowcount, c.description) for c in cursors]
 
     def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None:
         """A write whose answer nobody reads: in a transaction it is queued, and goes with the next

@@ -233,12 +233,20 @@ class Storage:
         self, where: str, args: list[Any], extra: str = "", extra_args: Iterable[Any] = ()
     ) -> list[tuple[Person, Any]]:
         """`_people`, each with the value of the `extra` column (an expression on `people p`)."""
-        cursor = self.sql.execute(
+        return self._people_read(self.sql.execute(*self._people_sql(where, args, extra, extra_args)))
+
+    def _people_sql(
+        self, where: str, args: list[Any], extra: str = "", extra_args: Iterable[Any] = ()
+    ) -> tuple[str, list[Any]]:
+        sql = (
             f"SELECT p.*, (SELECT {self.sql.group_concat('DISTINCT r.role')} FROM role_holders r"
             f" WHERE r.person_id = p.id) AS roles, {extra or 'NULL'} AS extra"
-            f" FROM people p WHERE {where} ORDER BY p.name, p.id",
-            [*extra_args, *args],
+            f" FROM people p WHERE {where} ORDER BY p.name, p.id"
         )
+        return sql, [*extra_args, *args]
+
+    @staticmethod
+    def _people_read(cursor: Any) -> list[tuple[Person, Any]]:
         columns = [d[0] for d in cursor.description]
         found = []
         for row in cursor.fetchall():
@@ -264,12 +272,44 @@ class Storage:
         self, person_id: str, roles: Iterable[Role]
     ) -> tuple[Person | None, tuple[str, ...]]:
         """`person` and `lead_agencies` in one read: what a person's list is scoped by."""
+        return self._person_and_leads_read(self.sql.execute(*self._person_and_leads_sql(person_id, roles)))
+
+    def person_and_list(
+        self,
+        person_id: str,
+        roles: Iterable[Role],
+        own: Any,
+        filters: Any,
+        *,
+        now: datetime,
+        limit: int,
+        offset: int,
+    ) -> tuple[Person | None, tuple[str, ...], tuple[list[EscalationRow], int]]:
+        """`person_and_lead_agencies`, with `list_escalations` for the scope `own` (the escalations
+        the person is on), read together: one round trip on PostgreSQL, not two. The page is the
+        person's list unless they are an admin or a lead; the caller then reads theirs."""
+        statement, args, counted = self._list_statement(own, filters, now=now, limit=limit, offset=offset)
+        if not counted:
+            raise ValueError("person_and_list reads the escalations of one person, not everything")
+        found, listed = self.sql.read_together(
+            [self._person_and_leads_sql(person_id, roles), (statement, args)]
+        )
+        person, leads = self._person_and_leads_read(found)
+        rows, total = self._counted_read(listed)
+        if total is None:  # a page past the end: no row came back to carry the count
+            return person, leads, self.list_escalations(own, filters, now=now, limit=limit, offset=offset)
+        return person, leads, (rows, total)
+
+    def _person_and_leads_sql(self, person_id: str, roles: Iterable[Role]) -> tuple[str, list[Any]]:
         values = [r.value for r in roles]
         agencies = (
             f"(SELECT {self.sql.json_array_agg('DISTINCT l.agency_key')} FROM role_holders l"
             f" WHERE l.person_id = p.id AND l.role IN ({', '.join('?' * len(values))}))"
         )
-        found = self._people_with("p.id = ?", [person_id], agencies, values)
+        return self._people_sql("p.id = ?", [person_id], agencies, values)
+
+    def _person_and_leads_read(self, cursor: Any) -> tuple[Person | None, tuple[str, ...]]:
+        found = self._people_read(cursor)
         if not found:
             return None, ()
         person, keys = found[0]
@@ -406,17 +446,14 @@ class Storage:
     ) -> tuple[list[EscalationRow], int]:
         """A page of the escalations `scope` may see that match `filters` (bot.listing), overdue
         first (longest overdue first), then newest first; and how many match in all."""
-        condition, args, everything = self._list_condition(scope, filters, now)
+        condition, args, _ = self._list_condition(scope, filters, now)
         count = f"SELECT COUNT(*) FROM escalations e WHERE {condition}"
         late = "e.status = 'open' AND e.due < ?"
-        if not everything or filters.agency:
-            # A person's or an agency's escalations: few, found by index, so sorted whole, and
-            # counted in the same read (on PostgreSQL a second read was most of a list's time).
-            order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
-            rows, total = self._escalations_counted(
-                f"{condition} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*args, _iso(now), _iso(now), int(limit), int(offset)],
-            )
+        statement, statement_args, counted = self._list_statement(
+            scope, filters, now=now, limit=limit, offset=offset
+        )
+        if counted:
+            rows, total = self._counted_read(self.sql.execute(statement, statement_args))
             if total is None:  # a page past the end: no row came back to carry the count
                 total = self.sql.execute(count, args).fetchone()[0]
             return rows, int(total)
@@ -436,6 +473,24 @@ class Storage:
                 [*args, _iso(now), int(limit) - len(rows), max(int(offset) - late_count, 0)],
             )
         return rows, int(total)
+
+    def _list_statement(
+        self, scope: Any, filters: Any, *, now: datetime, limit: int, offset: int
+    ) -> tuple[str, list[Any], bool]:
+        """The one read of a person's or an agency's escalations, and True; for everything (an
+        admin's whole list), False: that takes several reads."""
+        condition, args, everything = self._list_condition(scope, filters, now)
+        if everything and not filters.agency:
+            return "", [], False
+        # A person's or an agency's escalations: few, found by index, so sorted whole, and
+        # counted in the same read (on PostgreSQL a second read was most of a list's time).
+        late = "e.status = 'open' AND e.due < ?"
+        order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
+        statement = (
+            f"SELECT e.*, COUNT(*) OVER () AS matching_rows FROM escalations e"
+            f" WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
+        )
+        return statement, [*args, _iso(now), _iso(now), int(limit), int(offset)], True
 
     def list_page(
         self, scope: Any, filters: Any, *, now: datetime, limit: int, after: EscalationRow | None = None
@@ -508,11 +563,9 @@ class Storage:
         columns = [c[0] for c in cursor.description]
         return [_escalation_row(dict(zip(columns, r, strict=True))) for r in cursor.fetchall()]
 
-    def _escalations_counted(self, where: str, args: list[Any]) -> tuple[list[EscalationRow], int | None]:
-        """`_escalations`, and how many rows match before the LIMIT in `where` (None if none came back)."""
-        cursor = self.sql.execute(
-            f"SELECT e.*, COUNT(*) OVER () AS matching_rows FROM escalations e WHERE {where}", args
-        )
+    @staticmethod
+    def _counted_read(cursor: Any) -> tuple[list[EscalationRow], int | None]:
+        """The rows of a `_list_statement`, and how many match before its LIMIT (None if none came back)."""
         columns = [c[0] for c in cursor.description]
         found = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
         total = found[0]["matching_rows"] if found else None

@@ -372,3 +372,35 @@ async def test_a_batch_slower_than_one_lease_stays_its_senders_and_goes_once(sto
         assert store.outbox_counts() == {"delivered": 3}
     finally:
         other.close()
+
+
+def test_reads_sent_together_come_back_whole_and_in_order(store):
+    # On PostgreSQL they share one round trip; inside a transaction they see its queued writes.
+    count = "SELECT COUNT(*) FROM policy_snapshots"
+    first, second = store.sql.read_together([(count, []), ("SELECT ? AS said", ["hello"])])
+    assert (first.fetchone()[0], second.fetchall(), second.description[0][0]) == (0, [("hello",)], "said")
+    with store.transaction():
+        store.sql.execute_later("INSERT INTO policy_snapshots (hash, body) VALUES (?, ?)", ["a", "{}"])
+        (after,) = store.sql.read_together([(count, [])])
+        assert after.fetchone()[0] == 1
+
+
+def test_a_persons_own_list_is_read_with_who_they_are(bot, store, clock):
+    from bot.listing import EVERY, LEAD_ROLES, Scope
+    from support import raise_difference
+
+    raise_difference(bot)
+    raise_difference(bot, counterpart="chris", case_reference="CIN-2")
+    now = clock.now()
+
+    def read(person_id: str, **page):
+        return store.person_and_list(
+            person_id, LEAD_ROLES, Scope(person_id=person_id), EVERY, now=now, **page
+        )
+
+    person, leads, (rows, total) = read("alex", limit=50, offset=0)
+    assert (person, leads) == (store.person("alex"), ())
+    assert ([r.id for r in rows], total) == (["E-0002", "E-0001"], 2)
+    _, _, (rows, total) = read("alex", limit=1, offset=5)  # past the end: still counted
+    assert (rows, total) == ([], 2)
+    assert read("nobody", limit=50, offset=0) == (None, (), ([], 0))
