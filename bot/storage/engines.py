@@ -257,7 +257,10 @@ class PostgresEngine:
             url,
             min_size=1,
             max_size=4,
-            kwargs={"autocommit": True},
+            # Each statement prepared at its first use, not its sixth: PostgreSQL then plans it
+            # afresh for its first five runs and, where a generic plan costs no more, never again.
+            # Planning was half of a person's list (0.8 ms of each of its two statements).
+            kwargs={"autocommit": True, "prepare_threshold": 0},
             open=False,
             name="escalation-bot",
         )
