@@ -52,6 +52,19 @@ async def test_a_case_message_whose_answer_was_lost_leaves_one_thread_not_two(sl
     assert [n.discussed for n in slack.services.bot.load("E-0001").notes] == ["Phoned Sam at 2pm."]
 
 
+async def test_a_post_whose_connection_dropped_is_looked_for_not_sent_again_at_once(slack):
+    # Slack posts Alex's case message, then the connection closes with no answer at all. The
+    # Slack SDK's own retry would post it again straight away, without looking.
+    slack.fake.fail("chat.postMessage", Failure(accepted=True, dropped=True))
+    await raise_(slack)
+    await settle(slack)
+
+    assert len(in_dm(slack, "DUALEX")) == 1 and len(in_dm(slack, "DUSAM")) == 1
+    assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
+    (looked,) = slack.fake.called("conversations.history")
+    assert looked.args["channel"] == "DUALEX"
+
+
 async def test_a_reply_under_a_case_message_the_bot_lost_track_of_is_still_recorded(slack):
     # Slack shows Alex the case message, but the bot never heard back: it does not know the ts.
     slack.fake.fail("chat.postMessage", Failure(500, accepted=True))
@@ -129,3 +142,20 @@ async def test_when_slack_will_not_let_the_bot_look_it_sends_again_rather_than_n
     twice = in_dm(slack, "DUALEX")
     assert [json.dumps(m["blocks"]).count("You raised a professional difference") for m in twice] == [1, 1]
     assert slack.services.bot.store.outbox_counts() == {"delivered": 2}
+
+
+async def test_a_read_whose_connection_dropped_is_tried_again_at_once_a_post_is_not():
+    from aiohttp import ServerDisconnectedError
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.state import RetryState
+
+    from adapters.slack.client import ReadsRetried
+
+    async def retried(method: str) -> bool:
+        request = HttpRequest(method="POST", url=f"https://slack.com/api/{method}", headers={})
+        return await ReadsRetried().can_retry_async(
+            state=RetryState(), request=request, response=None, error=ServerDisconnectedError()
+        )
+
+    assert await retried("conversations.history") and await retried("users.info")
+    assert not await retried("chat.postMessage") and not await retried("files.completeUploadExternal")

@@ -39,6 +39,8 @@ class Failure:
     error: str | None = None
     # Slack did the work, but the answer never arrived (a dropped connection, a stop).
     accepted: bool = False
+    # The connection closed with no answer at all, not even a status.
+    dropped: bool = False
 
 
 class FakeSlack:
@@ -190,6 +192,10 @@ class FakeSlack:
                 await asyncio.sleep(failure.delay)
             if failure.accepted:
                 call.response = self._answer(method, args, "T1")
+            if failure.dropped:
+                assert request.transport is not None
+                request.transport.close()
+                return web.Response(status=500)  # never reaches the caller
             if failure.status != 200 or failure.error:
                 error = failure.error or ("ratelimited" if failure.status == 429 else "fatal_error")
                 return web.json_response(
