@@ -9,6 +9,8 @@ at once. Everything else is bolt's: its error, start and completion handlers, th
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -22,9 +24,9 @@ from slack_bolt.response import BoltResponse
 class SignalledAck(AsyncAck):
     """bolt's `ack()`, which also wakes whoever waits for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, answered: asyncio.Future[None]) -> None:
         super().__init__()
-        self.sent = asyncio.Event()
+        self.answered = answered
         # The answer as first given: a failure later in the listener resets bolt's `response`
         # before the waiting request may have read it.
         self.answer: BoltResponse | None = None
@@ -33,8 +35,13 @@ class SignalledAck(AsyncAck):
         response = await super().__call__(*args, **kwargs)
         if self.answer is None:
             self.answer = response
-        self.sent.set()
+        _settle(self.answered)
         return response
+
+
+def _settle(answered: asyncio.Future[None], *_: Any) -> None:
+    if not answered.done():
+        answered.set_result(None)
 
 
 class PromptAckRunner(AsyncioListenerRunner):
@@ -68,19 +75,17 @@ class PromptAckRunner(AsyncioListenerRunner):
             or request.context.ack.response is not None
         ):
             return await super().run(request, response, listener_name, listener, starting_time)
-        # bolt made an `ack` while working out a middleware's arguments; nobody has called it.
-        ack = SignalledAck()
+        # Any `ack` bolt made before (for a function middleware's arguments) nobody has called.
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        ack = SignalledAck(answered)
         request.context["ack"] = ack
         task = asyncio.ensure_future(self._listen(ack, request, response, listener))
         self.running.add(task)
         task.add_done_callback(self.running.discard)
-        acknowledged = asyncio.ensure_future(ack.sent.wait())
-        try:
-            await asyncio.wait(
-                {acknowledged, task}, timeout=listener.ack_timeout, return_when="FIRST_COMPLETED"
-            )
-        finally:
-            acknowledged.cancel()
+        task.add_done_callback(functools.partial(_settle, answered))  # it ended without a word
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(listener.ack_timeout):
+                await answered
         answer = ack.answer or ack.response  # the latter: a failure before the acknowledgement
         if answer is None:
             self.logger.warning(warning_did_not_call_ack(listener_name))
