@@ -296,6 +296,8 @@ class Storage:
         )
         person, leads = self._person_and_leads_read(found)
         rows, total = self._counted_read(listed)
+        if person is None:
+            return None, (), ([], 0)
         if total is None:  # a page past the end: no row came back to carry the count
             return person, leads, self.list_escalations(own, filters, now=now, limit=limit, offset=offset)
         return person, leads, (rows, total)
