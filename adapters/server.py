@@ -142,9 +142,7 @@ def build_services(settings: Settings, *, clock: Clock | None = None) -> Service
             workspaces=workspaces,
         )
         services.slack_app = build_app(
-            ctx,
-            signing_secret=settings.slack_signing_secret,
-            authorize=workspaces.authorize() if settings.slack_oauth else None,
+            ctx, authorize=workspaces.authorize() if settings.slack_oauth else None
         )
         if settings.slack_oauth:
             services.slack_oauth = oauth_flow(

@@ -214,19 +214,17 @@ class BeforeListeners(AsyncMiddleware):
         return await next()
 
 
-def build_app(
-    ctx: SlackContext, *, signing_secret: str | None, authorize: AsyncAuthorize | None = None
-) -> AsyncApp:
+def build_app(ctx: SlackContext, *, authorize: AsyncAuthorize | None = None) -> AsyncApp:
     """A bolt AsyncApp with every listener registered; the caller serves it over HTTP or Socket Mode.
     `authorize` finds each workspace's token (many workspaces); without it, ctx.client's serves."""
     app = AsyncApp(
         client=ctx.client,
         authorize=authorize,
         user_facing_authorize_error_message=NOT_INSTALLED,
-        signing_secret=signing_secret or "",
         # Over HTTP the server checks each request's signature before bolt sees it (and hands bolt
         # the body it decoded, not the raw bytes bolt would check again); in Socket Mode Slack's own
         # connection authenticates.
+        signing_secret="",
         request_verification_enabled=False,
         process_before_response=False,
     )

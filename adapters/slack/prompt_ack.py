@@ -112,5 +112,7 @@ class PromptAckRunner(AsyncioListenerRunner):
 
 
 def answer_promptly(app: Any) -> None:
-    """Put the prompt runner in `app`'s (an AsyncApp's) place for bolt's own."""
+    """Put the prompt runner in `app`'s (an AsyncApp's) place for bolt's own. bolt offers no public
+    way to: this sets the attribute its dispatcher reads, and tests/adapters/test_prompt_ack.py
+    checks that the runner in use is this one."""
     app._async_listener_runner = PromptAckRunner(app.listener_runner)
