@@ -1,9 +1,10 @@
-"""The store as one sweep of due reminders sees it: each person in the directory read once.
+"""The store as one sweep of due reminders sees it: each person in the directory read once a batch.
 
 A sweep of a thousand reminders asks for the same people thousands of times: each message's
-recipient, each name in a message, each handler's manager. A cache that outlived the sweep would
-serve a name, a manager or a leaver's access that the directory has since changed, so this one
-lives for one sweep only, and a change to the directory made through it empties it.
+recipient, each name in a message, each handler's manager. A cache that outlived its batch would
+serve a name, a manager or a leaver's access that the directory has since changed (between two
+batches the server answers requests, and a sweep waits out bursts of them), so this one lives for
+one batch only, and a change to the directory made through it empties it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DIRECTORY_CHANGES = frozenset(
 
 
 class SweepStore:
-    """`store`, with directory reads remembered until the sweep ends or the directory changes."""
+    """`store`, with directory reads remembered until the batch ends or the directory changes."""
 
     def __init__(self, store: Storage) -> None:
         self._store = store
@@ -38,13 +39,14 @@ class SweepStore:
         The people on them (and their managers) not yet read come in one read too, and what the
         lists' index holds for each, for its first save. Called in the batch's transaction, and
         good only within it: what an earlier batch read and left unused (a batch paused for
-        requests) is dropped, since those requests may have changed it."""
+        requests) is dropped, since those requests may have changed it; so is the directory."""
         wanted = list(dict.fromkeys(escalation_ids))
         found = self._store.events_of(wanted)
         self._histories = {e: found.get(e, []) for e in wanted}
         self._indexes = self._store.list_indexes(wanted)
-        for person in self._store.people_of_escalations(wanted):
-            self._people.setdefault(person.id, person)
+        self._admins.clear()
+        self._holders.clear()
+        self._people = {person.id: person for person in self._store.people_of_escalations(wanted)}
 
     def events(self, escalation_id: str) -> list[StoredEvent]:
         if escalation_id in self._histories:

@@ -238,6 +238,19 @@ def test_a_batch_reads_afresh_what_the_batch_before_it_left_unused(bot, clock, s
     assert sweep.load("E-0002").notes[-1].discussed == "Spoke to Sam at noon."
 
 
+def test_a_batch_reads_the_directory_afresh_after_requests_changed_it(bot, clock, store):
+    # Between two batches the server answers requests; one may change the directory.
+    raise_camden(bot)
+    raise_camden(bot)
+    sweep = bot.sweeper()
+    sweep.store.read_histories(["E-0001"])  # the first batch's read
+    assert sweep.store.person("sam").name == "Sam Patel"
+    (sam,) = [p for p in store.people() if p.id == "sam"]
+    store.upsert_people([replace(sam, name="Samira Patel")])  # through the server's store
+    sweep.store.read_histories(["E-0002"])  # the next batch
+    assert sweep.store.person("sam").name == "Samira Patel"
+
+
 def test_after_a_long_outage_an_overdue_stage_is_chased_once_not_in_a_burst(bot, clock):
     raise_camden(bot)
     clock.set(london(2026, 12, 15, 11))  # down from Tue 1 Dec to the following Tuesday
