@@ -288,18 +288,21 @@ class Storage:
         """`person_and_lead_agencies`, with `list_escalations` for the scope `own` (the escalations
         the person is on), read together: one round trip on PostgreSQL, not two. The page is the
         person's list unless they are an admin or a lead; the caller then reads theirs."""
-        statement, args, counted = self._list_statement(own, filters, now=now, limit=limit, offset=offset)
-        if not counted:
+        condition, args, everything = self._list_condition(own, filters, now)
+        if everything:
             raise ValueError("person_and_list reads the escalations of one person, not everything")
         found, listed = self.sql.read_together(
-            [self._person_and_leads_sql(person_id, roles), (statement, args)]
+            [
+                self._person_and_leads_sql(person_id, roles),
+                self._sorted_whole(condition, args, now, limit, offset),
+            ]
         )
         person, leads = self._person_and_leads_read(found)
-        rows, total = self._counted_read(listed)
         if person is None:
             return None, (), ([], 0)
+        rows, total = self._counted_read(listed)
         if total is None:  # a page past the end: no row came back to carry the count
-            return person, leads, self.list_escalations(own, filters, now=now, limit=limit, offset=offset)
+            total = self._count(condition, args)
         return person, leads, (rows, total)
 
     def _person_and_leads_sql(self, person_id: str, roles: Iterable[Role]) -> tuple[str, list[Any]]:
@@ -448,18 +451,16 @@ class Storage:
     ) -> tuple[list[EscalationRow], int]:
         """A page of the escalations `scope` may see that match `filters` (bot.listing), overdue
         first (longest overdue first), then newest first; and how many match in all."""
-        condition, args, _ = self._list_condition(scope, filters, now)
-        count = f"SELECT COUNT(*) FROM escalations e WHERE {condition}"
+        condition, args, everything = self._list_condition(scope, filters, now)
         late = "e.status = 'open' AND e.due < ?"
-        statement, statement_args, counted = self._list_statement(
-            scope, filters, now=now, limit=limit, offset=offset
-        )
-        if counted:
-            rows, total = self._counted_read(self.sql.execute(statement, statement_args))
+        if not everything or filters.agency:
+            rows, total = self._counted_read(
+                self.sql.execute(*self._sorted_whole(condition, args, now, limit, offset))
+            )
             if total is None:  # a page past the end: no row came back to carry the count
-                total = self.sql.execute(count, args).fetchone()[0]
-            return rows, int(total)
-        total = self.sql.execute(count, args).fetchone()[0]
+                total = self._count(condition, args)
+            return rows, total
+        total = self._count(condition, args)
         # Everything (an admin): two reads, each in the order of an index, rather than one sort of
         # a million rows: the overdue by due time (status, due), then the rest newest first.
         late_count = self.sql.execute(
@@ -476,23 +477,25 @@ class Storage:
             )
         return rows, int(total)
 
-    def _list_statement(
-        self, scope: Any, filters: Any, *, now: datetime, limit: int, offset: int
-    ) -> tuple[str, list[Any], bool]:
-        """The one read of a person's or an agency's escalations, and True; for everything (an
-        admin's whole list), False: that takes several reads."""
-        condition, args, everything = self._list_condition(scope, filters, now)
-        if everything and not filters.agency:
-            return "", [], False
-        # A person's or an agency's escalations: few, found by index, so sorted whole, and
-        # counted in the same read (on PostgreSQL a second read was most of a list's time).
+    @staticmethod
+    def _sorted_whole(
+        condition: str, args: list[Any], now: datetime, limit: int, offset: int
+    ) -> tuple[str, list[Any]]:
+        """The one read of a page of a person's or an agency's escalations (`condition`): few,
+        found by index, so sorted whole, and counted in the same read (on PostgreSQL a second
+        read was most of a list's time). Read with `_counted_read`."""
         late = "e.status = 'open' AND e.due < ?"
         order = f"({late} AND e.due IS NOT NULL) DESC, CASE WHEN {late} THEN e.due END, e.number DESC"
         statement = (
             f"SELECT e.*, COUNT(*) OVER () AS matching_rows FROM escalations e"
             f" WHERE {condition} ORDER BY {order} LIMIT ? OFFSET ?"
         )
-        return statement, [*args, _iso(now), _iso(now), int(limit), int(offset)], True
+        return statement, [*args, _iso(now), _iso(now), int(limit), int(offset)]
+
+    def _count(self, condition: str, args: list[Any]) -> int:
+        return int(
+            self.sql.execute(f"SELECT COUNT(*) FROM escalations e WHERE {condition}", args).fetchone()[0]
+        )
 
     def list_page(
         self, scope: Any, filters: Any, *, now: datetime, limit: int, after: EscalationRow | None = None
@@ -567,7 +570,7 @@ class Storage:
 
     @staticmethod
     def _counted_read(cursor: Any) -> tuple[list[EscalationRow], int | None]:
-        """The rows of a `_list_statement`, and how many match before its LIMIT (None if none came back)."""
+        """Rows of a `_sorted_whole` read, and how many match before its LIMIT (None if none came back)."""
         columns = [c[0] for c in cursor.description]
         found = [dict(zip(columns, r, strict=True)) for r in cursor.fetchall()]
         total = found[0]["matching_rows"] if found else None
