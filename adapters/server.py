@@ -335,28 +335,24 @@ def run(settings: Settings, *, host: str = "0.0.0.0") -> int:
             lock.close()
 
 
-def settle_heap() -> None:
-    """Once the server is built: what it holds for its whole life (policies, calendars, the SDKs)
-    is left out of the collector's full passes, each of which otherwise held up every request
-    for tens of milliseconds (80 ms, measured beside a burst of `/escalate`). The youngest
-    generation is collected every 20,000 allocations, not 700: a sweep's batches fill it, and its
-    collections (1-2 ms each) fell in the middle of a burst's acknowledgements."""
+def settle_interpreter() -> None:
+    """Once the server is built, CPython set for a server with a storage thread beside its event
+    loop (each measured beside a burst of `/escalate`):
+    - what it holds for its whole life (policies, calendars, the SDKs) is left out of the
+      collector's full passes, each of which held up every request for tens of milliseconds;
+    - the youngest generation is collected every 20,000 allocations, not 700: a sweep's batches
+      fill it, and its collections (1-2 ms each) fell in the middle of a burst's acknowledgements;
+    - a thread holds the interpreter for 1 ms, not 5, while another waits: each time a request
+      arrived while the storage thread ran Python, the loop could wait that long."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
-
-
-def favour_the_loop() -> None:
-    """The storage thread's Python work (a sweep's batch) hands the interpreter back to the event
-    loop within 1 ms, not CPython's default 5: each time a request arrived during a batch, the loop
-    could wait that long for it (measured beside a burst of `/escalate`)."""
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _serve(settings: Settings, host: str) -> int:
     services = build_services(settings)
-    settle_heap()
-    favour_the_loop()
+    settle_interpreter()
     # The file, or the server and database: never a PostgreSQL user or password.
     log.info("database: %s", settings.database_url.split("///", 1)[-1].split("@", 1)[-1])
     log.info("policies: %s (default %s)", ", ".join(services.bot.policies.ids()), settings.default_policy)

@@ -246,7 +246,7 @@ async def _ours_round(
 ) -> tuple[list[float], list[float], str]:
     """One round against a fresh `serve` app: a burst with nothing else to do, then a burst while
     it sweeps the template's reminders. Returns both bursts' times and how the sweep went."""
-    from adapters.server import build_services, favour_the_loop, settle_heap, web_app
+    from adapters.server import build_services, settle_interpreter, web_app
     from bot.clock import ManualClock
     from bot.settings import Settings
     from fakes.slack_requests import SECRET
@@ -259,8 +259,7 @@ async def _ours_round(
     )
     clock = ManualClock(START)
     services = build_services(settings, clock=clock)
-    settle_heap()  # as `serve` does
-    favour_the_loop()
+    settle_interpreter()  # as `serve` does
     runner, url = await _serve(web_app(services))
     try:
         await services.loop.stop()  # the sweep measured is the only one
