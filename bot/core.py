@@ -337,6 +337,9 @@ class EscalationBot(ReminderSending):
 
     def _on_RaiseEscalation(self, c: RaiseEscalation) -> list[Message]:
         now = self.clock.now()
+        # Both people and the number, read at once under the raise's lock (a round trip each on
+        # PostgreSQL otherwise); the people are then served from the command's store.
+        _, number = self.store.people_and_next_number([c.actor, *([c.counterpart] if c.counterpart else [])])
         policy, raiser, counterpart, fields = self._validate_raise(c, now)
         if not counterpart.id and c.newcomer is not None:
             counterpart = self.add_newcomer(raiser.id, c.newcomer)
@@ -344,7 +347,6 @@ class EscalationBot(ReminderSending):
         # double tap) and is submitted again raises one difference, not two.
         if c.submission and not self.store.first_sight("raise", c.submission, now=now):
             return []
-        number = self.store.next_escalation_number()
         esc_id = escalation_id(number)
         urgent = c.urgent or c.immediate_risk
         data = {

@@ -58,6 +58,13 @@ class SweepStore:
             self._people[person_id] = self._store.person(person_id)
         return self._people[person_id]
 
+    def people_and_next_number(self, person_ids: Iterable[str]) -> tuple[dict[str, Person], int]:
+        """`Storage.people_and_next_number`, the people remembered (those not found as None)."""
+        ids = list(person_ids)
+        people, number = self._store.people_and_next_number(ids)
+        self._people.update({person_id: people.get(person_id) for person_id in ids})
+        return people, number
+
     def admins(self, policy_id: str | None = None) -> list[Person]:
         if policy_id not in self._admins:
             self._admins[policy_id] = self._store.admins(policy_id)

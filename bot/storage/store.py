@@ -331,9 +331,21 @@ class Storage:
 
     # -- escalations and their events ----------------------------------------------------------
 
+    NEXT_NUMBER = "SELECT COALESCE(MAX(number), 0) + 1 FROM escalations"
+
     def next_escalation_number(self) -> int:
-        row = self.sql.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM escalations").fetchone()
-        return int(row[0])
+        return int(self.sql.execute(self.NEXT_NUMBER).fetchone()[0])
+
+    def people_and_next_number(self, person_ids: Iterable[str]) -> tuple[dict[str, Person], int]:
+        """These people (those found, by id) and `next_escalation_number`, read together: what a
+        raise reads first, in one round trip on PostgreSQL, not three."""
+        ids = list(dict.fromkeys(person_ids))
+        marks = ", ".join("?" * len(ids)) or "NULL"
+        found, number = self.sql.read_together(
+            [self._people_sql(f"p.id IN ({marks})", ids), (self.NEXT_NUMBER, [])]
+        )
+        people = {person.id: person for person, _ in self._people_read(found)}
+        return people, int(number.fetchone()[0])
 
     def save_escalation(
         self, row: EscalationRow, number: int | None = None, indexed: ListIndex | None = None

@@ -404,3 +404,17 @@ def test_a_persons_own_list_is_read_with_who_they_are(bot, store, clock):
     _, _, (rows, total) = read("alex", limit=1, offset=5)  # past the end: still counted
     assert (rows, total) == ([], 2)
     assert read("nobody", limit=50, offset=0) == (None, (), ([], 0))
+
+
+def test_a_raise_reads_its_people_and_its_number_together(bot, store):
+    from support import raise_difference
+
+    assert store.people_and_next_number(["alex", "sam"]) == (
+        {"alex": store.person("alex"), "sam": store.person("sam")},
+        1,
+    )
+    raise_difference(bot)
+    with store.transaction():  # as a raise reads them, under its lock
+        people, number = store.people_and_next_number(["alex", "nobody", "alex"])
+    assert (people, number) == ({"alex": store.person("alex")}, 2)
+    assert store.people_and_next_number([]) == ({}, 2)
