@@ -36,7 +36,7 @@ from bot.commands import RaiseEscalation
 from bot.core import EscalationBot
 from bot.listing import EVERY
 from bot.policy import PolicyLibrary
-from bot.storage import Storage, database_path
+from bot.storage import Storage, database_path, is_postgres
 
 SIZES = (10_000, 100_000, 1_000_000)
 PAGE = 200  # rows in a page of `escalation-bot list --json` (adapters/cli.py)
@@ -219,6 +219,22 @@ def table(engine: str, results: dict[int, dict[str, float | None]]) -> str:
     return "\n".join(lines)
 
 
+def _engine(url: str) -> str:
+    """The engine's name; for PostgreSQL, with the settings its figures depend on most."""
+    engine = url.split(":", 1)[0]
+    if not is_postgres(url):
+        return engine
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        said = {
+            name: conn.execute(f"SHOW {name}").fetchone()[0]
+            for name in ("server_version", "shared_buffers", "huge_pages", "synchronous_commit")
+        }
+    version = said.pop("server_version").split()[0]
+    return f"PostgreSQL {version} ({', '.join(f'{k} {v}' for k, v in said.items())})"
+
+
 def run(
     folder: Path | None = None, *, url: str | None = None, sizes: tuple[int, ...] = SIZES
 ) -> dict[str, float]:
@@ -227,7 +243,7 @@ def run(
     if url is None:
         scratch = Path(tempfile.mkdtemp(prefix="escalation-scale-", dir=folder))
         url = f"sqlite:///{scratch / 'scale.db'}"
-    engine = url.split(":", 1)[0]
+    engine = _engine(url)
     results: dict[int, dict[str, float | None]] = {}
     try:
         for size in sorted(sizes):
