@@ -8,7 +8,6 @@ import contextlib
 import gc
 import hmac
 import logging
-import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -47,7 +46,6 @@ from bot.storage import Storage
 log = logging.getLogger("escalation_bot.server")
 MAX_REQUEST_BYTES = 1024 * 1024
 YOUNG_GENERATION = 20_000  # allocations between collections of the youngest generation
-SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter while another waits for it
 SLACK_API_TIMEOUT = 10
 
 
@@ -341,13 +339,11 @@ def settle_interpreter() -> None:
     - what it holds for its whole life (policies, calendars, the SDKs) is left out of the
       collector's full passes, each of which held up every request for tens of milliseconds;
     - the youngest generation is collected every 20,000 allocations, not 700: a sweep's batches
-      fill it, and its collections (1-2 ms each) fell in the middle of a burst's acknowledgements;
-    - a thread holds the interpreter for 1 ms, not 5, while another waits: each time a request
-      arrived while the storage thread ran Python, the loop could wait that long."""
+      fill it, and its collections (1-2 ms each) fell in the middle of a burst's acknowledgements.
+    (The storage thread itself shortens CPython's switch interval: adapters/storage_thread.py.)"""
     gc.collect()
     gc.freeze()
     gc.set_threshold(YOUNG_GENERATION, *gc.get_threshold()[1:])
-    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 def _serve(settings: Settings, host: str) -> int:
