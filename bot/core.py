@@ -339,7 +339,7 @@ class EscalationBot(ReminderSending):
         now = self.clock.now()
         # Both people and the number, read at once under the raise's lock (a round trip each on
         # PostgreSQL otherwise); the people are then served from the command's store.
-        _, number = self.store.people_and_next_number([c.actor, *([c.counterpart] if c.counterpart else [])])
+        _, number = self.store.people_and_next_number([c.actor, c.counterpart])
         policy, raiser, counterpart, fields = self._validate_raise(c, now)
         if not counterpart.id and c.newcomer is not None:
             counterpart = self.add_newcomer(raiser.id, c.newcomer)

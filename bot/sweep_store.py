@@ -60,7 +60,7 @@ class SweepStore:
 
     def people_and_next_number(self, person_ids: Iterable[str]) -> tuple[dict[str, Person], int]:
         """`Storage.people_and_next_number`, the people remembered (those not found as None)."""
-        ids = list(person_ids)
+        ids = [person_id for person_id in person_ids if person_id]
         people, number = self._store.people_and_next_number(ids)
         self._people.update({person_id: people.get(person_id) for person_id in ids})
         return people, number

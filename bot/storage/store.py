@@ -337,9 +337,9 @@ class Storage:
         return int(self.sql.execute(self.NEXT_NUMBER).fetchone()[0])
 
     def people_and_next_number(self, person_ids: Iterable[str]) -> tuple[dict[str, Person], int]:
-        """These people (those found, by id) and `next_escalation_number`, read together: what a
-        raise reads first, in one round trip on PostgreSQL, not three."""
-        ids = list(dict.fromkeys(person_ids))
+        """These people (those found, by id; an empty id is none) and `next_escalation_number`,
+        read together: what a raise reads first, in one round trip on PostgreSQL, not three."""
+        ids = [person_id for person_id in dict.fromkeys(person_ids) if person_id]
         marks = ", ".join("?" * len(ids)) or "NULL"
         found, number = self.sql.read_together(
             [self._people_sql(f"p.id IN ({marks})", ids), (self.NEXT_NUMBER, [])]

@@ -418,3 +418,4 @@ def test_a_raise_reads_its_people_and_its_number_together(bot, store):
         people, number = store.people_and_next_number(["alex", "nobody", "alex"])
     assert (people, number) == ({"alex": store.person("alex")}, 2)
     assert store.people_and_next_number([]) == ({}, 2)
+    assert store.people_and_next_number(["alex", ""]) == ({"alex": store.person("alex")}, 2)  # no counterpart
