@@ -7,12 +7,12 @@ in place from one size to the next, so any engine can be measured by URL:
 
 (default: a temporary SQLite file; `DATABASE_URL` is read too). Each size is measured in a fresh
 process, so its peak memory is its own: the sweep of 1,000 due reminders (the median of three
-sweeps, each of its own 1,000), one person's list (the median over 27 people, each asking once, three
-on each of nine connections that have answered eight other people's lists first; the first list on
-each connection is reported too),
-one raise through the core (the median of 15) and the first page of `escalation-bot list --json`
-(the median of five); and, on SQLite, the database's size per escalation. The SQLite file is read
-through once before each size is measured, so every size finds it in the operating system's cache.
+sweeps, each of its own 1,000), one person's list (the median over 27 people, each asking once,
+three on each of nine connections that have answered eight other people's lists first; the first
+list on each connection is reported too), one raise through the core (the median of 15) and the
+first page of `escalation-bot list --json` (the median of five); and, on SQLite, the database's
+size per escalation. The SQLite file is read through once before each size is measured, so every
+size finds it in the operating system's cache.
 """
 
 from __future__ import annotations
