@@ -45,7 +45,7 @@ async def test_a_slash_command_over_socket_mode_is_acknowledged_and_opens_the_fo
         assert fake.called("apps.connections.open")
         (opened,) = await fake.wait_for("views.open", trigger_id="trigger-socket")
         assert opened.args["view"]["callback_id"] == "escalate_raise"
-        for _ in range(50):
+        for _ in range(200):
             if fake.socket_replies:
                 break
             await asyncio.sleep(0.05)

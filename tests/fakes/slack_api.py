@@ -111,6 +111,18 @@ class FakeSlack:
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.1))
         return found
 
+    async def posts_until(self, enough: Callable[[list[Call]], bool], timeout: float = 5.0) -> list[Call]:
+        """Wait until the messages posted so far satisfy `enough`; return them."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not enough(posted := self.called("chat.postMessage")):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"the {len(posted)} messages posted never satisfied the test's wait")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.1))
+        return posted
+
     def posts_to(self, user_or_channel: str) -> list[Call]:
         return [
             c

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fakes.slack_api import Call
 from fakes.slack_requests import block_action, event, fill, reply, slash, view_submission
 from support import london
 
@@ -98,21 +99,19 @@ async def test_the_whole_journey_in_slack(slack):
         resolve_form.args["view"], outcome="Visits continue", agreed_actions="Joint visit by Friday"
     )
     assert (await slack.send(view_submission("UPRIYA", submitted)))[0] == 200
-    for _ in range(50):
-        asked = [c for c in fake.called("chat.postMessage", channel="UJO") if "proposes E-0001" in texts(c)]
-        if asked:
-            break
-        await fake.wait_for("chat.postMessage", count=len(fake.called("chat.postMessage")) + 1, timeout=0.1)
+
+    def proposals(posted: list[Call]) -> list[Call]:
+        return [c for c in posted if c.args.get("channel") == "UJO" and "proposes E-0001" in texts(c)]
+
+    asked = proposals(await fake.posts_until(proposals))
     assert asked[0].args["text"] == "Resolved? Priya Nair proposes E-0001 is resolved"
     assert slack.services.bot.list_for("alex").rows[0].status == "open"
     await slack.send(block_action("UJO", "esc:agree_resolved", value="E-0001"))
-    for _ in range(50):
-        done = [
-            c for c in fake.called("chat.postMessage") if "agreed by Priya Nair and Jo Bennett" in texts(c)
-        ]
-        if len(done) == 4:
-            break
-        await fake.wait_for("chat.postMessage", count=len(fake.called("chat.postMessage")) + 1, timeout=0.1)
+
+    def agreed(posted: list[Call]) -> list[Call]:
+        return [c for c in posted if "agreed by Priya Nair and Jo Bennett" in texts(c)]
+
+    done = agreed(await fake.posts_until(lambda posted: len(agreed(posted)) >= 4))
     # In each person's direct messages, not only the case thread.
     assert {c.args["channel"] for c in done} == {"UALEX", "USAM", "UJO", "UPRIYA"}
     assert not any(c.args.get("thread_ts") for c in done)
