@@ -338,7 +338,9 @@ class EscalationBot(ReminderSending):
     def _on_RaiseEscalation(self, c: RaiseEscalation) -> list[Message]:
         now = self.clock.now()
         # Both people and the number, read at once under the raise's lock (a round trip each on
-        # PostgreSQL otherwise); the people are then served from the command's store.
+        # PostgreSQL otherwise); the people are then served from the command's store. The ids of
+        # the two events it writes (raised, stage 1 begun) come with that read too.
+        self.store.reserve_event_ids(2)
         _, number = self.store.people_and_next_number([c.actor, c.counterpart])
         policy, raiser, counterpart, fields = self._validate_raise(c, now)
         if not counterpart.id and c.newcomer is not None:

@@ -48,6 +48,8 @@ class Engine(Protocol):
     def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None: ...
     def read_together(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[Rows]: ...
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int: ...
+    def reserve_ids(self, table: str, count: int) -> None: ...
     def begin(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -134,6 +136,15 @@ class SqliteEngine:
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self.conn.executemany(sql, rows)
+
+    def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int:
+        """Insert one row; the id SQLite gave it."""
+        marks = ", ".join("?" for _ in columns)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
+        return int(self.conn.execute(sql, values).fetchone()[0])
+
+    def reserve_ids(self, table: str, count: int) -> None:
+        """Nothing to do in-process: an id costs no round trip here."""
 
     def begin(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
@@ -238,6 +249,11 @@ class PostgresEngine:
         self._conn: Any = None
         self._pipeline = contextlib.ExitStack()
         self._sync: Callable[[], None] = lambda: None
+        # Ids taken from a table's sequence for this transaction's inserts, and the reservations
+        # whose answers have not been read yet (see `insert_returning_id`).
+        self._ids: dict[str, list[int]] = {}
+        self._reserving: dict[str, list[Any]] = {}
+        self._reserved: dict[str, int] = {}
 
     @classmethod
     def connect(cls, url: str) -> PostgresEngine:
@@ -338,6 +354,42 @@ class PostgresEngine:
         with self.pool.connection() as conn:
             conn.cursor().executemany(_postgres_sql(sql), rows)
 
+    def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int:
+        """Insert one row; its id. In a transaction the id comes from ids reserved from the table's
+        sequence, and the insert waits for nothing: reading each new id back cost a round trip,
+        one per event of a sweep. The transaction holds the write lock, so ids still rise in the
+        order rows are committed; ids reserved and not used are gaps, as a rollback leaves."""
+        if self._conn is None:
+            marks = ", ".join("?" for _ in columns)
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
+            return int(self.execute(sql, values).fetchone()[0])
+        ids = self._ids.setdefault(table, [])
+        if not ids:
+            if not self._reserving.get(table):
+                # Twice as many as last time, from 4 up to 64: a raise uses two, a sweep's batch
+                # one a reminder; a few unused ids cost nothing.
+                self.reserve_ids(table, min(64, max(4, 2 * self._reserved.get(table, 0))))
+            self._sync()
+            for cursor in self._reserving.pop(table):
+                ids.extend(row[0] for row in cursor.fetchall())
+        row_id = ids.pop(0)
+        marks = ", ".join("%s" for _ in columns)
+        self._conn.execute(
+            f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES (%s, {marks})", [row_id, *values]
+        )
+        return int(row_id)
+
+    def reserve_ids(self, table: str, count: int) -> None:
+        """In a transaction: ask for `count` ids of `table`'s sequence, the answer to come with the
+        next statement that waits for one; `insert_returning_id` uses them."""
+        if self._conn is None or count <= 0:
+            return
+        cursor = self._conn.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, count]
+        )
+        self._reserving.setdefault(table, []).append(cursor)
+        self._reserved[table] = self._reserved.get(table, 0) + count
+
     def begin(self) -> None:
         self._conn = self.pool.getconn()
         try:
@@ -374,6 +426,7 @@ class PostgresEngine:
         with contextlib.suppress(Exception):
             self._pipeline.close()
         self._sync = lambda: None
+        self._ids, self._reserving, self._reserved = {}, {}, {}
         conn, self._conn = self._conn, None
         if conn is not None:
             self.pool.putconn(conn)

@@ -686,12 +686,16 @@ class Storage:
     ) -> int:
         """Append one event to an escalation's history (never updated or deleted)."""
         with self.transaction():
-            cursor = self.sql.execute(
-                "INSERT INTO events (escalation_id, at, kind, actor, data) VALUES (?, ?, ?, ?, ?)"
-                " RETURNING id",
+            return self.sql.insert_returning_id(
+                "events",
+                ("escalation_id", "at", "kind", "actor", "data"),
                 [escalation_id, _iso(at), kind, actor, self._pack(kind, data)],
             )
-            return int(cursor.fetchone()[0])
+
+    def reserve_event_ids(self, count: int) -> None:
+        """In a transaction about to append `count` events: let their ids come with the next read
+        (on PostgreSQL, one round trip fewer; nothing on SQLite)."""
+        self.sql.reserve_ids("events", count)
 
     def append_events(
         self, escalation_id: str, events: Iterable[tuple[datetime, str, str, dict[str, Any]]]

@@ -419,3 +419,40 @@ def test_a_raise_reads_its_people_and_its_number_together(bot, store):
     assert (people, number) == ({"alex": store.person("alex")}, 2)
     assert store.people_and_next_number([]) == ({}, 2)
     assert store.people_and_next_number(["alex", ""]) == ({"alex": store.person("alex")}, 2)  # no counterpart
+
+
+def test_events_keep_the_order_they_were_written_in_whoever_writes_them(bot, store, database_url):
+    # On PostgreSQL an event's id is taken from ids reserved for its transaction, so the insert
+    # waits for nothing; the ids must still rise in the order the history was written.
+    from support import raise_difference
+
+    raise_difference(bot)
+    at = london(2026, 12, 1, 10)
+    other = Storage.open(database_url)
+    given: list[tuple[int, str]] = []
+
+    def note(server: Storage, text: str) -> None:
+        event_id = server.append_event("E-0001", at=at, kind="note_added", actor="alex", data={"text": text})
+        given.append((event_id, text))
+
+    try:
+        with store.transaction():  # more than one reservation's worth in one transaction
+            for i in range(70):
+                note(store, f"first {i}")
+        note(other, "from the other server")
+        with store.transaction():
+            store.reserve_event_ids(5)
+            note(store, "after")
+        with pytest.raises(RuntimeError), other.transaction():
+            note(other, "rolled back")
+            raise RuntimeError("the command failed")
+        given.pop()
+        with other.transaction():
+            other.reserve_event_ids(3)  # reserved, none used: nothing written
+        note(store, "last")
+    finally:
+        other.close()
+    stored = [(e.seq, e.data["text"]) for e in store.events("E-0001") if e.kind == "note_added"]
+    assert stored == given
+    assert [seq for seq, _ in stored] == sorted({seq for seq, _ in stored})
+    assert [text for _, text in stored][-3:] == ["from the other server", "after", "last"]
