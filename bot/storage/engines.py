@@ -366,11 +366,12 @@ class PostgresEngine:
         ids = self._ids.setdefault(table, [])
         if not ids:
             if not self._reserving.get(table):
-                # Twice as many as last time, from 4 up to 64: a raise uses two, a sweep's batch
-                # one a reminder; a few unused ids cost nothing.
+                # Twice as many as this transaction has reserved so far (at least 4, at most 64):
+                # a raise uses two, a sweep's batch up to one a reminder; unused ids cost nothing.
                 self.reserve_ids(table, min(64, max(4, 2 * self._reserved.get(table, 0))))
-            self._sync()
             for cursor in self._reserving.pop(table):
+                # Read with the last statement that waited (a raise's first read), or, if none
+                # has since it was asked, waited for now: psycopg asks the server to flush.
                 ids.extend(row[0] for row in cursor.fetchall())
         row_id = ids.pop(0)
         marks = ", ".join("%s" for _ in columns)
