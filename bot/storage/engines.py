@@ -139,9 +139,7 @@ class SqliteEngine:
 
     def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int:
         """Insert one row; the id SQLite gave it."""
-        marks = ", ".join("?" for _ in columns)
-        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
-        return int(self.conn.execute(sql, values).fetchone()[0])
+        return int(self.conn.execute(_insert_returning_id(table, columns), values).fetchone()[0])
 
     def reserve_ids(self, table: str, count: int) -> None:
         """Nothing to do in-process: an id costs no round trip here."""
@@ -210,6 +208,11 @@ class SqliteEngine:
 
 
 @lru_cache(maxsize=1024)
+def _insert_returning_id(table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
+
+
 def _postgres_sql(sql: str) -> str:
     """SQLite's `?` placeholders as psycopg's `%s` (and a literal % doubled), outside quotes."""
     parts = re.split(r"('(?:[^']|'')*')", sql)
@@ -360,9 +363,7 @@ class PostgresEngine:
         one per event of a sweep. The transaction holds the write lock, so ids still rise in the
         order rows are committed; ids reserved and not used are gaps, as a rollback leaves."""
         if self._conn is None:
-            marks = ", ".join("?" for _ in columns)
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
-            return int(self.execute(sql, values).fetchone()[0])
+            return int(self.execute(_insert_returning_id(table, columns), values).fetchone()[0])
         ids = self._ids.setdefault(table, [])
         if not ids:
             if not self._reserving.get(table):

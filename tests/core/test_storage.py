@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import replace
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from bot.messages import Message
 from bot.outbox import GIVE_UP_AFTER, DeliveryFailed, deliver
 from bot.storage import MIGRATIONS, Storage, StorageError, database_path
+from bot.storage.rows import iso
 from support import london
 
 
@@ -450,9 +452,13 @@ def test_events_keep_the_order_they_were_written_in_whoever_writes_them(bot, sto
         with other.transaction():
             other.reserve_event_ids(3)  # reserved, none used: nothing written
         note(store, "last")
+        # Outside a transaction there is nothing reserved to draw on: the insert reads its id back.
+        columns = ("escalation_id", "at", "kind", "actor", "data")
+        loose = ["E-0001", iso(at), "note_added", "sam", json.dumps({"text": "loose"})]
+        given.append((other.sql.insert_returning_id("events", columns, loose), "loose"))
     finally:
         other.close()
     stored = [(e.seq, e.data["text"]) for e in store.events("E-0001") if e.kind == "note_added"]
     assert stored == given
     assert [seq for seq, _ in stored] == sorted({seq for seq, _ in stored})
-    assert [text for _, text in stored][-3:] == ["from the other server", "after", "last"]
+    assert [text for _, text in stored][-4:] == ["from the other server", "after", "last", "loose"]
