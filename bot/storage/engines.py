@@ -139,7 +139,8 @@ class SqliteEngine:
 
     def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int:
         """Insert one row; the id SQLite gave it."""
-        return int(self.conn.execute(_insert_returning_id(table, columns), values).fetchone()[0])
+        sql = _insert(table, tuple(columns), returning_id=True)
+        return int(self.conn.execute(sql, values).fetchone()[0])
 
     def reserve_ids(self, table: str, count: int) -> None:
         """Nothing to do in-process: an id costs no round trip here."""
@@ -207,12 +208,15 @@ class SqliteEngine:
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-@lru_cache(maxsize=1024)
-def _insert_returning_id(table: str, columns: Sequence[str]) -> str:
+@lru_cache(maxsize=64)
+def _insert(table: str, columns: tuple[str, ...], *, returning_id: bool) -> str:
+    """One row's INSERT into `table`, with `?` placeholders."""
     marks = ", ".join("?" for _ in columns)
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) RETURNING id"
+    returning = " RETURNING id" if returning_id else ""
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}){returning}"
 
 
+@lru_cache(maxsize=1024)
 def _postgres_sql(sql: str) -> str:
     """SQLite's `?` placeholders as psycopg's `%s` (and a literal % doubled), outside quotes."""
     parts = re.split(r"('(?:[^']|'')*')", sql)
@@ -363,7 +367,7 @@ class PostgresEngine:
         one per event of a sweep. The transaction holds the write lock, so ids still rise in the
         order rows are committed; ids reserved and not used are gaps, as a rollback leaves."""
         if self._conn is None:
-            return int(self.execute(_insert_returning_id(table, columns), values).fetchone()[0])
+            return int(self.execute(_insert(table, tuple(columns), returning_id=True), values).fetchone()[0])
         ids = self._ids.setdefault(table, [])
         if not ids:
             if not self._reserving.get(table):
@@ -375,10 +379,8 @@ class PostgresEngine:
                 # has since it was asked, waited for now: psycopg asks the server to flush.
                 ids.extend(row[0] for row in cursor.fetchall())
         row_id = ids.pop(0)
-        marks = ", ".join("%s" for _ in columns)
-        self._conn.execute(
-            f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES (%s, {marks})", [row_id, *values]
-        )
+        sql = _postgres_sql(_insert(table, ("id", *columns), returning_id=False))
+        self._conn.execute(sql, [row_id, *values])
         return int(row_id)
 
     def reserve_ids(self, table: str, count: int) -> None:
