@@ -100,28 +100,44 @@ class FakeSlack:
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0, **match: Any) -> list[Call]:
         """Wait until `method` has been called `count` times (matching `match`)."""
+
+        def enough() -> list[Call] | None:
+            found = self.called(method, **match)
+            return found if len(found) >= count else None
+
+        def failure() -> str:
+            made = [c.method for c in self.calls]
+            return f"{method} called {len(self.called(method, **match))} times, wanted {count}; calls: {made}"
+
+        return await self._until(enough, timeout, failure)
+
+    async def posts_until(self, enough: Callable[[list[Call]], bool], timeout: float = 5.0) -> list[Call]:
+        """Wait until the messages posted so far satisfy `enough`; return them."""
+
+        def posted() -> list[Call] | None:
+            calls = self.called("chat.postMessage")
+            return calls if enough(calls) else None
+
+        def failure() -> str:
+            return (
+                f"the {len(self.called('chat.postMessage'))} messages posted never satisfied the test's wait"
+            )
+
+        return await self._until(posted, timeout, failure)
+
+    async def _until(
+        self, ready: Callable[[], list[Call] | None], timeout: float, failure: Callable[[], str]
+    ) -> list[Call]:
+        """Wait, waking at each call made, until `ready()` returns calls; fail with `failure()`."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while len(found := self.called(method, **match)) < count:
+        while (found := ready()) is None:
             remaining = deadline - asyncio.get_running_loop().time()
             if remaining <= 0:
-                made = [c.method for c in self.calls]
-                raise AssertionError(f"{method} called {len(found)} times, wanted {count}; calls: {made}")
+                raise AssertionError(failure())
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.1))
         return found
-
-    async def posts_until(self, enough: Callable[[list[Call]], bool], timeout: float = 5.0) -> list[Call]:
-        """Wait until the messages posted so far satisfy `enough`; return them."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not enough(posted := self.called("chat.postMessage")):
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                raise AssertionError(f"the {len(posted)} messages posted never satisfied the test's wait")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout=min(remaining, 0.1))
-        return posted
 
     def posts_to(self, user_or_channel: str) -> list[Call]:
         return [

@@ -112,6 +112,7 @@ async def test_the_whole_journey_in_slack(slack):
         return [c for c in posted if "agreed by Priya Nair and Jo Bennett" in texts(c)]
 
     done = agreed(await fake.posts_until(lambda posted: len(agreed(posted)) >= 4))
+    assert len(done) == 4  # once each
     # In each person's direct messages, not only the case thread.
     assert {c.args["channel"] for c in done} == {"UALEX", "USAM", "UJO", "UPRIYA"}
     assert not any(c.args.get("thread_ts") for c in done)
