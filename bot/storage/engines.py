@@ -43,6 +43,9 @@ class Engine(Protocol):
     name: str
     # Appended to a claim's row-choosing SELECT: other replicas skip rows being claimed.
     skip_locked: str
+    # Whether an UPDATE rewrites the index entries of every column it sets, even to its old value
+    # (SQLite's does; PostgreSQL's compares, and leaves unchanged entries where they are).
+    rewrites_unchanged_index_entries: bool
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> Rows: ...
     def execute_later(self, sql: str, args: Sequence[Any] = ()) -> None: ...
@@ -94,6 +97,7 @@ class SqliteEngine:
 
     name = "sqlite"
     skip_locked = ""  # one writer at a time already
+    rewrites_unchanged_index_entries = True
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -250,6 +254,7 @@ class PostgresEngine:
 
     name = "postgresql"
     skip_locked = " FOR UPDATE SKIP LOCKED"
+    rewrites_unchanged_index_entries = False
 
     def __init__(self, pool: Any) -> None:
         self.pool = pool

@@ -379,14 +379,31 @@ class Storage:
                     f"INSERT INTO escalations ({columns}) VALUES ({marks})", [*data.values(), number]
                 )
             else:
-                # Not the policy or when it was raised, which never change: SQLite rewrites the
-                # index entries of every column an UPDATE sets, changed or not.
-                columns = [k for k in data if k not in ("id", "policy_id", "opened_at")]
-                self.sql.execute_later(
-                    f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
-                    [*(data[c] for c in columns), row.id],
-                )
+                self._update_escalation(data)
             self._index_escalation(row, new=number is not None, indexed=indexed)
+
+    # The escalations columns in the table's own indexes (the lists' overdue order, retention's).
+    INDEXED = ("status", "due", "ended_at")
+
+    def _update_escalation(self, data: dict[str, Any]) -> None:
+        """The list row's new values; not the policy or when it was raised, which never change.
+        SQLite rewrites the index entries of every column an UPDATE sets, changed or not, so
+        there the indexed columns are set only where they changed: a sweep's overdue chase changes
+        none of them, and among a million escalations each rewrite dirtied an index page of its own."""
+        fixed = ("id", "policy_id", "opened_at")
+        split = self.sql.rewrites_unchanged_index_entries
+        columns = [k for k in data if k not in fixed and not (split and k in self.INDEXED)]
+        self.sql.execute_later(
+            f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+            [*(data[c] for c in columns), data["id"]],
+        )
+        if split:
+            values = [data[c] for c in self.INDEXED]
+            self.sql.execute_later(
+                f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in self.INDEXED)} WHERE id = ?"
+                f" AND ({' OR '.join(f'{c} IS NOT ?' for c in self.INDEXED)})",
+                [*values, data["id"], *values],
+            )
 
     def list_indexes(self, escalation_ids: Iterable[str]) -> dict[str, ListIndex]:
         """What the lists' index holds for each of these escalations, in one read: a sweep's batch

@@ -246,6 +246,52 @@ def test_a_sweeps_batch_reads_what_the_lists_index_holds_and_saves_by_it(bot, st
     assert bot.list_for("sam").rows == []
 
 
+def test_a_saved_escalation_keeps_what_changed_and_what_did_not_in_every_list(bot, store, clock):
+    # SQLite sets the columns its indexes hold only where they changed (an overdue chase changes
+    # none): whichever changed, the row, the overdue order and the erasure queue must all follow.
+    from bot.listing import ListFilter
+    from support import raise_difference
+
+    raise_difference(bot)
+    raise_difference(bot, case_reference="CIN-2")
+    first, other = store.escalation_row("E-0001"), store.escalation_row("E-0002")
+    now = clock.now()
+
+    def save(**changes):
+        with store.transaction():
+            store.save_escalation(replace(store.escalation_row("E-0001"), **changes))
+        return store.escalation_row("E-0001")
+
+    def closed(ended_before):
+        return store.closed_unerased(ended_before=ended_before, policies=None)
+
+    def overdue(actor="alex"):
+        return [r.id for r in bot.list_for(actor, ListFilter(overdue=True)).rows]
+
+    chased = save(updated_at=now + timedelta(hours=1), stage=2)  # as a chase or a move saves it
+    assert (chased.status, chased.due, chased.stage) == (first.status, first.due, 2)
+    assert chased.updated_at == now + timedelta(hours=1)
+    assert overdue() == []
+
+    late = save(due=now - timedelta(days=1), case_reference="CIN-1A")
+    assert (late.due, late.case_reference) == (now - timedelta(days=1), "CIN-1A")
+    assert overdue() == ["E-0001"]
+    assert [r.id for r in bot.list_for("alex").rows] == ["E-0001", "E-0002"]  # overdue first
+
+    save(updated_at=now + timedelta(hours=2))  # nothing indexed changes: still overdue
+    assert overdue() == ["E-0001"]
+
+    ended = save(status="resolved", due=None, ended_at=now, outcome_kind="resolved")
+    assert (ended.status, ended.due, ended.ended_at) == ("resolved", None, now)
+    assert overdue() == []
+    assert [r.id for r in closed(ended_before=now + timedelta(days=1))] == ["E-0001"]
+
+    reopened = save(status="open", due=now + timedelta(days=3), ended_at=None, outcome_kind=None)
+    assert (reopened.status, reopened.ended_at) == ("open", None)
+    assert closed(ended_before=now + timedelta(days=1)) == []
+    assert store.escalation_row("E-0002") == other  # saved by id: the other is untouched
+
+
 def test_writes_queued_in_a_transaction_are_read_back_in_it_and_roll_back_with_it(store):
     # On PostgreSQL a write nobody reads goes with the transaction's next read or its commit.
     insert = "INSERT INTO policy_snapshots (hash, body) VALUES (?, ?)"
