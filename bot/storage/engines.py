@@ -143,7 +143,7 @@ class SqliteEngine:
 
     def insert_returning_id(self, table: str, columns: Sequence[str], values: Sequence[Any]) -> int:
         """Insert one row; the id SQLite gave it."""
-        sql = _insert(table, tuple(columns), returning_id=True)
+        sql = insert_sql(table, tuple(columns), returning_id=True)
         return int(self.conn.execute(sql, values).fetchone()[0])
 
     def reserve_ids(self, table: str, count: int) -> None:
@@ -213,7 +213,7 @@ class SqliteEngine:
 
 
 @lru_cache(maxsize=64)
-def _insert(table: str, columns: tuple[str, ...], *, returning_id: bool) -> str:
+def insert_sql(table: str, columns: tuple[str, ...], *, returning_id: bool) -> str:
     """One row's INSERT into `table`, with `?` placeholders."""
     marks = ", ".join("?" for _ in columns)
     returning = " RETURNING id" if returning_id else ""
@@ -372,7 +372,9 @@ class PostgresEngine:
         one per event of a sweep. The transaction holds the write lock, so ids still rise in the
         order rows are committed; ids reserved and not used are gaps, as a rollback leaves."""
         if self._conn is None:
-            return int(self.execute(_insert(table, tuple(columns), returning_id=True), values).fetchone()[0])
+            return int(
+                self.execute(insert_sql(table, tuple(columns), returning_id=True), values).fetchone()[0]
+            )
         ids = self._ids.setdefault(table, [])
         if not ids:
             if not self._reserving.get(table):
@@ -384,7 +386,7 @@ class PostgresEngine:
                 # has since it was asked, waited for now: psycopg asks the server to flush.
                 ids.extend(row[0] for row in cursor.fetchall())
         row_id = ids.pop(0)
-        sql = _postgres_sql(_insert(table, ("id", *columns), returning_id=False))
+        sql = _postgres_sql(insert_sql(table, ("id", *columns), returning_id=False))
         self._conn.execute(sql, [row_id, *values])
         return int(row_id)
 

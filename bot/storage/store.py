@@ -17,7 +17,7 @@ from bot.calendar import LONDON
 from bot.messages import Message
 from bot.people import Person, Role, agency_key
 from bot.storage import rows as _rows
-from bot.storage.engines import DEFAULT_DATABASE_URL, Engine, open_engine
+from bot.storage.engines import DEFAULT_DATABASE_URL, Engine, insert_sql, open_engine
 from bot.storage.rows import (
     INSTALLATION_COLUMNS as _INSTALLATION_COLUMNS,
 )
@@ -41,7 +41,7 @@ from bot.storage.rows import (
 
 ERASED_REFERENCE = "[erased]"  # an erased escalation's case reference
 # The escalations columns in the table's own indexes (the lists' overdue order, retention's).
-INDEXED = ("status", "due", "ended_at")
+ESCALATION_INDEXED_COLUMNS = ("status", "due", "ended_at")
 _escalation_row, _person, _question, _reminder, _installation = (
     _rows.escalation_row, _rows.person, _rows.question, _rows.reminder, _rows.installation,
 )  # fmt: skip
@@ -377,10 +377,8 @@ class Storage:
         with self.transaction():
             if number is not None:
                 # Plain SQL on every raise: sqlite-utils re-reads the schema on each table call.
-                columns, marks = ", ".join([*data, "number"]), ", ".join("?" * (len(data) + 1))
-                self.sql.execute_later(
-                    f"INSERT INTO escalations ({columns}) VALUES ({marks})", [*data.values(), number]
-                )
+                insert = insert_sql("escalations", (*data, "number"), returning_id=False)
+                self.sql.execute_later(insert, [*data.values(), number])
             else:
                 self._update_escalation(data)
             self._index_escalation(row, new=number is not None, indexed=indexed)
@@ -390,7 +388,7 @@ class Storage:
         columns, update, indexed = _escalation_updates(tuple(data), self.sql.rewrites_unchanged_index_entries)
         self.sql.execute_later(update, [*(data[c] for c in columns), data["id"]])
         if indexed:
-            values = [data[c] for c in INDEXED]
+            values = [data[c] for c in ESCALATION_INDEXED_COLUMNS]
             self.sql.execute_later(indexed, [*values, data["id"], *values])
 
     def list_indexes(self, escalation_ids: Iterable[str]) -> dict[str, ListIndex]:
@@ -1399,14 +1397,15 @@ def _escalation_updates(
 ) -> tuple[tuple[str, ...], str, str | None]:
     """An escalation's list-row UPDATE: the columns it sets (not the policy or when it was raised,
     which never change), its statement, and where `indexed_apart` a second statement setting the
-    INDEXED columns only if one changed. SQLite rewrites the index entries of every column an
-    UPDATE sets, changed or not: an overdue chase changes none of them, and where due times are
-    scattered each rewrite dirtied an index page of its own (92 pages for 50 saves, not 46)."""
-    fixed = ("id", "policy_id", "opened_at")
-    setting = tuple(c for c in columns if c not in fixed and not (indexed_apart and c in INDEXED))
+    ESCALATION_INDEXED_COLUMNS only if one changed. SQLite rewrites the index entries of every
+    column an UPDATE sets, changed or not: an overdue chase changes none of them, and where due
+    times are scattered each rewrite dirtied an index page of its own (92 pages for 50 saves, not 46)."""
+    fixed, indexed_columns = ("id", "policy_id", "opened_at"), ESCALATION_INDEXED_COLUMNS
+    setting = tuple(c for c in columns if c not in fixed and not (indexed_apart and c in indexed_columns))
     update = f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in setting)} WHERE id = ?"
     if not indexed_apart:
         return setting, update, None
-    changed = " OR ".join(f"{c} IS NOT ?" for c in INDEXED)
-    indexed = f"UPDATE escalations SET {', '.join(f'{c} = ?' for c in INDEXED)} WHERE id = ? AND ({changed})"
+    sets = ", ".join(f"{c} = ?" for c in indexed_columns)
+    changed = " OR ".join(f"{c} IS NOT ?" for c in indexed_columns)
+    indexed = f"UPDATE escalations SET {sets} WHERE id = ? AND ({changed})"
     return setting, update, indexed
